@@ -1,0 +1,13 @@
+//! Domain types: validated names, secrets, payloads and the stored records.
+
+mod names;
+mod payload;
+mod records;
+mod secret;
+
+pub use names::{Channel, EndpointUrl, EventTypeName, NameError, Uid};
+pub use payload::{Payload, PayloadError};
+pub use records::{
+    Application, Attempt, Destination, Endpoint, EventType, Message, MessageStatus, Metadata, TriggerType,
+};
+pub use secret::{EndpointSecret, RetiringSecret, SecretError, SecretSet};

@@ -1,0 +1,249 @@
+//! The stored records. They are what storage backends persist; the API has its own DTOs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Channel, EndpointSecret, EndpointUrl, EventTypeName, Payload, SecretSet, Uid};
+use crate::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
+
+pub type Metadata = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Application {
+    pub id: AppId,
+    pub org_id: OrgId,
+    pub uid: Option<Uid>,
+    pub name: String,
+    pub rate_limit: Option<u16>,
+    pub metadata: Metadata,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub id: EndpointId,
+    pub org_id: OrgId,
+    pub app_id: AppId,
+    pub uid: Option<Uid>,
+    pub url: EndpointUrl,
+    pub description: String,
+    pub disabled: bool,
+    /// `None` receives every event type.
+    pub event_types: Option<BTreeSet<EventTypeName>>,
+    /// `None` receives every message; otherwise only messages sharing a channel.
+    pub channels: Option<BTreeSet<Channel>>,
+    pub rate_limit: Option<u16>,
+    pub metadata: Metadata,
+    pub secrets: SecretSet,
+    /// Extra headers sent with every delivery (names lower-cased).
+    pub headers: BTreeMap<String, String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Endpoint {
+    /// Whether a message with this event type and channels is for this endpoint (ignores `disabled`).
+    pub fn subscribes_to(&self, event_type: &EventTypeName, channels: Option<&BTreeSet<Channel>>) -> bool {
+        let type_ok = self
+            .event_types
+            .as_ref()
+            .is_none_or(|types| types.contains(event_type));
+        let channel_ok = match (&self.channels, channels) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(mine), Some(theirs)) => !mine.is_disjoint(theirs),
+        };
+        type_ok && channel_ok
+    }
+
+    pub fn current_secret(&self) -> &EndpointSecret {
+        &self.secrets.current
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventType {
+    pub org_id: OrgId,
+    pub name: EventTypeName,
+    pub description: String,
+    pub archived: bool,
+    pub deprecated: bool,
+    pub schemas: Option<serde_json::Value>,
+    pub feature_flag: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub org_id: OrgId,
+    pub app_id: AppId,
+    pub event_type: EventTypeName,
+    pub event_id: Option<Uid>,
+    pub channels: Option<BTreeSet<Channel>>,
+    pub payload: Payload,
+    /// Days the payload is kept (the contract's `payloadRetentionPeriod`).
+    pub retention_days: u16,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The sending status, as Svix numbers it on the wire (`Success = 0`, `Pending = 1`, `Fail = 2`, `Sending = 3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MessageStatus {
+    Success,
+    Pending,
+    Fail,
+    Sending,
+}
+
+impl MessageStatus {
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Success => 0,
+            Self::Pending => 1,
+            Self::Fail => 2,
+            Self::Sending => 3,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            0 => Self::Success,
+            1 => Self::Pending,
+            2 => Self::Fail,
+            3 => Self::Sending,
+            _ => return None,
+        })
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Pending => "pending",
+            Self::Fail => "fail",
+            Self::Sending => "sending",
+        }
+    }
+}
+
+/// Why an attempt was made: by the schedule (first try and retries) or by a person (resend).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TriggerType {
+    Scheduled,
+    Manual,
+}
+
+impl TriggerType {
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Scheduled => 0,
+            Self::Manual => 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub id: AttemptId,
+    pub org_id: OrgId,
+    pub app_id: AppId,
+    pub msg_id: MessageId,
+    pub endpoint_id: EndpointId,
+    pub url: String,
+    /// `Success` or `Fail`: the outcome of this one attempt.
+    pub status: MessageStatus,
+    /// 0 when no HTTP response was received (connect error, timeout, refused address).
+    pub response_status_code: i16,
+    pub response: String,
+    pub response_duration_ms: i64,
+    pub trigger: TriggerType,
+    /// Copied from the message so attempt listings filter without a join.
+    pub event_type: EventTypeName,
+    pub channels: Option<BTreeSet<Channel>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The delivery state of one message to one endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Destination {
+    pub org_id: OrgId,
+    pub app_id: AppId,
+    pub msg_id: MessageId,
+    pub endpoint_id: EndpointId,
+    pub status: MessageStatus,
+    pub next_attempt: Option<DateTime<Utc>>,
+    pub attempts: u16,
+    pub event_type: EventTypeName,
+    pub channels: Option<BTreeSet<Channel>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(types: Option<&[&str]>, channels: Option<&[&str]>) -> Endpoint {
+        let now = Utc::now();
+        Endpoint {
+            id: EndpointId::generate(),
+            org_id: OrgId::generate(),
+            app_id: AppId::generate(),
+            uid: None,
+            url: EndpointUrl::try_from("https://example.com".to_string()).expect("valid url"),
+            description: String::new(),
+            disabled: false,
+            event_types: types.map(|t| t.iter().map(|s| s.parse().expect("valid name")).collect()),
+            channels: channels.map(|c| c.iter().map(|s| s.parse().expect("valid channel")).collect()),
+            rate_limit: None,
+            metadata: Metadata::new(),
+            secrets: SecretSet::new(EndpointSecret::generate()),
+            headers: BTreeMap::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn subscription_filters() {
+        let signup: EventTypeName = "user.signup".parse().expect("valid");
+        let chans =
+            |c: &[&str]| -> BTreeSet<Channel> { c.iter().map(|s| s.parse().expect("valid")).collect() };
+        let a = chans(&["a"]);
+        let b = chans(&["b"]);
+        // (endpoint types, endpoint channels, message channels, expected)
+        let cases: Vec<(Option<&[&str]>, Option<&[&str]>, Option<&BTreeSet<Channel>>, bool)> = vec![
+            (None, None, None, true),
+            (None, None, Some(&a), true),
+            (Some(&["user.signup"]), None, None, true),
+            (Some(&["user.deleted"]), None, None, false),
+            (None, Some(&["a"]), None, false),
+            (None, Some(&["a"]), Some(&a), true),
+            (None, Some(&["a"]), Some(&b), false),
+            (Some(&["user.signup"]), Some(&["b", "a"]), Some(&a), true),
+        ];
+        for (i, (types, ep_chans, msg_chans, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                endpoint(types, ep_chans).subscribes_to(&signup, msg_chans),
+                expected,
+                "case {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn status_codes_match_svix() {
+        for s in [
+            MessageStatus::Success,
+            MessageStatus::Pending,
+            MessageStatus::Fail,
+            MessageStatus::Sending,
+        ] {
+            assert_eq!(MessageStatus::from_code(s.code()), Some(s));
+        }
+        assert_eq!(MessageStatus::Sending.code(), 3);
+    }
+}

@@ -1,0 +1,25 @@
+//! Xwebhook's delivery core.
+//!
+//! It holds the domain (validated names, ids, records), the ports every backend implements (one small trait per
+//! entity, plus the delivery queue and the idempotency cache), and the delivery worker that turns queued tasks
+//! into signed HTTP requests, records every attempt and schedules retries.
+//!
+//! Layout:
+//! - [`id`]: prefixed, time-sortable identifiers.
+//! - [`domain`]: names, secrets, payloads and stored records.
+//! - [`store`]: the storage and queue ports, their error type and pagination.
+//! - [`signing`], [`retry`]: pure policy (Standard Webhooks signatures, retry delays).
+//! - [`delivery`]: the worker: fan-out, send, record, retry.
+//! - `testsuite` (feature `testsuite`): the conformance suite every backend must pass.
+//!
+//! It must never depend on an HTTP routing framework, on the API crate, or on any one database.
+
+pub mod clock;
+pub mod delivery;
+pub mod domain;
+pub mod id;
+pub mod retry;
+pub mod signing;
+pub mod store;
+#[cfg(feature = "testsuite")]
+pub mod testsuite;

@@ -1,0 +1,56 @@
+//! Storage and queue ports: what any backend must provide, with each method's contract.
+
+mod error;
+mod filter;
+mod page;
+mod ports;
+mod queue;
+
+use std::sync::Arc;
+
+pub use error::{StoreError, StoreErrorKind, StoreResult};
+pub use filter::{AttemptFilter, DestinationFilter, MessageFilter, TimeTypeChannel, status_code_class};
+pub use page::{Cursor, DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order, Page, Walk};
+pub use ports::{
+    ApplicationStore, AttemptRecord, AttemptStore, CachedResponse, EndpointStore, EventTypeStore,
+    IdempotencyCache, IdempotencyState, MessageStore, Ref,
+};
+pub use queue::{DeliveryQueue, FollowUp, Leased, Receipt, Task, TaskKind};
+
+/// The backends a process runs on, chosen at start-up. Each port may come from a different backend (records in
+/// Postgres, queue and cache in Redis); the rest of the code sees only these traits.
+#[derive(Clone)]
+pub struct Stores {
+    pub applications: Arc<dyn ApplicationStore>,
+    pub endpoints: Arc<dyn EndpointStore>,
+    pub event_types: Arc<dyn EventTypeStore>,
+    pub messages: Arc<dyn MessageStore>,
+    pub attempts: Arc<dyn AttemptStore>,
+    pub queue: Arc<dyn DeliveryQueue>,
+    pub idempotency: Arc<dyn IdempotencyCache>,
+}
+
+impl Stores {
+    /// Every port from one backend that implements them all (the embedded store, Redis).
+    pub fn from_one<B>(backend: Arc<B>) -> Self
+    where
+        B: ApplicationStore
+            + EndpointStore
+            + EventTypeStore
+            + MessageStore
+            + AttemptStore
+            + DeliveryQueue
+            + IdempotencyCache
+            + 'static,
+    {
+        Self {
+            applications: backend.clone(),
+            endpoints: backend.clone(),
+            event_types: backend.clone(),
+            messages: backend.clone(),
+            attempts: backend.clone(),
+            queue: backend.clone(),
+            idempotency: backend,
+        }
+    }
+}

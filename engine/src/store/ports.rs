@@ -1,0 +1,203 @@
+//! The record ports: one small trait per entity. Every method is scoped by organization (and application where
+//! the entity lives in one); an object of another organization is, to the caller, absent.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{AttemptFilter, DestinationFilter, ListQuery, MessageFilter, StoreResult};
+use crate::domain::{Application, Attempt, Destination, Endpoint, EventType, EventTypeName, Message, Uid};
+use crate::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
+
+/// How a path addresses an application or endpoint: by id, or by the UID its owner chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ref<I> {
+    Id(I),
+    Uid(Uid),
+}
+
+#[async_trait]
+pub trait ApplicationStore: Send + Sync {
+    /// Inserts a new application. `Conflict` if its UID is taken in the organization.
+    async fn create_application(&self, app: &Application) -> StoreResult<()>;
+
+    /// The application of `org` with this id or UID, or `None`.
+    async fn get_application(&self, org: &OrgId, key: &Ref<AppId>) -> StoreResult<Option<Application>>;
+
+    /// Replaces an existing application (matched by org and id). `NotFound` if absent, `Conflict` if its new
+    /// UID belongs to another application.
+    async fn update_application(&self, app: &Application) -> StoreResult<()>;
+
+    /// Deletes the application and its endpoints. `NotFound` if absent. Its messages and attempts become
+    /// unreachable through the API and are left to retention.
+    async fn delete_application(&self, org: &OrgId, id: &AppId) -> StoreResult<()>;
+
+    /// Applications of `org` ordered by id, scanned as `query.walk()` says (see [`super::Page::from_walk`]).
+    async fn list_applications(&self, org: &OrgId, query: &ListQuery) -> StoreResult<Vec<Application>>;
+}
+
+#[async_trait]
+pub trait EndpointStore: Send + Sync {
+    /// Inserts a new endpoint. `Conflict` if its UID is taken in the application.
+    async fn create_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
+
+    async fn get_endpoint(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        key: &Ref<EndpointId>,
+    ) -> StoreResult<Option<Endpoint>>;
+
+    /// Replaces an existing endpoint. `NotFound` if absent, `Conflict` if its new UID is taken.
+    async fn update_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
+
+    /// `NotFound` if absent.
+    async fn delete_endpoint(&self, org: &OrgId, app: &AppId, id: &EndpointId) -> StoreResult<()>;
+
+    /// Endpoints of the application ordered by id, scanned as `query.walk()` says.
+    async fn list_endpoints(&self, org: &OrgId, app: &AppId, query: &ListQuery)
+    -> StoreResult<Vec<Endpoint>>;
+
+    /// Every endpoint of the application, disabled ones included, for fan-out.
+    async fn endpoints_of_app(&self, org: &OrgId, app: &AppId) -> StoreResult<Vec<Endpoint>>;
+}
+
+#[async_trait]
+pub trait EventTypeStore: Send + Sync {
+    /// `Conflict` if the name exists in the organization (archived or not).
+    async fn create_event_type(&self, event_type: &EventType) -> StoreResult<()>;
+
+    async fn get_event_type(&self, org: &OrgId, name: &EventTypeName) -> StoreResult<Option<EventType>>;
+
+    /// Replaces an existing event type. `NotFound` if absent.
+    async fn update_event_type(&self, event_type: &EventType) -> StoreResult<()>;
+
+    /// Removes the row for good (archiving is an update). `NotFound` if absent.
+    async fn delete_event_type(&self, org: &OrgId, name: &EventTypeName) -> StoreResult<()>;
+
+    /// Event types ordered by name, archived ones only when asked.
+    async fn list_event_types(
+        &self,
+        org: &OrgId,
+        query: &ListQuery,
+        include_archived: bool,
+    ) -> StoreResult<Vec<EventType>>;
+}
+
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Inserts a message. `Conflict` if its `event_id` is already used in the application.
+    async fn create_message(&self, message: &Message) -> StoreResult<()>;
+
+    async fn get_message(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<Option<Message>>;
+
+    /// Messages of the application ordered by id (creation time), filtered, scanned as `query.walk()` says.
+    async fn list_messages(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        filter: &MessageFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Vec<Message>>;
+}
+
+/// An attempt and the destination state it leaves behind, recorded together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    pub attempt: Attempt,
+    pub destination: Destination,
+}
+
+#[async_trait]
+pub trait AttemptStore: Send + Sync {
+    /// Inserts destinations that do not exist yet; existing ones are left as they are, so a fan-out that runs
+    /// twice (its worker died before acknowledging) does not reset progress.
+    async fn create_destinations(&self, destinations: &[Destination]) -> StoreResult<()>;
+
+    /// Inserts the attempts and overwrites their destinations' state, all or nothing.
+    async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()>;
+
+    async fn get_destination(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        msg: &MessageId,
+        endpoint: &EndpointId,
+    ) -> StoreResult<Option<Destination>>;
+
+    async fn get_attempt(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        msg: &MessageId,
+        id: &AttemptId,
+    ) -> StoreResult<Option<Attempt>>;
+
+    /// Attempts to one endpoint ordered by attempt id, filtered, scanned as `query.walk()` says.
+    async fn list_attempts_by_endpoint(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        endpoint: &EndpointId,
+        filter: &AttemptFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Vec<Attempt>>;
+
+    /// Attempts of one message ordered by attempt id, filtered, scanned as `query.walk()` says.
+    async fn list_attempts_by_message(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        msg: &MessageId,
+        filter: &AttemptFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Vec<Attempt>>;
+
+    /// Destinations of one message ordered by endpoint id.
+    async fn list_destinations_by_message(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        msg: &MessageId,
+        query: &ListQuery,
+    ) -> StoreResult<Vec<Destination>>;
+
+    /// Destinations of one endpoint ordered by message id, filtered.
+    async fn list_destinations_by_endpoint(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        endpoint: &EndpointId,
+        filter: &DestinationFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Vec<Destination>>;
+}
+
+/// A response kept for replay under an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CachedResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyState {
+    /// The caller holds the key and must `complete` or `abandon` it.
+    Started,
+    /// Another request holds the key and has not finished.
+    InProgress,
+    /// A request with this key finished; replay its response.
+    Completed(CachedResponse),
+}
+
+#[async_trait]
+pub trait IdempotencyCache: Send + Sync {
+    /// Claims `key` atomically for `lock_ttl` (after which a crashed holder's claim lapses), or reports who has it.
+    async fn begin(&self, key: &str, lock_ttl: Duration) -> StoreResult<IdempotencyState>;
+
+    /// Stores the response to replay for `ttl`.
+    async fn complete(&self, key: &str, response: &CachedResponse, ttl: Duration) -> StoreResult<()>;
+
+    /// Releases a claim without a response (the request failed), so that a retry runs afresh.
+    async fn abandon(&self, key: &str) -> StoreResult<()>;
+}

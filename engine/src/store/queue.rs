@@ -1,0 +1,94 @@
+//! The delivery queue port. Its shape is that of Redis streams with a consumer group: tasks are appended,
+//! leased in batches to named consumers, acknowledged when done, and reclaimed from consumers that went quiet;
+//! delayed tasks wait in a time-ordered set until due.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::StoreResult;
+use crate::domain::TriggerType;
+use crate::id::{AppId, EndpointId, MessageId, OrgId};
+
+/// One unit of delivery work. Tasks carry ids only: the payload is stored once, with the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub org_id: OrgId,
+    pub app_id: AppId,
+    pub msg_id: MessageId,
+    pub kind: TaskKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskKind {
+    /// Find the message's endpoints and create one `Deliver` task each.
+    FanOut,
+    /// Send the message to one endpoint. `attempt` counts earlier scheduled attempts of this destination.
+    Deliver {
+        endpoint_id: EndpointId,
+        attempt: u16,
+        trigger: TriggerType,
+    },
+}
+
+/// Opaque proof of a lease, handed back to acknowledge (a stream entry id in Redis).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Receipt(pub String);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leased {
+    pub receipt: Receipt,
+    pub task: Task,
+    /// How many times this task has been leased, this time included; a high count marks a poison task.
+    pub deliveries: u32,
+}
+
+/// What replaces a finished task, committed atomically with its acknowledgement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FollowUp {
+    /// Ready at once (a fan-out's deliveries).
+    pub enqueue: Vec<Task>,
+    /// Ready at their due time (retries).
+    pub schedule: Vec<(Task, DateTime<Utc>)>,
+}
+
+impl FollowUp {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn retry_at(task: Task, due: DateTime<Utc>) -> Self {
+        Self {
+            enqueue: Vec::new(),
+            schedule: vec![(task, due)],
+        }
+    }
+}
+
+#[async_trait]
+pub trait DeliveryQueue: Send + Sync {
+    /// Appends tasks, ready at once. They are durable when this returns.
+    async fn enqueue(&self, tasks: Vec<Task>) -> StoreResult<()>;
+
+    /// Parks tasks until their due time. Durable when this returns.
+    async fn schedule(&self, tasks: Vec<(Task, DateTime<Utc>)>) -> StoreResult<()>;
+
+    /// Leases up to `max` ready tasks to `consumer`, waiting up to `wait` for one when none is ready. A leased
+    /// task is given to no other consumer until acknowledged, or until reclaimed after its lease went idle.
+    async fn receive(&self, consumer: &str, max: usize, wait: Duration) -> StoreResult<Vec<Leased>>;
+
+    /// Acknowledges a lease and, in the same atomic step, adds its follow-up work: either the task is done and
+    /// its follow-up exists, or neither. Acknowledging an unknown or already-acknowledged receipt adds nothing
+    /// and is not an error (the lease was reclaimed by another consumer, which now owns the follow-up).
+    async fn finish(&self, receipt: &Receipt, follow_up: FollowUp) -> StoreResult<()>;
+
+    /// Takes over up to `max` tasks leased longer than `min_idle` ago (their consumer is presumed dead) and
+    /// leases them to `consumer`. `min_idle` must exceed the longest time a live consumer holds a task.
+    async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> StoreResult<Vec<Leased>>;
+
+    /// Moves up to `max` scheduled tasks due at or before `now` to the ready queue, each exactly once even when
+    /// several processes call this at the same time. Returns how many moved.
+    async fn promote_due(&self, now: DateTime<Utc>, max: usize) -> StoreResult<usize>;
+}
