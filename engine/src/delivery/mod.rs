@@ -1,1 +1,63 @@
-//! The delivery worker.
+//! The delivery worker: fan-out, signing, sending, recording, retrying.
+//!
+//! Layout:
+//! - `worker`: the loops (lease → run under bounds → finish; promote due retries; reclaim dead leases).
+//! - `attempt`: one attempt as stages: `prepare` (sign) → send → `record` (attempt + retry decision).
+//! - `http`: the pooled client, the address-checking resolver, bounded response reads.
+//! - `address`: which IP addresses may be delivered to.
+
+mod address;
+mod attempt;
+mod http;
+mod worker;
+
+use std::time::Duration;
+
+pub use address::AddressPolicy;
+pub use attempt::{RESERVED_HEADERS, USER_AGENT, prepare, record};
+pub use http::{FailureKind, HttpSender, MAX_RESPONSE_BODY, OutgoingRequest, SendOutcome};
+pub use worker::Worker;
+
+use crate::retry::RetryPolicy;
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// This worker's name in the queue's consumer group; unique per process.
+    pub consumer: String,
+    pub retry: RetryPolicy,
+    pub request_timeout: Duration,
+    /// Deliveries in flight at once, across all endpoints.
+    pub max_in_flight: usize,
+    /// Deliveries in flight at once to one endpoint.
+    pub max_per_endpoint: usize,
+    /// Tasks leased per queue read.
+    pub batch_size: usize,
+    /// How long one queue read waits for work.
+    pub poll_wait: Duration,
+    /// How often due retries are promoted and dead leases reclaimed.
+    pub maintenance_interval: Duration,
+    /// Also send `svix-id`, `svix-timestamp`, `svix-signature` for receivers migrating from Svix.
+    pub svix_headers: bool,
+}
+
+impl WorkerConfig {
+    pub fn new(consumer: impl Into<String>) -> Self {
+        Self {
+            consumer: consumer.into(),
+            retry: RetryPolicy::svix_default(),
+            request_timeout: Duration::from_secs(30),
+            max_in_flight: 512,
+            max_per_endpoint: 32,
+            batch_size: 128,
+            poll_wait: Duration::from_secs(1),
+            maintenance_interval: Duration::from_millis(200),
+            svix_headers: false,
+        }
+    }
+
+    /// A lease idle for longer than this belongs to a dead worker: a live one finishes every task within the
+    /// request timeout plus the time to record it.
+    pub fn lease_timeout(&self) -> Duration {
+        self.request_timeout * 2 + Duration::from_secs(10)
+    }
+}

@@ -215,7 +215,13 @@ mod tests {
         let a = chans(&["a"]);
         let b = chans(&["b"]);
         // (endpoint types, endpoint channels, message channels, expected)
-        let cases: Vec<(Option<&[&str]>, Option<&[&str]>, Option<&BTreeSet<Channel>>, bool)> = vec![
+        type Case<'a> = (
+            Option<&'a [&'a str]>,
+            Option<&'a [&'a str]>,
+            Option<&'a BTreeSet<Channel>>,
+            bool,
+        );
+        let cases: Vec<Case> = vec![
             (None, None, None, true),
             (None, None, Some(&a), true),
             (Some(&["user.signup"]), None, None, true),

@@ -1,0 +1,307 @@
+//! The worker loop: lease tasks from the queue, run each under the in-flight bounds, finish them with their
+//! follow-up work; and, beside it, the maintenance loop that promotes due retries and reclaims dead leases.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng as _;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::attempt::{self, Recorded};
+use super::http::HttpSender;
+use super::{AddressPolicy, WorkerConfig};
+use crate::clock::Clock;
+use crate::domain::{Destination, Endpoint, Message, MessageStatus, TriggerType};
+use crate::id::EndpointId;
+use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
+
+/// When an endpoint already has its maximum of deliveries in flight, further tasks for it wait this long in the
+/// scheduled set instead of holding a worker slot, so a slow endpoint cannot crowd out the others.
+const BUSY_ENDPOINT_DEFER: Duration = Duration::from_millis(250);
+/// Pause after a queue error, so an unreachable backend is not hammered.
+const ERROR_BACKOFF: Duration = Duration::from_millis(500);
+
+pub struct Worker {
+    stores: Stores,
+    sender: HttpSender,
+    config: WorkerConfig,
+    clock: Arc<dyn Clock>,
+    slots: Arc<Semaphore>,
+    busy: Mutex<HashMap<EndpointId, usize>>,
+}
+
+impl Worker {
+    pub fn new(
+        stores: Stores,
+        config: WorkerConfig,
+        policy: AddressPolicy,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Self> {
+        let sender = HttpSender::new(policy, config.request_timeout);
+        let slots = Arc::new(Semaphore::new(config.max_in_flight));
+        Arc::new(Self {
+            stores,
+            sender,
+            config,
+            clock,
+            slots,
+            busy: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Runs until `shutdown` fires, then stops leasing and waits for in-flight deliveries to finish (each is
+    /// bounded by the request timeout). Unfinished leases are reclaimed by another worker or after a restart.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        info!(consumer = %self.config.consumer, max_in_flight = self.config.max_in_flight, "delivery worker started");
+        let maintenance = tokio::spawn(self.clone().maintain(shutdown.clone()));
+        while !shutdown.is_cancelled() {
+            let Ok(first) = self.slots.clone().acquire_owned().await else {
+                break;
+            };
+            let max = (self.slots.available_permits() + 1).min(self.config.batch_size);
+            let leased = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                r = self.stores.queue.receive(&self.config.consumer, max, self.config.poll_wait) => r,
+            };
+            match leased {
+                Ok(tasks) => self.dispatch(tasks, first),
+                Err(e) => {
+                    warn!(error = %e, "receiving from the delivery queue failed");
+                    drop(first);
+                    tokio::time::sleep(ERROR_BACKOFF).await;
+                }
+            }
+        }
+        let _ = maintenance.await;
+        let all = u32::try_from(self.config.max_in_flight).unwrap_or(u32::MAX);
+        let _ = self.slots.acquire_many(all).await;
+        info!("delivery worker stopped");
+    }
+
+    /// Starts one task per lease, each holding a slot; `first` is the slot already taken for the first one.
+    fn dispatch(self: &Arc<Self>, tasks: Vec<Leased>, first: OwnedSemaphorePermit) {
+        let mut first = Some(first);
+        for leased in tasks {
+            let permit = match first.take() {
+                Some(p) => p,
+                None => match self.slots.clone().try_acquire_owned() {
+                    Ok(p) => p,
+                    // More leases than slots cannot happen (we asked for at most the free slots), but a lease
+                    // without a slot still runs rather than being dropped.
+                    Err(_) => {
+                        let worker = self.clone();
+                        tokio::spawn(async move { worker.handle(leased).await });
+                        continue;
+                    }
+                },
+            };
+            let worker = self.clone();
+            tokio::spawn(async move {
+                worker.handle(leased).await;
+                drop(permit);
+            });
+        }
+    }
+
+    async fn maintain(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(self.config.maintenance_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = self.stores.queue.promote_due(self.clock.now(), 10_000).await {
+                warn!(error = %e, "promoting due retries failed");
+            }
+            let min_idle = self.config.lease_timeout();
+            match self
+                .stores
+                .queue
+                .reclaim(&self.config.consumer, min_idle, self.config.batch_size)
+                .await
+            {
+                Ok(tasks) if !tasks.is_empty() => {
+                    info!(count = tasks.len(), "reclaimed deliveries of a silent worker");
+                    for leased in tasks {
+                        let worker = self.clone();
+                        tokio::spawn(async move { worker.handle(leased).await });
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => warn!(error = %e, "reclaiming stale deliveries failed"),
+            }
+        }
+    }
+
+    async fn handle(&self, leased: Leased) {
+        let result = match &leased.task.kind {
+            TaskKind::FanOut => self.fan_out(&leased.task).await,
+            TaskKind::Deliver { endpoint_id, .. } => self.deliver(&leased.task, endpoint_id).await,
+        };
+        let follow_up = match result {
+            Ok(follow_up) => follow_up,
+            // The lease stays open: the task is reclaimed and retried after the lease timeout.
+            Err(e) => {
+                return warn!(error = %e, msg_id = %leased.task.msg_id, "delivery task failed; will be retried");
+            }
+        };
+        if let Err(e) = self.stores.queue.finish(&leased.receipt, follow_up).await {
+            warn!(error = %e, msg_id = %leased.task.msg_id, "finishing a delivery task failed; will be retried");
+        }
+    }
+
+    /// Creates one delivery per subscribed, enabled endpoint.
+    async fn fan_out(&self, task: &Task) -> StoreResult<FollowUp> {
+        let Some(message) = self
+            .stores
+            .messages
+            .get_message(&task.org_id, &task.app_id, &task.msg_id)
+            .await?
+        else {
+            debug!(msg_id = %task.msg_id, "message is gone; nothing to fan out");
+            return Ok(FollowUp::none());
+        };
+        let endpoints = self
+            .stores
+            .endpoints
+            .endpoints_of_app(&task.org_id, &task.app_id)
+            .await?;
+        let now = self.clock.now();
+        let targets: Vec<&Endpoint> = endpoints
+            .iter()
+            .filter(|e| !e.disabled && e.subscribes_to(&message.event_type, message.channels.as_ref()))
+            .collect();
+        let destinations: Vec<Destination> = targets.iter().map(|e| pending(&message, e, now)).collect();
+        self.stores.attempts.create_destinations(&destinations).await?;
+        let enqueue = targets
+            .iter()
+            .map(|e| Task {
+                kind: TaskKind::Deliver {
+                    endpoint_id: e.id.clone(),
+                    attempt: 0,
+                    trigger: TriggerType::Scheduled,
+                },
+                ..task.clone()
+            })
+            .collect();
+        Ok(FollowUp {
+            enqueue,
+            schedule: Vec::new(),
+        })
+    }
+
+    async fn deliver(&self, task: &Task, endpoint_id: &EndpointId) -> StoreResult<FollowUp> {
+        let Some(_busy) = BusyGuard::enter(&self.busy, endpoint_id, self.config.max_per_endpoint) else {
+            let due = self.clock.now() + chrono::Duration::from_std(BUSY_ENDPOINT_DEFER).unwrap_or_default();
+            return Ok(FollowUp::retry_at(task.clone(), due));
+        };
+        let (org, app) = (&task.org_id, &task.app_id);
+        let message = self.stores.messages.get_message(org, app, &task.msg_id).await?;
+        let endpoint = self
+            .stores
+            .endpoints
+            .get_endpoint(org, app, &Ref::Id(endpoint_id.clone()))
+            .await?;
+        let (Some(message), Some(endpoint)) = (message, endpoint) else {
+            debug!(msg_id = %task.msg_id, endpoint_id = %endpoint_id, "message or endpoint is gone; dropping delivery");
+            return Ok(FollowUp::none());
+        };
+        let manual = matches!(
+            task.kind,
+            TaskKind::Deliver {
+                trigger: TriggerType::Manual,
+                ..
+            }
+        );
+        if endpoint.disabled && !manual {
+            return Ok(FollowUp::none());
+        }
+        let Recorded { record, retry } = self.attempt(task, &message, &endpoint).await;
+        self.stores
+            .attempts
+            .record_attempts(std::slice::from_ref(&record))
+            .await?;
+        Ok(retry.map_or_else(FollowUp::none, |(next, due)| FollowUp::retry_at(next, due)))
+    }
+
+    async fn attempt(&self, task: &Task, message: &Message, endpoint: &Endpoint) -> Recorded {
+        let request = attempt::prepare(message, endpoint, self.clock.now(), self.config.svix_headers);
+        let sent = self.sender.send(request).await;
+        let recorded = attempt::record(
+            task,
+            message,
+            endpoint,
+            sent,
+            self.clock.now(),
+            &self.config.retry,
+            rand::thread_rng().r#gen::<f64>(),
+        );
+        let a = &recorded.record.attempt;
+        if a.status == MessageStatus::Success {
+            debug!(msg_id = %a.msg_id, endpoint_id = %a.endpoint_id, attempt_id = %a.id, status = a.response_status_code, "delivered");
+        } else {
+            warn!(msg_id = %a.msg_id, endpoint_id = %a.endpoint_id, attempt_id = %a.id, status = a.response_status_code,
+                retry = recorded.retry.is_some(), response = %truncate(&a.response, 200), "delivery attempt failed");
+        }
+        recorded
+    }
+}
+
+fn pending(message: &Message, endpoint: &Endpoint, now: chrono::DateTime<chrono::Utc>) -> Destination {
+    Destination {
+        org_id: message.org_id.clone(),
+        app_id: message.app_id.clone(),
+        msg_id: message.id.clone(),
+        endpoint_id: endpoint.id.clone(),
+        status: MessageStatus::Pending,
+        next_attempt: Some(now),
+        attempts: 0,
+        event_type: message.event_type.clone(),
+        channels: message.channels.clone(),
+        updated_at: now,
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Counts an endpoint's in-flight deliveries for as long as it lives.
+struct BusyGuard<'a> {
+    map: &'a Mutex<HashMap<EndpointId, usize>>,
+    endpoint: EndpointId,
+}
+
+impl<'a> BusyGuard<'a> {
+    fn enter(map: &'a Mutex<HashMap<EndpointId, usize>>, endpoint: &EndpointId, max: usize) -> Option<Self> {
+        let mut busy = map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = busy.entry(endpoint.clone()).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Self {
+            map,
+            endpoint: endpoint.clone(),
+        })
+    }
+}
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = busy.get_mut(&self.endpoint) {
+            *count -= 1;
+            if *count == 0 {
+                busy.remove(&self.endpoint);
+            }
+        }
+    }
+}
