@@ -1,0 +1,174 @@
+//! The redb tables, and the few generic helpers every module uses to read and write them.
+//!
+//! Records are stored as JSON under tenant-scoped string keys (see [`crate::keys`]); index tables map a
+//! secondary key to the primary id. Queue tables are keyed by a sequence number the writer thread hands out.
+
+use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use xwebhook_engine::store::StoreResult;
+
+use crate::error::{Context as _, decode, encode};
+use crate::keys::Span;
+
+pub(crate) type Rows = TableDefinition<'static, &'static str, &'static [u8]>;
+pub(crate) type Index = TableDefinition<'static, &'static str, &'static str>;
+
+/// `org/app_id` → application.
+pub(crate) const APPLICATIONS: Rows = TableDefinition::new("applications");
+/// `org/uid` → app id.
+pub(crate) const APP_UIDS: Index = TableDefinition::new("app_uids");
+/// `org/app/ep_id` → endpoint.
+pub(crate) const ENDPOINTS: Rows = TableDefinition::new("endpoints");
+/// `org/app/uid` → endpoint id.
+pub(crate) const ENDPOINT_UIDS: Index = TableDefinition::new("endpoint_uids");
+/// `org/name` → event type.
+pub(crate) const EVENT_TYPES: Rows = TableDefinition::new("event_types");
+/// `org/app/msg_id` → message.
+pub(crate) const MESSAGES: Rows = TableDefinition::new("messages");
+/// `org/app/event_id` → message id.
+pub(crate) const MESSAGE_EVENT_IDS: Index = TableDefinition::new("message_event_ids");
+/// `org/app/msg/atmpt_id` → attempt.
+pub(crate) const ATTEMPTS: Rows = TableDefinition::new("attempts");
+/// `org/app/ep/atmpt_id` → message id (the attempt's key in [`ATTEMPTS`]).
+pub(crate) const ATTEMPTS_BY_ENDPOINT: Index = TableDefinition::new("attempts_by_endpoint");
+/// `org/app/msg/ep` → destination.
+pub(crate) const DESTINATIONS: Rows = TableDefinition::new("destinations");
+/// `org/app/ep/msg` → "" (the destination's key in [`DESTINATIONS`] is derived from it).
+pub(crate) const DESTINATIONS_BY_ENDPOINT: Index = TableDefinition::new("destinations_by_endpoint");
+/// seq → task, ready to be leased.
+pub(crate) const QUEUE_READY: TableDefinition<'static, u64, &'static [u8]> =
+    TableDefinition::new("queue_ready");
+/// (due ms, seq) → task, waiting for its due time.
+pub(crate) const QUEUE_SCHEDULED: TableDefinition<'static, (u64, u64), &'static [u8]> =
+    TableDefinition::new("queue_scheduled");
+/// Counters that must survive restarts (`next_seq`).
+pub(crate) const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
+/// idempotency key → entry.
+pub(crate) const IDEMPOTENCY: Rows = TableDefinition::new("idempotency");
+/// (expiry ms, idempotency key) → (), to purge lapsed entries in expiry order.
+pub(crate) const IDEMPOTENCY_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
+    TableDefinition::new("idempotency_expiry");
+
+pub(crate) const NEXT_SEQ: &str = "next_seq";
+
+/// Opens every table once so that read transactions never meet a missing one.
+pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
+    for rows in [
+        APPLICATIONS,
+        ENDPOINTS,
+        EVENT_TYPES,
+        MESSAGES,
+        ATTEMPTS,
+        DESTINATIONS,
+        IDEMPOTENCY,
+    ] {
+        tx.open_table(rows).context("cannot create a table")?;
+    }
+    for index in [
+        APP_UIDS,
+        ENDPOINT_UIDS,
+        MESSAGE_EVENT_IDS,
+        ATTEMPTS_BY_ENDPOINT,
+        DESTINATIONS_BY_ENDPOINT,
+    ] {
+        tx.open_table(index).context("cannot create an index table")?;
+    }
+    tx.open_table(QUEUE_READY)
+        .context("cannot create the ready queue")?;
+    tx.open_table(QUEUE_SCHEDULED)
+        .context("cannot create the scheduled queue")?;
+    tx.open_table(META).context("cannot create the meta table")?;
+    tx.open_table(IDEMPOTENCY_EXPIRY)
+        .context("cannot create the idempotency expiry index")?;
+    Ok(())
+}
+
+pub(crate) fn get_row<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+    what: &str,
+) -> StoreResult<Option<T>> {
+    match table.get(key).context("cannot read a row")? {
+        Some(guard) => decode(guard.value(), what).map(Some),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn has_row(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> StoreResult<bool> {
+    Ok(table.get(key).context("cannot read a row")?.is_some())
+}
+
+pub(crate) fn put_row<T: Serialize>(
+    table: &mut Table<'_, &'static str, &'static [u8]>,
+    key: &str,
+    value: &T,
+    what: &str,
+) -> StoreResult<()> {
+    let bytes = encode(value, what)?;
+    table
+        .insert(key, bytes.as_slice())
+        .context("cannot write a row")?;
+    Ok(())
+}
+
+pub(crate) fn remove_row(table: &mut Table<'_, &'static str, &'static [u8]>, key: &str) -> StoreResult<bool> {
+    Ok(table.remove(key).context("cannot delete a row")?.is_some())
+}
+
+pub(crate) fn get_index(
+    table: &impl ReadableTable<&'static str, &'static str>,
+    key: &str,
+) -> StoreResult<Option<String>> {
+    Ok(table
+        .get(key)
+        .context("cannot read an index entry")?
+        .map(|g| g.value().to_owned()))
+}
+
+/// Scans `span` in the walk's direction, keeping what `keep` maps to `Some`, until `take` rows are kept.
+/// `keep` sees each key and its value; it filters (and, for index tables, fetches the indexed row).
+pub(crate) fn scan<V, T>(
+    table: &impl ReadableTable<&'static str, V>,
+    span: Option<Span>,
+    ascending: bool,
+    take: usize,
+    mut keep: impl FnMut(&str, V::SelfType<'_>) -> StoreResult<Option<T>>,
+) -> StoreResult<Vec<T>>
+where
+    V: redb::Value + 'static,
+{
+    let Some(span) = span else {
+        return Ok(Vec::new());
+    };
+    let range = table
+        .range::<&str>(span.bounds())
+        .context("cannot scan a table")?;
+    let rows: Box<dyn Iterator<Item = _>> = if ascending {
+        Box::new(range)
+    } else {
+        Box::new(range.rev())
+    };
+    let mut out = Vec::new();
+    for row in rows {
+        if out.len() >= take {
+            break;
+        }
+        let (k, v) = row.context("cannot scan a table")?;
+        if let Some(item) = keep(k.value(), v.value())? {
+            out.push(item);
+        }
+    }
+    Ok(out)
+}
+
+/// Every key of `span`, for deletions of a whole prefix.
+pub(crate) fn keys_in<V: redb::Value + 'static>(
+    table: &impl ReadableTable<&'static str, V>,
+    span: Option<Span>,
+) -> StoreResult<Vec<String>> {
+    scan(table, span, true, usize::MAX, |k, _| Ok(Some(k.to_owned())))
+}
