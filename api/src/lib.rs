@@ -1,1 +1,136 @@
-//! stub
+//! Xwebhook's REST API: Svix-compatible paths, JSON shapes, pagination and errors, so that the official `svix`
+//! SDKs work against it unchanged.
+//!
+//! Layout:
+//! - [`router`]: the routes and the layers every request passes (CORS, body limit, trailing slashes,
+//!   idempotency).
+//! - `routes`: handlers, one module per resource.
+//! - `dto`: the JSON shapes (`XIn`, `XPatch`, `XOut`), separate from stored records.
+//! - `auth`: bearer JWTs (svix-server compatible); `idempotency`: `Idempotency-Key` replay.
+//! - `extract`, `pagination`, `error`: input parsing with located 422s, list envelopes, the one error mapping.
+//! - `openapi`: our generated OpenAPI document.
+//!
+//! It reaches storage only through the engine's ports, and must never depend on a storage crate.
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+mod extract;
+mod idempotency;
+pub mod openapi;
+pub mod pagination;
+mod routes;
+mod state;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::cors::CorsLayer;
+use tower_http::normalize_path::NormalizePathLayer;
+
+pub use auth::{Auth, JwtAuth};
+pub use state::{ApiConfig, AppState};
+
+use error::ApiError;
+use routes::{application, attempt, endpoint, event_type, headers, health, message, secret};
+
+/// The API's routes with their layers.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    let app = Router::new()
+        .route("/app", get(application::list).post(application::create))
+        .route(
+            "/app/{app_id}",
+            get(application::get)
+                .put(application::upsert)
+                .patch(application::patch)
+                .delete(application::delete),
+        )
+        .route(
+            "/app/{app_id}/endpoint",
+            get(endpoint::list).post(endpoint::create),
+        )
+        .route(
+            "/app/{app_id}/endpoint/{endpoint_id}",
+            get(endpoint::get)
+                .put(endpoint::upsert)
+                .patch(endpoint::patch)
+                .delete(endpoint::delete),
+        )
+        .route("/app/{app_id}/endpoint/{endpoint_id}/secret", get(secret::get))
+        .route(
+            "/app/{app_id}/endpoint/{endpoint_id}/secret/rotate",
+            post(secret::rotate),
+        )
+        .route(
+            "/app/{app_id}/endpoint/{endpoint_id}/headers",
+            get(headers::get).put(headers::update).patch(headers::patch),
+        )
+        .route(
+            "/app/{app_id}/endpoint/{endpoint_id}/msg",
+            get(attempt::list_endpoint_messages),
+        )
+        .route("/app/{app_id}/msg", get(message::list).post(message::create))
+        .route("/app/{app_id}/msg/{msg_id}", get(message::get))
+        .route(
+            "/app/{app_id}/msg/{msg_id}/endpoint",
+            get(attempt::list_destinations),
+        )
+        .route(
+            "/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend",
+            post(attempt::resend),
+        )
+        .route(
+            "/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}",
+            get(attempt::get),
+        )
+        .route(
+            "/app/{app_id}/attempt/endpoint/{endpoint_id}",
+            get(attempt::list_by_endpoint),
+        )
+        .route(
+            "/app/{app_id}/attempt/msg/{msg_id}",
+            get(attempt::list_by_message),
+        )
+        .route("/event-type", get(event_type::list).post(event_type::create))
+        .route(
+            "/event-type/{event_type_name}",
+            get(event_type::get)
+                .put(event_type::upsert)
+                .patch(event_type::patch)
+                .delete(event_type::delete),
+        )
+        .route("/health", get(health::health))
+        .route("/health/ping", get(health::ping))
+        .route("/openapi.json", get(|| async { axum::Json(openapi::document()) }))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ));
+    Router::new()
+        .nest("/api/v1", app)
+        .fallback(|| async { ApiError::not_found() })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CorsLayer::very_permissive())
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then drains open requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use tower::Layer as _;
+    // Trailing slashes are trimmed before routing, so `/app/` and `/app` are one route.
+    let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
+    axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -91,13 +91,15 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
 }
 
-/// The sending status, as Svix numbers it on the wire (`Success = 0`, `Pending = 1`, `Fail = 2`, `Sending = 3`).
+/// The sending status, as Svix numbers it on the wire (`Success = 0`, `Pending = 1`, `Fail = 2`, `Sending = 3`,
+/// `Canceled = 4`). Newer SDKs filter by `Canceled`; nothing here cancels a delivery yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum MessageStatus {
     Success,
     Pending,
     Fail,
     Sending,
+    Canceled,
 }
 
 impl MessageStatus {
@@ -107,6 +109,7 @@ impl MessageStatus {
             Self::Pending => 1,
             Self::Fail => 2,
             Self::Sending => 3,
+            Self::Canceled => 4,
         }
     }
 
@@ -116,6 +119,7 @@ impl MessageStatus {
             1 => Self::Pending,
             2 => Self::Fail,
             3 => Self::Sending,
+            4 => Self::Canceled,
             _ => return None,
         })
     }
@@ -126,6 +130,7 @@ impl MessageStatus {
             Self::Pending => "pending",
             Self::Fail => "fail",
             Self::Sending => "sending",
+            Self::Canceled => "canceled",
         }
     }
 }

@@ -1,0 +1,237 @@
+//! Bearer-token authentication, compatible with svix-server's tokens: HS256 JWTs whose `sub` is an
+//! organization id (`org_…`), or an application id (`app_…`) plus an `org` claim for a token scoped to one
+//! application (the app portal's).
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use xwebhook_engine::id::{AppId, OrgId};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    org: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+}
+
+/// Who is calling: an organization, or one application of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Auth {
+    pub org_id: OrgId,
+    /// `Some` for a token that may only touch this application.
+    pub app_id: Option<AppId>,
+}
+
+impl Auth {
+    /// Organization-wide operations (listing applications, event types) need an organization token.
+    pub fn require_org(&self) -> Result<(), ApiError> {
+        match self.app_id {
+            None => Ok(()),
+            Some(_) => Err(ApiError::Forbidden(
+                "this token is scoped to one application".into(),
+            )),
+        }
+    }
+
+    /// An application-scoped token sees only its own application; anything else is absent to it.
+    pub fn can_see(&self, app: &AppId) -> bool {
+        self.app_id.as_ref().is_none_or(|own| own == app)
+    }
+
+    /// A stable key for per-caller caches (idempotency).
+    pub fn subject(&self) -> String {
+        match &self.app_id {
+            None => self.org_id.to_string(),
+            Some(app) => format!("{}/{}", self.org_id, app),
+        }
+    }
+}
+
+/// Verifies and issues tokens with one HS256 secret.
+pub struct JwtAuth {
+    decoding: DecodingKey,
+    encoding: EncodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for JwtAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtAuth(***)")
+    }
+}
+
+impl JwtAuth {
+    pub fn new(secret: &[u8]) -> Arc<Self> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // svix-server's tokens carry no audience and may carry no expiry; `exp` and `nbf` are checked when present.
+        validation.required_spec_claims.clear();
+        validation.validate_aud = false;
+        validation.validate_nbf = true;
+        Arc::new(Self {
+            decoding: DecodingKey::from_secret(secret),
+            encoding: EncodingKey::from_secret(secret),
+            validation,
+        })
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Auth, ApiError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
+        let claims = data.claims;
+        if let Ok(org_id) = OrgId::parse(&claims.sub) {
+            return Ok(Auth { org_id, app_id: None });
+        }
+        let app_id = AppId::parse(&claims.sub).map_err(|_| {
+            ApiError::Unauthorized(
+                "invalid token: `sub` is neither an organization nor an application".into(),
+            )
+        })?;
+        let org = claims.org.as_deref().ok_or_else(|| {
+            ApiError::Unauthorized("invalid token: an application token needs an `org` claim".into())
+        })?;
+        let org_id = OrgId::parse(org).map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
+        Ok(Auth {
+            org_id,
+            app_id: Some(app_id),
+        })
+    }
+
+    /// A token for the whole organization, as `svix-server jwt generate` makes them.
+    pub fn issue_org_token(&self, org: &OrgId, now: i64) -> String {
+        self.issue(Claims {
+            sub: org.to_string(),
+            org: None,
+            iat: Some(now),
+            exp: None,
+            nbf: Some(now),
+            iss: Some("xwebhook".into()),
+        })
+    }
+
+    /// A token that can only see one application, valid for `ttl_secs`.
+    pub fn issue_app_token(&self, org: &OrgId, app: &AppId, now: i64, ttl_secs: i64) -> String {
+        self.issue(Claims {
+            sub: app.to_string(),
+            org: Some(org.to_string()),
+            iat: Some(now),
+            exp: Some(now + ttl_secs),
+            nbf: Some(now),
+            iss: Some("xwebhook".into()),
+        })
+    }
+
+    fn issue(&self, claims: Claims) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .unwrap_or_else(|_| unreachable!("HS256 encoding of plain claims cannot fail"))
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(auth.clone());
+        }
+        let header = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::Unauthorized("missing `Authorization: Bearer <token>` header".into()))?;
+        let value = header
+            .to_str()
+            .map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+            })?;
+        let auth = state.auth.verify(token.trim())?;
+        parts.extensions.insert(auth.clone());
+        Ok(auth)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn org_and_app_tokens_round_trip() {
+        let jwt = JwtAuth::new(b"test-secret");
+        let org = OrgId::generate();
+        let app = AppId::generate();
+        let now = chrono::Utc::now().timestamp();
+        assert_eq!(
+            jwt.verify(&jwt.issue_org_token(&org, now)).ok(),
+            Some(Auth {
+                org_id: org.clone(),
+                app_id: None
+            })
+        );
+        let scoped = jwt.verify(&jwt.issue_app_token(&org, &app, now, 60)).ok();
+        assert_eq!(
+            scoped,
+            Some(Auth {
+                org_id: org,
+                app_id: Some(app)
+            })
+        );
+    }
+
+    #[test]
+    fn rejects_other_secrets_expired_and_garbage() {
+        let jwt = JwtAuth::new(b"test-secret");
+        let other = JwtAuth::new(b"other-secret");
+        let org = OrgId::generate();
+        let now = chrono::Utc::now().timestamp();
+        assert!(jwt.verify(&other.issue_org_token(&org, now)).is_err());
+        assert!(
+            jwt.verify(&jwt.issue_app_token(&org, &AppId::generate(), now - 1000, 10))
+                .is_err()
+        );
+        assert!(jwt.verify("not.a.token").is_err());
+        let no_org = jwt.issue(Claims {
+            sub: AppId::generate().to_string(),
+            org: None,
+            iat: None,
+            exp: None,
+            nbf: None,
+            iss: None,
+        });
+        assert!(jwt.verify(&no_org).is_err());
+    }
+
+    #[test]
+    fn accepts_svix_server_shaped_claims() {
+        // svix-server's `jwt generate`: iat, exp, nbf, iss "svix-server", sub = org id.
+        let jwt = JwtAuth::new(b"test-secret");
+        let now = chrono::Utc::now().timestamp();
+        let token = jwt.issue(Claims {
+            sub: "org_23rb8YdGqMT0qIzpgGwdXfHirMu".into(),
+            org: None,
+            iat: Some(now),
+            exp: Some(now + 3600),
+            nbf: Some(now),
+            iss: Some("svix-server".into()),
+        });
+        assert_eq!(
+            jwt.verify(&token).map(|a| a.org_id.to_string()).ok().as_deref(),
+            Some("org_23rb8YdGqMT0qIzpgGwdXfHirMu")
+        );
+    }
+}

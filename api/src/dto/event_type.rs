@@ -1,0 +1,95 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use xwebhook_engine::domain::{EventType, EventTypeName};
+
+use super::double_option;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventTypeIn {
+    #[schema(value_type = String)]
+    pub name: EventTypeName,
+    pub description: String,
+    #[serde(default)]
+    pub archived: Option<bool>,
+    #[serde(default)]
+    pub deprecated: Option<bool>,
+    #[serde(default)]
+    pub schemas: Option<serde_json::Value>,
+    #[serde(default)]
+    pub feature_flag: Option<String>,
+    /// Newer SDKs send a list; one flag is kept.
+    #[serde(default)]
+    pub feature_flags: Option<Vec<String>>,
+}
+
+/// PUT body: an event type without its name (the path names it).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventTypeUpdate {
+    pub description: String,
+    #[serde(default)]
+    pub archived: Option<bool>,
+    #[serde(default)]
+    pub deprecated: Option<bool>,
+    #[serde(default)]
+    pub schemas: Option<serde_json::Value>,
+    #[serde(default)]
+    pub feature_flag: Option<String>,
+    /// Newer SDKs send a list; one flag is kept.
+    #[serde(default)]
+    pub feature_flags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventTypePatch {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub archived: Option<bool>,
+    #[serde(default)]
+    pub deprecated: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub schemas: Option<Option<serde_json::Value>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub feature_flag: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub feature_flags: Option<Option<Vec<String>>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventTypeOut {
+    pub name: String,
+    pub description: String,
+    pub archived: bool,
+    pub deprecated: bool,
+    pub schemas: Option<serde_json::Value>,
+    pub feature_flag: Option<String>,
+    pub feature_flags: Option<Vec<String>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl EventTypeOut {
+    pub fn new(e: EventType, with_content: bool) -> Self {
+        Self {
+            name: e.name.to_string(),
+            description: e.description,
+            archived: e.archived,
+            deprecated: e.deprecated,
+            schemas: if with_content { e.schemas } else { None },
+            feature_flags: e.feature_flag.clone().map(|f| vec![f]),
+            feature_flag: e.feature_flag,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+/// The one feature flag kept from the contract's `featureFlag` or a newer SDK's `featureFlags`.
+pub fn one_flag(single: Option<String>, many: Option<Vec<String>>) -> Option<String> {
+    single.or_else(|| many.and_then(|m| m.into_iter().next()))
+}

@@ -1,0 +1,57 @@
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use utoipa::ToSchema;
+use xwebhook_engine::domain::{Channel, EventTypeName, Message, Payload, Uid};
+
+use super::application::ApplicationIn;
+
+/// Payloads are kept this many days unless the sender asks otherwise.
+pub const DEFAULT_RETENTION_DAYS: u16 = 90;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageIn {
+    #[schema(value_type = String)]
+    pub event_type: EventTypeName,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub event_id: Option<Uid>,
+    #[schema(value_type = Object)]
+    pub payload: Box<RawValue>,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub channels: Option<BTreeSet<Channel>>,
+    #[serde(default)]
+    pub payload_retention_period: Option<i64>,
+    /// Creates the application on the fly when it does not exist.
+    #[serde(default)]
+    pub application: Option<ApplicationIn>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageOut {
+    pub id: String,
+    pub event_type: String,
+    pub event_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub payload: Payload,
+    pub channels: Option<Vec<String>>,
+    pub timestamp: DateTime<Utc>,
+}
+
+impl MessageOut {
+    pub fn new(m: Message, with_content: bool) -> Self {
+        Self {
+            id: m.id.to_string(),
+            event_type: m.event_type.to_string(),
+            event_id: m.event_id.map(String::from),
+            payload: if with_content { m.payload } else { Payload::empty() },
+            channels: m.channels.map(|c| c.iter().map(ToString::to_string).collect()),
+            timestamp: m.created_at,
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The API's JSON shapes (Svix's, camelCase): `XIn` to create, `XPatch` to change, `XOut` to answer. They are
+//! separate from the stored records, which they are converted from and into.
+
+pub mod application;
+pub mod attempt;
+pub mod endpoint;
+pub mod event_type;
+pub mod message;
+
+use serde::{Deserialize, Deserializer};
+
+/// For PATCH fields: absent (`None`), explicitly `null` (`Some(None)`), or a value.
+pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}

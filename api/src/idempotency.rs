@@ -1,0 +1,119 @@
+//! `Idempotency-Key` on POST: the first successful (2xx) response is stored and replayed to every later request
+//! with the same key from the same caller; a concurrent duplicate waits for the first to finish.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use xwebhook_engine::store::{CachedResponse, IdempotencyState};
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const HEADER: &str = "idempotency-key";
+/// Between checks while a duplicate waits for the first request to finish.
+const WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(20);
+/// Responses larger than this are not cached (they are not creation responses).
+const MAX_CACHED_BODY: usize = 1024 * 1024;
+
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let key = match req.headers().get(HEADER) {
+        Some(value) if req.method() == Method::POST => value,
+        _ => return next.run(req).await,
+    };
+    let Ok(key) = key.to_str().map(str::to_owned) else {
+        return ApiError::BadRequest("the Idempotency-Key header must be visible ASCII".into())
+            .into_response();
+    };
+    let (mut parts, body) = req.into_parts();
+    let auth =
+        match <Auth as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state)
+            .await
+        {
+            Ok(auth) => auth,
+            Err(e) => return ApiError::into_response(e),
+        };
+    let cache_key = cache_key(&auth, parts.uri.path(), &key);
+    match claim(&state, &cache_key).await {
+        Ok(None) => {}
+        Ok(Some(cached)) => return replay(cached),
+        Err(e) => return e.into_response(),
+    }
+    let response = next.run(Request::from_parts(parts, body)).await;
+    remember(&state, &cache_key, response).await
+}
+
+fn cache_key(auth: &Auth, path: &str, key: &str) -> String {
+    // Hashed so that a client's arbitrary key never reaches a backend's key space as-is.
+    let digest = Sha256::new()
+        .chain_update(auth.subject())
+        .chain_update("\n")
+        .chain_update(path)
+        .chain_update("\n")
+        .chain_update(key)
+        .finalize();
+    format!("{digest:x}")
+}
+
+/// Claims the key, or returns the response to replay; waits while another request holds it.
+async fn claim(state: &AppState, key: &str) -> Result<Option<CachedResponse>, ApiError> {
+    let deadline = tokio::time::Instant::now() + state.config.idempotency_wait;
+    loop {
+        match state
+            .stores
+            .idempotency
+            .begin(key, state.config.idempotency_wait)
+            .await?
+        {
+            IdempotencyState::Started => return Ok(None),
+            IdempotencyState::Completed(cached) => return Ok(Some(cached)),
+            IdempotencyState::InProgress if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(WAIT_STEP).await;
+            }
+            IdempotencyState::InProgress => {
+                return Err(ApiError::Conflict(
+                    "a request with this Idempotency-Key is still in progress".into(),
+                ));
+            }
+        }
+    }
+}
+
+async fn remember(state: &AppState, key: &str, response: Response) -> Response {
+    let idem = &state.stores.idempotency;
+    if !response.status().is_success() {
+        if let Err(e) = idem.abandon(key).await {
+            tracing::warn!(error = %e, "releasing an idempotency key failed");
+        }
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = match to_bytes(body, MAX_CACHED_BODY).await {
+        Ok(b) => b,
+        Err(e) => return ApiError::Internal(Box::new(e)).into_response(),
+    };
+    let cached = CachedResponse {
+        status: parts.status.as_u16(),
+        body: bytes.to_vec(),
+    };
+    if let Err(e) = idem.complete(key, &cached, state.config.idempotency_ttl).await {
+        tracing::warn!(error = %e, "caching an idempotent response failed");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn replay(cached: CachedResponse) -> Response {
+    let status = StatusCode::from_u16(cached.status).unwrap_or(StatusCode::OK);
+    let has_body = !cached.body.is_empty();
+    let mut response = (status, cached.body).into_response();
+    if has_body {
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    response
+}

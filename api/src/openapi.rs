@@ -1,0 +1,79 @@
+//! Our OpenAPI document, generated from the handlers' and DTOs' annotations and served at
+//! `/api/v1/openapi.json`.
+
+use utoipa::OpenApi;
+
+use crate::dto;
+use crate::routes::{application, attempt, endpoint, event_type, headers, health, message, secret};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Xwebhook API",
+        description = "A Svix-compatible webhook sending API."
+    ),
+    paths(
+        application::list,
+        application::create,
+        application::get,
+        application::upsert,
+        application::patch,
+        application::delete,
+        endpoint::list,
+        endpoint::create,
+        endpoint::get,
+        endpoint::upsert,
+        endpoint::patch,
+        endpoint::delete,
+        secret::get,
+        secret::rotate,
+        headers::get,
+        headers::update,
+        headers::patch,
+        event_type::list,
+        event_type::create,
+        event_type::get,
+        event_type::upsert,
+        event_type::patch,
+        event_type::delete,
+        message::create,
+        message::list,
+        message::get,
+        attempt::list_by_endpoint,
+        attempt::list_by_message,
+        attempt::get,
+        attempt::list_destinations,
+        attempt::list_endpoint_messages,
+        attempt::resend,
+        health::health,
+        health::ping,
+    ),
+    components(schemas(
+        dto::application::ApplicationIn,
+        dto::application::ApplicationOut,
+        dto::application::ApplicationPatch,
+        dto::endpoint::EndpointIn,
+        dto::endpoint::EndpointOut,
+        dto::endpoint::EndpointPatch,
+        dto::endpoint::EndpointSecretOut,
+        dto::endpoint::EndpointSecretRotateIn,
+        dto::endpoint::EndpointHeadersIn,
+        dto::endpoint::EndpointHeadersOut,
+        dto::endpoint::EndpointHeadersPatchIn,
+        dto::event_type::EventTypeIn,
+        dto::event_type::EventTypeOut,
+        dto::event_type::EventTypeUpdate,
+        dto::event_type::EventTypePatch,
+        dto::message::MessageIn,
+        dto::message::MessageOut,
+        dto::attempt::MessageAttemptOut,
+        dto::attempt::MessageEndpointOut,
+        dto::attempt::EndpointMessageOut,
+        crate::error::ValidationError,
+    ))
+)]
+pub struct ApiDoc;
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,237 @@
+//! Delivery attempts and per-destination state: by endpoint, by message, one attempt, and resend.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use xwebhook_engine::domain::{MessageStatus, TriggerType};
+use xwebhook_engine::id::{AttemptId, EndpointId};
+use xwebhook_engine::store::{AttemptFilter, DestinationFilter, Order, Page, Ref, Task, TaskKind};
+
+use super::lookup;
+use super::message::{self, message_filter};
+use crate::auth::Auth;
+use crate::dto::attempt::{EndpointMessageOut, MessageAttemptOut, MessageEndpointOut};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{QueryParams, id};
+use crate::pagination::{ListResponse, list_query};
+use crate::state::AppState;
+
+fn status(q: &QueryParams) -> ApiResult<Option<MessageStatus>> {
+    q.parse::<u8>("status")?
+        .map(|code| {
+            MessageStatus::from_code(code).ok_or_else(|| {
+                ApiError::invalid(&["query", "status"], format!("`{code}` is not a status (0 to 4)"))
+            })
+        })
+        .transpose()
+}
+
+fn attempt_filter(q: &QueryParams) -> ApiResult<AttemptFilter> {
+    let class = q.parse::<u16>("status_code_class")?;
+    if let Some(c) = class.filter(|c| ![0, 100, 200, 300, 400, 500].contains(c)) {
+        return Err(ApiError::invalid(
+            &["query", "status_code_class"],
+            format!("`{c}` is not one of 0, 100, 200, 300, 400, 500"),
+        ));
+    }
+    Ok(AttemptFilter {
+        common: message_filter(q)?,
+        status: status(q)?,
+        status_code_class: class,
+        endpoint_id: None,
+    })
+}
+
+fn attempt_out(with_content: bool) -> impl Fn(xwebhook_engine::domain::Attempt) -> MessageAttemptOut {
+    move |mut a| {
+        if !with_content {
+            a.response.clear();
+        }
+        a.into()
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", tag = "Message Attempt",
+    params(("app_id" = String, Path), ("endpoint_id" = String, Path), ("limit" = Option<u64>, Query),
+        ("iterator" = Option<String>, Query), ("status" = Option<u8>, Query), ("status_code_class" = Option<u16>, Query),
+        ("channel" = Option<String>, Query), ("before" = Option<String>, Query), ("after" = Option<String>, Query),
+        ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query)),
+    responses((status = 200, body = ListResponse<MessageAttemptOut>)))]
+pub async fn list_by_endpoint(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((app_id, endpoint_id)): Path<(String, String)>,
+    q: QueryParams,
+) -> ApiResult<Json<ListResponse<MessageAttemptOut>>> {
+    let app = lookup::application(&state, &auth, &app_id).await?;
+    let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
+    let query = list_query(&q, Order::Descending)?;
+    let filter = attempt_filter(&q)?;
+    let with_content = q.bool("with_content")?.unwrap_or(true);
+    let rows = state
+        .stores
+        .attempts
+        .list_attempts_by_endpoint(&app.org_id, &app.id, &endpoint.id, &filter, &query)
+        .await?;
+    let page = Page::from_walk(rows, &query, |a| a.id.to_string());
+    Ok(Json(page.map(attempt_out(with_content)).into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/app/{app_id}/attempt/msg/{msg_id}", tag = "Message Attempt",
+    params(("app_id" = String, Path), ("msg_id" = String, Path), ("limit" = Option<u64>, Query),
+        ("iterator" = Option<String>, Query), ("status" = Option<u8>, Query), ("status_code_class" = Option<u16>, Query),
+        ("channel" = Option<String>, Query), ("endpoint_id" = Option<String>, Query), ("before" = Option<String>, Query),
+        ("after" = Option<String>, Query), ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query)),
+    responses((status = 200, body = ListResponse<MessageAttemptOut>)))]
+pub async fn list_by_message(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((app_id, msg_id)): Path<(String, String)>,
+    q: QueryParams,
+) -> ApiResult<Json<ListResponse<MessageAttemptOut>>> {
+    let (app, msg) = message::load(&state, &auth, &app_id, &msg_id).await?;
+    let query = list_query(&q, Order::Descending)?;
+    let mut filter = attempt_filter(&q)?;
+    if let Some(segment) = q.get("endpoint_id") {
+        filter.endpoint_id = Some(match lookup::endpoint(&state, &app, segment).await {
+            Ok(endpoint) => endpoint.id,
+            // A deleted endpoint's attempts are still listed by its id.
+            Err(ApiError::NotFound(_)) => id(segment, "endpoint_id", EndpointId::parse)?,
+            Err(e) => return Err(e),
+        });
+    }
+    let with_content = q.bool("with_content")?.unwrap_or(true);
+    let rows = state
+        .stores
+        .attempts
+        .list_attempts_by_message(&app.org_id, &app.id, &msg.id, &filter, &query)
+        .await?;
+    let page = Page::from_walk(rows, &query, |a| a.id.to_string());
+    Ok(Json(page.map(attempt_out(with_content)).into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}", tag = "Message Attempt",
+    params(("app_id" = String, Path), ("msg_id" = String, Path), ("attempt_id" = String, Path)),
+    responses((status = 200, body = MessageAttemptOut)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((app_id, msg_id, attempt_id)): Path<(String, String, String)>,
+) -> ApiResult<Json<MessageAttemptOut>> {
+    let (app, msg) = message::load(&state, &auth, &app_id, &msg_id).await?;
+    let attempt_id = id(&attempt_id, "attempt_id", AttemptId::parse)?;
+    let attempt = state
+        .stores
+        .attempts
+        .get_attempt(&app.org_id, &app.id, &msg.id, &attempt_id)
+        .await?;
+    Ok(Json(attempt.ok_or_else(ApiError::not_found)?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/app/{app_id}/msg/{msg_id}/endpoint", tag = "Message Attempt",
+    params(("app_id" = String, Path), ("msg_id" = String, Path), ("limit" = Option<u64>, Query),
+        ("iterator" = Option<String>, Query)),
+    responses((status = 200, body = ListResponse<MessageEndpointOut>)))]
+pub async fn list_destinations(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((app_id, msg_id)): Path<(String, String)>,
+    q: QueryParams,
+) -> ApiResult<Json<ListResponse<MessageEndpointOut>>> {
+    let (app, msg) = message::load(&state, &auth, &app_id, &msg_id).await?;
+    let query = list_query(&q, Order::Ascending)?;
+    let rows = state
+        .stores
+        .attempts
+        .list_destinations_by_message(&app.org_id, &app.id, &msg.id, &query)
+        .await?;
+    let page = Page::from_walk(rows, &query, |d| d.endpoint_id.to_string());
+    let mut data = Vec::with_capacity(page.items.len());
+    for d in &page.items {
+        let endpoint = state
+            .stores
+            .endpoints
+            .get_endpoint(&app.org_id, &app.id, &Ref::Id(d.endpoint_id.clone()))
+            .await?;
+        // A deleted endpoint drops out of the listing; its attempts stay readable.
+        if let Some(endpoint) = endpoint {
+            data.push(MessageEndpointOut::new(endpoint, d));
+        }
+    }
+    Ok(Json(ListResponse {
+        data,
+        iterator: page.iterator,
+        prev_iterator: page.prev_iterator,
+        done: page.done,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/app/{app_id}/endpoint/{endpoint_id}/msg", tag = "Message Attempt",
+    params(("app_id" = String, Path), ("endpoint_id" = String, Path), ("limit" = Option<u64>, Query),
+        ("iterator" = Option<String>, Query), ("channel" = Option<String>, Query), ("status" = Option<u8>, Query),
+        ("before" = Option<String>, Query), ("after" = Option<String>, Query), ("with_content" = Option<bool>, Query),
+        ("event_types" = Option<Vec<String>>, Query)),
+    responses((status = 200, body = ListResponse<EndpointMessageOut>)))]
+pub async fn list_endpoint_messages(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((app_id, endpoint_id)): Path<(String, String)>,
+    q: QueryParams,
+) -> ApiResult<Json<ListResponse<EndpointMessageOut>>> {
+    let app = lookup::application(&state, &auth, &app_id).await?;
+    let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
+    let query = list_query(&q, Order::Descending)?;
+    let filter = DestinationFilter {
+        common: message_filter(&q)?,
+        status: status(&q)?,
+    };
+    let with_content = q.bool("with_content")?.unwrap_or(true);
+    let rows = state
+        .stores
+        .attempts
+        .list_destinations_by_endpoint(&app.org_id, &app.id, &endpoint.id, &filter, &query)
+        .await?;
+    let page = Page::from_walk(rows, &query, |d| d.msg_id.to_string());
+    let mut data = Vec::with_capacity(page.items.len());
+    for d in &page.items {
+        if let Some(m) = state
+            .stores
+            .messages
+            .get_message(&app.org_id, &app.id, &d.msg_id)
+            .await?
+        {
+            data.push(EndpointMessageOut::new(m, d, with_content));
+        }
+    }
+    Ok(Json(ListResponse {
+        data,
+        iterator: page.iterator,
+        prev_iterator: page.prev_iterator,
+        done: page.done,
+    }))
+}
+
+/// Sends the message to the endpoint once more, now (a manual attempt, outside the retry schedule).
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend", tag = "Message Attempt",
+    params(("app_id" = String, Path), ("msg_id" = String, Path), ("endpoint_id" = String, Path)),
+    responses((status = 202, body = Object)))]
+pub async fn resend(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((app_id, msg_id, endpoint_id)): Path<(String, String, String)>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let (app, msg) = message::load(&state, &auth, &app_id, &msg_id).await?;
+    let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
+    let task = Task {
+        org_id: app.org_id,
+        app_id: app.id,
+        msg_id: msg.id,
+        kind: TaskKind::Deliver {
+            endpoint_id: endpoint.id,
+            attempt: 0,
+            trigger: TriggerType::Manual,
+        },
+    };
+    state.stores.queue.enqueue(vec![task]).await?;
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({}))))
+}

@@ -1,0 +1,189 @@
+//! `/api/v1/event-type`: the organization's event types. Deleting archives; `?expunge=true` removes for good.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use xwebhook_engine::domain::{EventType, EventTypeName};
+use xwebhook_engine::store::{Order, Page};
+
+use crate::auth::Auth;
+use crate::dto::event_type::{EventTypeIn, EventTypeOut, EventTypePatch, EventTypeUpdate, one_flag};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, QueryParams};
+use crate::pagination::{ListResponse, list_query};
+use crate::state::AppState;
+
+fn name(segment: &str) -> ApiResult<EventTypeName> {
+    segment
+        .parse()
+        .map_err(|e| ApiError::invalid(&["path", "event_type_name"], format!("{e}")))
+}
+
+async fn load(state: &AppState, auth: &Auth, segment: &str) -> ApiResult<EventType> {
+    auth.require_org()?;
+    let found = state
+        .stores
+        .event_types
+        .get_event_type(&auth.org_id, &name(segment)?)
+        .await?;
+    found.ok_or_else(ApiError::not_found)
+}
+
+fn check_feature_flag(flag: Option<&String>) -> ApiResult<()> {
+    match flag {
+        Some(f) if f.parse::<EventTypeName>().is_err() => Err(ApiError::invalid(
+            &["body", "featureFlag"],
+            "may only contain letters, digits, '-', '_' and '.' (at most 256)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/event-type", tag = "Event Type",
+    params(("limit" = Option<u64>, Query), ("iterator" = Option<String>, Query), ("order" = Option<String>, Query),
+        ("include_archived" = Option<bool>, Query), ("with_content" = Option<bool>, Query)),
+    responses((status = 200, body = ListResponse<EventTypeOut>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    q: QueryParams,
+) -> ApiResult<Json<ListResponse<EventTypeOut>>> {
+    auth.require_org()?;
+    let query = list_query(&q, Order::Ascending)?;
+    let include_archived = q.bool("include_archived")?.unwrap_or(false);
+    let with_content = q.bool("with_content")?.unwrap_or(false);
+    let rows = state
+        .stores
+        .event_types
+        .list_event_types(&auth.org_id, &query, include_archived)
+        .await?;
+    let page = Page::from_walk(rows, &query, |t| t.name.to_string());
+    Ok(Json(page.map(|t| EventTypeOut::new(t, with_content)).into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/event-type", tag = "Event Type", request_body = EventTypeIn,
+    responses((status = 201, body = EventTypeOut)))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody<EventTypeIn>,
+) -> ApiResult<(StatusCode, Json<EventTypeOut>)> {
+    auth.require_org()?;
+    let feature_flag = one_flag(body.feature_flag, body.feature_flags);
+    check_feature_flag(feature_flag.as_ref())?;
+    let now = state.clock.now();
+    let event_type = EventType {
+        org_id: auth.org_id.clone(),
+        name: body.name,
+        description: body.description,
+        archived: body.archived.unwrap_or(false),
+        deprecated: body.deprecated.unwrap_or(false),
+        schemas: body.schemas,
+        feature_flag,
+        created_at: now,
+        updated_at: now,
+    };
+    state.stores.event_types.create_event_type(&event_type).await?;
+    Ok((StatusCode::CREATED, Json(EventTypeOut::new(event_type, true))))
+}
+
+#[utoipa::path(get, path = "/api/v1/event-type/{event_type_name}", tag = "Event Type",
+    params(("event_type_name" = String, Path)), responses((status = 200, body = EventTypeOut)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(segment): Path<String>,
+) -> ApiResult<Json<EventTypeOut>> {
+    Ok(Json(EventTypeOut::new(
+        load(&state, &auth, &segment).await?,
+        true,
+    )))
+}
+
+#[utoipa::path(put, path = "/api/v1/event-type/{event_type_name}", tag = "Event Type", request_body = EventTypeUpdate,
+    params(("event_type_name" = String, Path)),
+    responses((status = 200, body = EventTypeOut), (status = 201, body = EventTypeOut)))]
+pub async fn upsert(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(segment): Path<String>,
+    JsonBody(body): JsonBody<EventTypeUpdate>,
+) -> ApiResult<(StatusCode, Json<EventTypeOut>)> {
+    let feature_flag = one_flag(body.feature_flag, body.feature_flags);
+    check_feature_flag(feature_flag.as_ref())?;
+    match load(&state, &auth, &segment).await {
+        Ok(mut t) => {
+            t.description = body.description;
+            t.archived = body.archived.unwrap_or(false);
+            t.deprecated = body.deprecated.unwrap_or(false);
+            t.schemas = body.schemas;
+            t.feature_flag = feature_flag;
+            t.updated_at = state.clock.now();
+            state.stores.event_types.update_event_type(&t).await?;
+            Ok((StatusCode::OK, Json(EventTypeOut::new(t, true))))
+        }
+        Err(ApiError::NotFound(_)) => {
+            let body = EventTypeIn {
+                name: name(&segment)?,
+                description: body.description,
+                archived: body.archived,
+                deprecated: body.deprecated,
+                schemas: body.schemas,
+                feature_flag,
+                feature_flags: None,
+            };
+            create(State(state), auth, JsonBody(body)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[utoipa::path(patch, path = "/api/v1/event-type/{event_type_name}", tag = "Event Type", request_body = EventTypePatch,
+    params(("event_type_name" = String, Path)), responses((status = 200, body = EventTypeOut)))]
+pub async fn patch(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(segment): Path<String>,
+    JsonBody(body): JsonBody<EventTypePatch>,
+) -> ApiResult<Json<EventTypeOut>> {
+    let mut t = load(&state, &auth, &segment).await?;
+    let flag = match (body.feature_flag, body.feature_flags) {
+        (Some(single), _) => Some(single),
+        (None, Some(many)) => Some(many.and_then(|m| m.into_iter().next())),
+        (None, None) => None,
+    };
+    if let Some(flag) = flag {
+        check_feature_flag(flag.as_ref())?;
+        t.feature_flag = flag;
+    }
+    t.description = body.description.unwrap_or(t.description);
+    t.archived = body.archived.unwrap_or(t.archived);
+    t.deprecated = body.deprecated.unwrap_or(t.deprecated);
+    t.schemas = body.schemas.unwrap_or(t.schemas);
+    t.updated_at = state.clock.now();
+    state.stores.event_types.update_event_type(&t).await?;
+    Ok(Json(EventTypeOut::new(t, true)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/event-type/{event_type_name}", tag = "Event Type",
+    params(("event_type_name" = String, Path), ("expunge" = Option<bool>, Query)), responses((status = 204)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(segment): Path<String>,
+    q: QueryParams,
+) -> ApiResult<StatusCode> {
+    let mut t = load(&state, &auth, &segment).await?;
+    if q.bool("expunge")?.unwrap_or(false) {
+        state
+            .stores
+            .event_types
+            .delete_event_type(&auth.org_id, &t.name)
+            .await?;
+    } else {
+        t.archived = true;
+        t.updated_at = state.clock.now();
+        state.stores.event_types.update_event_type(&t).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

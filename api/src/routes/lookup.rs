@@ -1,0 +1,45 @@
+//! Resolving path segments to the caller's objects. Anything outside the caller's reach is "not found", never
+//! "forbidden", so that nobody learns of another tenant's objects.
+
+use xwebhook_engine::domain::{Application, Endpoint};
+use xwebhook_engine::id::{AppId, EndpointId, MessageId};
+use xwebhook_engine::store::Ref;
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{id, id_or_uid};
+use crate::state::AppState;
+
+pub async fn application(state: &AppState, auth: &Auth, segment: &str) -> ApiResult<Application> {
+    let key = id_or_uid(segment, "app_id", AppId::parse)?;
+    let app = state
+        .stores
+        .applications
+        .get_application(&auth.org_id, &key)
+        .await?;
+    app.filter(|a| auth.can_see(&a.id))
+        .ok_or_else(ApiError::not_found)
+}
+
+pub async fn endpoint(state: &AppState, app: &Application, segment: &str) -> ApiResult<Endpoint> {
+    let key = id_or_uid(segment, "endpoint_id", EndpointId::parse)?;
+    let endpoint = state
+        .stores
+        .endpoints
+        .get_endpoint(&app.org_id, &app.id, &key)
+        .await?;
+    endpoint.ok_or_else(ApiError::not_found)
+}
+
+pub fn message_id(segment: &str) -> ApiResult<MessageId> {
+    id(segment, "msg_id", MessageId::parse)
+}
+
+/// An id or UID in a path, for upserts that may create the object under that UID.
+pub fn app_ref(segment: &str) -> ApiResult<Ref<AppId>> {
+    id_or_uid(segment, "app_id", AppId::parse)
+}
+
+pub fn endpoint_ref(segment: &str) -> ApiResult<Ref<EndpointId>> {
+    id_or_uid(segment, "endpoint_id", EndpointId::parse)
+}

@@ -1,0 +1,174 @@
+//! `/api/v1/app/{app_id}/msg`: sending and reading messages.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use xwebhook_engine::domain::{Application, Channel, Message, Payload};
+use xwebhook_engine::id::MessageId;
+use xwebhook_engine::store::{MessageFilter, Order, Page, Ref, Task, TaskKind};
+
+use super::application::create_application;
+use super::endpoint::parse_names;
+use super::lookup;
+use crate::auth::Auth;
+use crate::dto::application::ApplicationIn;
+use crate::dto::message::{DEFAULT_RETENTION_DAYS, MessageIn, MessageOut};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, QueryParams};
+use crate::pagination::{ListResponse, list_query};
+use crate::state::AppState;
+
+const MAX_CHANNELS: usize = 5;
+const RETENTION_DAYS: std::ops::RangeInclusive<i64> = 5..=90;
+
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/msg", tag = "Message", request_body = MessageIn,
+    params(("app_id" = String, Path), ("with_content" = Option<bool>, Query)),
+    responses((status = 202, body = MessageOut)))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(app_id): Path<String>,
+    q: QueryParams,
+    JsonBody(body): JsonBody<MessageIn>,
+) -> ApiResult<(StatusCode, Json<MessageOut>)> {
+    let with_content = q.bool("with_content")?.unwrap_or(true);
+    let retention_days = retention_days(body.payload_retention_period)?;
+    if body.channels.as_ref().is_some_and(|c| c.len() > MAX_CHANNELS) {
+        return Err(ApiError::invalid(
+            &["body", "channels"],
+            format!("at most {MAX_CHANNELS} channels"),
+        ));
+    }
+    let payload = Payload::from_raw(body.payload)
+        .map_err(|e| ApiError::invalid(&["body", "payload"], e.to_string()))?;
+    let app = app_for_message(&state, &auth, &app_id, body.application).await?;
+    let message = Message {
+        id: MessageId::generate(),
+        org_id: app.org_id.clone(),
+        app_id: app.id.clone(),
+        event_type: body.event_type,
+        event_id: body.event_id,
+        channels: body.channels,
+        payload,
+        retention_days,
+        created_at: state.clock.now(),
+    };
+    state.stores.messages.create_message(&message).await?;
+    let task = Task {
+        org_id: app.org_id,
+        app_id: app.id,
+        msg_id: message.id.clone(),
+        kind: TaskKind::FanOut,
+    };
+    if let Err(e) = state.stores.queue.enqueue(vec![task]).await {
+        // The message is stored but will not be sent: the caller must learn that it was not accepted.
+        tracing::error!(msg_id = %message.id, error = %e, "message stored but its delivery could not be queued");
+        return Err(e.into());
+    }
+    Ok((StatusCode::ACCEPTED, Json(MessageOut::new(message, with_content))))
+}
+
+fn retention_days(period: Option<i64>) -> ApiResult<u16> {
+    match period {
+        None => Ok(DEFAULT_RETENTION_DAYS),
+        Some(days) if RETENTION_DAYS.contains(&days) => {
+            Ok(u16::try_from(days).unwrap_or(DEFAULT_RETENTION_DAYS))
+        }
+        Some(_) => Err(ApiError::invalid(
+            &["body", "payloadRetentionPeriod"],
+            format!(
+                "must be between {} and {} days",
+                RETENTION_DAYS.start(),
+                RETENTION_DAYS.end()
+            ),
+        )),
+    }
+}
+
+/// The addressed application, created on the fly when the body carries one and it does not exist yet.
+async fn app_for_message(
+    state: &AppState,
+    auth: &Auth,
+    segment: &str,
+    inline: Option<ApplicationIn>,
+) -> ApiResult<Application> {
+    match (lookup::application(state, auth, segment).await, inline) {
+        (Err(ApiError::NotFound(_)), Some(app_in)) => {
+            auth.require_org()?;
+            let Ref::Uid(uid) = lookup::app_ref(segment)? else {
+                return Err(ApiError::not_found());
+            };
+            let app_in = ApplicationIn {
+                uid: Some(app_in.uid.unwrap_or(uid)),
+                ..app_in
+            };
+            create_application(state, auth, app_in).await
+        }
+        (found, _) => found,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/app/{app_id}/msg", tag = "Message",
+    params(("app_id" = String, Path), ("limit" = Option<u64>, Query), ("iterator" = Option<String>, Query),
+        ("channel" = Option<String>, Query), ("before" = Option<String>, Query), ("after" = Option<String>, Query),
+        ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query)),
+    responses((status = 200, body = ListResponse<MessageOut>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(app_id): Path<String>,
+    q: QueryParams,
+) -> ApiResult<Json<ListResponse<MessageOut>>> {
+    let app = lookup::application(&state, &auth, &app_id).await?;
+    let query = list_query(&q, Order::Descending)?;
+    let filter = message_filter(&q)?;
+    let with_content = q.bool("with_content")?.unwrap_or(true);
+    let rows = state
+        .stores
+        .messages
+        .list_messages(&app.org_id, &app.id, &filter, &query)
+        .await?;
+    let page = Page::from_walk(rows, &query, |m| m.id.to_string());
+    Ok(Json(page.map(|m| MessageOut::new(m, with_content)).into()))
+}
+
+/// The `before`, `after`, `event_types` and `channel` filters shared by message and attempt listings.
+pub fn message_filter(q: &QueryParams) -> ApiResult<MessageFilter> {
+    Ok(MessageFilter {
+        before: q.datetime("before")?,
+        after: q.datetime("after")?,
+        event_types: parse_names(q, "event_types")?,
+        channel: q.parse::<Channel>("channel")?,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/app/{app_id}/msg/{msg_id}", tag = "Message",
+    params(("app_id" = String, Path), ("msg_id" = String, Path), ("with_content" = Option<bool>, Query)),
+    responses((status = 200, body = MessageOut)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((app_id, msg_id)): Path<(String, String)>,
+    q: QueryParams,
+) -> ApiResult<Json<MessageOut>> {
+    let with_content = q.bool("with_content")?.unwrap_or(true);
+    let (_, message) = load(&state, &auth, &app_id, &msg_id).await?;
+    Ok(Json(MessageOut::new(message, with_content)))
+}
+
+/// The application and one of its messages, or 404.
+pub async fn load(
+    state: &AppState,
+    auth: &Auth,
+    app_id: &str,
+    msg_id: &str,
+) -> ApiResult<(Application, Message)> {
+    let app = lookup::application(state, auth, app_id).await?;
+    let id = lookup::message_id(msg_id)?;
+    let message = state
+        .stores
+        .messages
+        .get_message(&app.org_id, &app.id, &id)
+        .await?;
+    Ok((app, message.ok_or_else(ApiError::not_found)?))
+}

@@ -1,0 +1,12 @@
+//! Handlers, one module per resource. Handlers parse, call the ports, and shape the answer; the rules they
+//! share (lookups, pagination, errors) live in one place each.
+
+pub mod application;
+pub mod attempt;
+pub mod endpoint;
+pub mod event_type;
+pub mod headers;
+pub mod health;
+mod lookup;
+pub mod message;
+pub mod secret;

@@ -1,0 +1,37 @@
+//! What every handler shares: the stores, the token verifier, the clock and the API's settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use xwebhook_engine::clock::Clock;
+use xwebhook_engine::store::Stores;
+
+use crate::auth::JwtAuth;
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Request bodies above this many bytes are refused with 413.
+    pub max_body_bytes: usize,
+    /// How long a replayable response stays cached under its `Idempotency-Key`.
+    pub idempotency_ttl: Duration,
+    /// How long a duplicate request waits for the first one with the same key before giving up.
+    pub idempotency_wait: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            idempotency_ttl: Duration::from_secs(12 * 60 * 60),
+            idempotency_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub stores: Stores,
+    pub auth: Arc<JwtAuth>,
+    pub clock: Arc<dyn Clock>,
+    pub config: ApiConfig,
+}
