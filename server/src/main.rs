@@ -1,1 +1,140 @@
-fn main() {}
+//! `xwebhook`: a Svix-compatible webhook sending service.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use xwebhook::config::{Config, Overrides};
+use xwebhook::{logging, run, secret_file};
+use xwebhook_api::JwtAuth;
+use xwebhook_engine::id::OrgId;
+
+/// svix-server's default organization, so tokens made by either tool address the same tenant.
+const DEFAULT_ORG: &str = "org_23rb8YdGqMT0qIzpgGwdXfHirMu";
+
+#[derive(Parser)]
+#[command(
+    name = "xwebhook",
+    version,
+    about = "A Svix-compatible webhook sending service"
+)]
+struct Cli {
+    /// A TOML configuration file (its values are overridden by XWEBHOOK_* variables and flags).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Where the embedded store keeps its data (XWEBHOOK_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API and the delivery worker.
+    Serve {
+        /// Address to listen on (XWEBHOOK_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Which parts to run: api, worker or all (XWEBHOOK_ROLE).
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Manage API tokens.
+    Jwt {
+        #[command(subcommand)]
+        command: JwtCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum JwtCommand {
+    /// Print an organization token signed with the deployment's secret.
+    Generate {
+        /// The organization the token is for.
+        #[arg(default_value = DEFAULT_ORG)]
+        org_id: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let env: HashMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("XWEBHOOK_"))
+        .collect();
+    let mut flags = Overrides {
+        data_dir: cli.data_dir.clone(),
+        ..Overrides::default()
+    };
+    if let Command::Serve { listen, role } = &cli.command {
+        flags.listen = listen.clone();
+        flags.role = role.clone();
+    }
+    let config = Config::load(cli.config.as_deref(), &env, &flags)?;
+    match cli.command {
+        Command::Serve { .. } => serve(config),
+        Command::Jwt {
+            command: JwtCommand::Generate { org_id },
+        } => generate_token(&config, &org_id),
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    logging::init(&config.log, config.log_format)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        run::serve(config, shutdown).await
+    })
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight work");
+    shutdown.cancel();
+}
+
+fn generate_token(config: &Config, org_id: &str) -> anyhow::Result<()> {
+    let org = OrgId::parse(org_id).with_context(|| format!("`{org_id}` is not an organization id"))?;
+    let secret = match &config.jwt_secret {
+        Some(s) => s.clone(),
+        None => {
+            secret_file::read_or_create(&config.data_dir)
+                .with_context(|| {
+                    format!(
+                        "cannot read or create the JWT secret in {}",
+                        config.data_dir.display()
+                    )
+                })?
+                .0
+        }
+    };
+    let token = JwtAuth::new(secret.expose().as_bytes()).issue_org_token(&org, chrono_now());
+    println!("{token}");
+    Ok(())
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

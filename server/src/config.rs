@@ -1,0 +1,399 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `XWEBHOOK_*` environment variables, then
+//! command-line flags. Loaded once, validated as a whole (every bad value is reported, not just the first), and
+//! typed. The environment is a parameter so tests can drive the loader.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+/// A secret value that never prints.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Api,
+    Worker,
+    All,
+}
+
+impl Role {
+    pub fn runs_api(self) -> bool {
+        matches!(self, Self::Api | Self::All)
+    }
+
+    pub fn runs_worker(self) -> bool {
+        matches!(self, Self::Worker | Self::All)
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "api" => Ok(Self::Api),
+            "worker" => Ok(Self::Worker),
+            "all" => Ok(Self::All),
+            _ => Err(format!("`{s}` is not a role: use api, worker or all")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err(format!("`{s}` is not a log format: use text or json")),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub jwt_secret: Option<Secret>,
+    pub role: Role,
+    pub retry_schedule: Vec<Duration>,
+    pub request_timeout: Duration,
+    pub allow_subnets: Vec<IpNet>,
+    pub log: String,
+    pub log_format: LogFormat,
+    pub max_body_bytes: usize,
+    pub worker_concurrency: usize,
+    pub svix_headers: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8071)),
+            data_dir: PathBuf::from("./xwebhook-data"),
+            jwt_secret: None,
+            role: Role::All,
+            retry_schedule: [5, 300, 1800, 7200, 18000, 36000, 36000]
+                .map(Duration::from_secs)
+                .to_vec(),
+            request_timeout: Duration::from_secs(30),
+            allow_subnets: Vec::new(),
+            log: "info".into(),
+            log_format: LogFormat::Text,
+            max_body_bytes: 1024 * 1024,
+            worker_concurrency: 512,
+            svix_headers: false,
+        }
+    }
+}
+
+/// Every problem found while loading, one line each.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+/// The settings, by their environment name, TOML key and parser.
+const SETTINGS: &[(&str, &str, Setter)] = &[
+    ("XWEBHOOK_LISTEN", "listen", |c, v| {
+        c.listen = parse(v, "an address like 127.0.0.1:8071")?;
+        Ok(())
+    }),
+    ("XWEBHOOK_DATA_DIR", "data_dir", |c, v| {
+        c.data_dir = PathBuf::from(v);
+        Ok(())
+    }),
+    ("XWEBHOOK_JWT_SECRET", "jwt_secret", set_jwt_secret),
+    ("XWEBHOOK_ROLE", "role", |c, v| {
+        c.role = v.parse()?;
+        Ok(())
+    }),
+    ("XWEBHOOK_RETRY_SCHEDULE", "retry_schedule", set_retry_schedule),
+    ("XWEBHOOK_REQUEST_TIMEOUT", "request_timeout", set_request_timeout),
+    ("XWEBHOOK_ALLOW_SUBNETS", "allow_subnets", set_allow_subnets),
+    ("XWEBHOOK_LOG", "log", |c, v| {
+        c.log = v.to_owned();
+        Ok(())
+    }),
+    ("XWEBHOOK_LOG_FORMAT", "log_format", |c, v| {
+        c.log_format = v.parse()?;
+        Ok(())
+    }),
+    ("XWEBHOOK_MAX_BODY_BYTES", "max_body_bytes", |c, v| {
+        c.max_body_bytes = positive(v)?;
+        Ok(())
+    }),
+    ("XWEBHOOK_WORKER_CONCURRENCY", "worker_concurrency", |c, v| {
+        c.worker_concurrency = positive(v)?;
+        Ok(())
+    }),
+    ("XWEBHOOK_SVIX_HEADERS", "svix_headers", |c, v| {
+        c.svix_headers = parse(v, "true or false")?;
+        Ok(())
+    }),
+];
+
+type Setter = fn(&mut Config, &str) -> Result<(), String>;
+
+fn parse<T: FromStr>(v: &str, expected: &str) -> Result<T, String> {
+    v.trim().parse().map_err(|_| format!("`{v}` is not {expected}"))
+}
+
+fn positive(v: &str) -> Result<usize, String> {
+    match parse::<usize>(v, "a positive integer")? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n),
+    }
+}
+
+fn set_jwt_secret(c: &mut Config, v: &str) -> Result<(), String> {
+    if v.len() < 16 {
+        return Err("must be at least 16 characters".into());
+    }
+    c.jwt_secret = Some(Secret(v.to_owned()));
+    Ok(())
+}
+
+fn set_retry_schedule(c: &mut Config, v: &str) -> Result<(), String> {
+    let schedule = v
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| parse::<f64>(s, "a number of seconds").and_then(seconds))
+        .collect::<Result<Vec<_>, _>>()?;
+    c.retry_schedule = schedule;
+    Ok(())
+}
+
+fn seconds(s: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(s).map_err(|_| format!("`{s}` is not a non-negative number of seconds"))
+}
+
+fn set_request_timeout(c: &mut Config, v: &str) -> Result<(), String> {
+    let t = seconds(parse(v, "a number of seconds")?)?;
+    if t.is_zero() {
+        return Err("must be more than 0 seconds".into());
+    }
+    c.request_timeout = t;
+    Ok(())
+}
+
+fn set_allow_subnets(c: &mut Config, v: &str) -> Result<(), String> {
+    c.allow_subnets = v
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| parse::<IpNet>(s, "a CIDR like 127.0.0.0/8"))
+        .collect::<Result<_, _>>()?;
+    Ok(())
+}
+
+/// Flags given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub role: Option<String>,
+}
+
+impl Config {
+    pub fn load(
+        file: Option<&Path>,
+        env: &HashMap<String, String>,
+        flags: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        let mut config = Self::default();
+        let mut errors = Vec::new();
+        if let Some(path) = file {
+            match file_values(path) {
+                Ok(values) => config.apply(
+                    &values,
+                    |key| format!("{} in {}", key, path.display()),
+                    &mut errors,
+                ),
+                Err(e) => errors.push(e),
+            }
+        }
+        let env_values: HashMap<&str, String> = SETTINGS
+            .iter()
+            .filter_map(|(name, key, _)| env.get(*name).map(|v| (*key, v.clone())))
+            .collect();
+        let env_name = |key: &str| {
+            SETTINGS
+                .iter()
+                .find(|s| s.1 == key)
+                .map_or(key.to_owned(), |s| s.0.to_owned())
+        };
+        config.apply(&env_values, env_name, &mut errors);
+        let mut flag_values = HashMap::new();
+        if let Some(v) = &flags.listen {
+            flag_values.insert("listen", v.clone());
+        }
+        if let Some(v) = &flags.data_dir {
+            flag_values.insert("data_dir", v.display().to_string());
+        }
+        if let Some(v) = &flags.role {
+            flag_values.insert("role", v.clone());
+        }
+        config.apply(
+            &flag_values,
+            |key| format!("--{}", key.replace('_', "-")),
+            &mut errors,
+        );
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError(errors))
+        }
+    }
+
+    fn apply(
+        &mut self,
+        values: &HashMap<&str, String>,
+        name: impl Fn(&str) -> String,
+        errors: &mut Vec<String>,
+    ) {
+        for (_, key, set) in SETTINGS {
+            if let Some(v) = values.get(key) {
+                if let Err(e) = set(self, v) {
+                    errors.push(format!("{}: {e}", name(key)));
+                }
+            }
+        }
+    }
+}
+
+/// Reads a TOML file into setting values. Values may be strings, numbers, booleans or (schedule, subnets) arrays.
+fn file_values(path: &Path) -> Result<HashMap<&'static str, String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{} is not valid TOML: {e}", path.display()))?;
+    let mut values = HashMap::new();
+    for (key, value) in table {
+        let Some((_, known, _)) = SETTINGS.iter().find(|s| s.1 == key) else {
+            return Err(format!("unknown setting `{key}` in {}", path.display()));
+        };
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join(","),
+            other => other.to_string(),
+        };
+        values.insert(*known, text);
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let c = Config::load(None, &HashMap::new(), &Overrides::default()).expect("defaults are valid");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8071");
+        assert_eq!(c.retry_schedule.len(), 7);
+        assert_eq!(c.request_timeout, Duration::from_secs(30));
+        assert_eq!(c.role, Role::All);
+    }
+
+    #[test]
+    fn env_overrides_file_and_flags_override_env() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("x.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nretry_schedule = [1, 2]\nrequest_timeout = 5\n",
+        )
+        .expect("write config");
+        let e = env(&[
+            ("XWEBHOOK_LISTEN", "127.0.0.1:9001"),
+            ("XWEBHOOK_ALLOW_SUBNETS", "127.0.0.0/8, ::1/128"),
+        ]);
+        let c = Config::load(Some(&file), &e, &Overrides::default()).expect("valid");
+        assert_eq!(c.listen.port(), 9001);
+        assert_eq!(
+            c.retry_schedule,
+            vec![Duration::from_secs(1), Duration::from_secs(2)]
+        );
+        assert_eq!(c.request_timeout, Duration::from_secs(5));
+        assert_eq!(c.allow_subnets.len(), 2);
+        let flags = Overrides {
+            listen: Some("127.0.0.1:9002".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            Config::load(Some(&file), &e, &flags)
+                .expect("valid")
+                .listen
+                .port(),
+            9002
+        );
+    }
+
+    #[test]
+    fn every_bad_value_is_reported() {
+        let e = env(&[
+            ("XWEBHOOK_LISTEN", "nowhere"),
+            ("XWEBHOOK_RETRY_SCHEDULE", "5,soon"),
+            ("XWEBHOOK_REQUEST_TIMEOUT", "0"),
+            ("XWEBHOOK_ALLOW_SUBNETS", "10.0.0.0/33"),
+            ("XWEBHOOK_LOG_FORMAT", "xml"),
+            ("XWEBHOOK_JWT_SECRET", "short"),
+        ]);
+        let err = Config::load(None, &e, &Overrides::default()).expect_err("invalid");
+        assert_eq!(err.0.len(), 6, "{err}");
+        assert!(
+            err.0.iter().any(|m| m.starts_with("XWEBHOOK_LISTEN: `nowhere`")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let e = env(&[("XWEBHOOK_JWT_SECRET", "a-very-secret-value")]);
+        let c = Config::load(None, &e, &Overrides::default()).expect("valid");
+        assert!(!format!("{c:?}").contains("a-very-secret-value"));
+    }
+}

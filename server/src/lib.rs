@@ -1,0 +1,15 @@
+//! The `xwebhook` binary's library: configuration, the composition root that picks backends, and the
+//! commands (`serve`, `jwt generate`). Only this crate knows which storage crates exist.
+//!
+//! Layout:
+//! - `config`: defaults → TOML file → `XWEBHOOK_*` environment → flags, validated.
+//! - `run`: opens backends and runs the API and the worker.
+//! - `secret_file`: the generated JWT secret kept in the data directory.
+//! - `logging`: text or JSON log lines.
+//!
+//! It must never hold delivery or API logic of its own: that belongs to `xwebhook-engine` and `xwebhook-api`.
+
+pub mod config;
+pub mod logging;
+pub mod run;
+pub mod secret_file;

@@ -1,0 +1,104 @@
+//! The composition root: the only place where backends are chosen and wired to the API and the worker.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+use xwebhook_api::{ApiConfig, AppState, JwtAuth};
+use xwebhook_engine::clock::{Clock, SystemClock};
+use xwebhook_engine::delivery::{AddressPolicy, Worker, WorkerConfig};
+use xwebhook_engine::retry::RetryPolicy;
+use xwebhook_engine::store::Stores;
+use xwebhook_storage_embedded::EmbeddedStore;
+
+use crate::config::{Config, Secret};
+use crate::secret_file;
+
+/// Opens the configured backends. With nothing configured that is the embedded store in the data directory.
+pub fn open_stores(config: &Config) -> anyhow::Result<Stores> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    let store = EmbeddedStore::open(&config.data_dir)
+        .with_context(|| format!("cannot open the embedded store in {}", config.data_dir.display()))?;
+    Ok(Stores::from_one(store))
+}
+
+/// The configured JWT secret, or the one kept in the data directory (created on first start).
+pub fn jwt_secret(config: &Config) -> anyhow::Result<Secret> {
+    if let Some(secret) = &config.jwt_secret {
+        return Ok(secret.clone());
+    }
+    let (secret, created) = secret_file::read_or_create(&config.data_dir)
+        .with_context(|| format!("cannot keep a JWT secret in {}", config.data_dir.display()))?;
+    if created {
+        info!(path = %secret_file::path(&config.data_dir).display(),
+            "generated a JWT secret; get an API token with `xwebhook jwt generate`");
+    }
+    Ok(secret)
+}
+
+pub fn worker_config(config: &Config) -> WorkerConfig {
+    let mut w = WorkerConfig::new(consumer_name());
+    w.retry = RetryPolicy {
+        schedule: config.retry_schedule.clone(),
+    };
+    w.request_timeout = config.request_timeout;
+    w.max_in_flight = config.worker_concurrency;
+    w.svix_headers = config.svix_headers;
+    w
+}
+
+/// Unique per process, so that a restarted process never inherits a dead one's leases by name.
+fn consumer_name() -> String {
+    format!("worker-{}-{}", std::process::id(), ulid::Ulid::new())
+}
+
+/// Runs the configured roles until `shutdown` fires, then drains them.
+pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let stores = open_stores(&config)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mut tasks = tokio::task::JoinSet::new();
+    if config.role.runs_worker() {
+        let policy = AddressPolicy::new(config.allow_subnets.clone());
+        let worker = Worker::new(stores.clone(), worker_config(&config), policy, clock.clone());
+        tasks.spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                worker.run(shutdown).await;
+                Ok(())
+            }
+        });
+    }
+    if config.role.runs_api() {
+        let secret = jwt_secret(&config)?;
+        let state = AppState {
+            stores,
+            auth: JwtAuth::new(secret.expose().as_bytes()),
+            clock,
+            config: ApiConfig {
+                max_body_bytes: config.max_body_bytes,
+                ..ApiConfig::default()
+            },
+        };
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        info!(address = %listener.local_addr()?, "API listening");
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            xwebhook_api::serve(listener, state, async move { shutdown.cancelled().await })
+                .await
+                .context("the API server failed")
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        // One role failing takes the process down: a half-running process would look healthy and do nothing.
+        if let Err(e) = done.context("a role panicked").and_then(|r| r) {
+            shutdown.cancel();
+            return Err(e);
+        }
+    }
+    info!("stopped");
+    Ok(())
+}
