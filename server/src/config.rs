@@ -284,10 +284,8 @@ impl Config {
         errors: &mut Vec<String>,
     ) {
         for (_, key, set) in SETTINGS {
-            if let Some(v) = values.get(key) {
-                if let Err(e) = set(self, v) {
-                    errors.push(format!("{}: {e}", name(key)));
-                }
+            if let Some(Err(e)) = values.get(key).map(|v| set(self, v)) {
+                errors.push(format!("{}: {e}", name(key)));
             }
         }
     }
