@@ -58,6 +58,7 @@ use xwebhook_engine::store::{StoreError, StoreErrorKind, StoreResult};
 
 use crate::error::Context as _;
 use crate::queue::QueueShared;
+pub use crate::writer::WriteStats;
 use crate::writer::Writer;
 
 /// The database file inside the store's directory.
@@ -91,6 +92,11 @@ impl EmbeddedStore {
         let writer = Writer::spawn(db.clone(), queue.clone(), next_seq)?;
         tracing::info!(path = %dir.join(FILE_NAME).display(), "embedded store open");
         Ok(Arc::new(Self { db, queue, writer }))
+    }
+
+    /// How many commits the writes so far took: with concurrent writers, far fewer than operations.
+    pub fn write_stats(&self) -> WriteStats {
+        self.writer.stats()
     }
 
     /// A snapshot to read from. Keep it short: it pins the pages it sees until dropped.

@@ -9,6 +9,7 @@
 
 use std::error::Error as StdError;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use redb::{Database, Durability, WriteTransaction};
@@ -114,26 +115,52 @@ where
     }
 }
 
+/// Counts of the writer's work since the store opened, to see how well writes are batched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Write transactions committed (each one fsync).
+    pub commits: u64,
+    /// Operations they carried, failed ones included.
+    pub operations: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    commits: AtomicU64,
+    operations: AtomicU64,
+}
+
 /// The handle to the writer thread. Dropping it lets the thread drain its queue, then waits for it, so that
 /// the database file is closed when the store is gone.
 pub(crate) struct Writer {
     sender: Option<mpsc::Sender<Box<dyn Pending>>>,
     thread: Option<JoinHandle<()>>,
+    counters: Arc<Counters>,
 }
 
 impl Writer {
     pub(crate) fn spawn(db: Arc<Database>, queue: Arc<QueueShared>, next_seq: u64) -> StoreResult<Self> {
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
+        let counters = Arc::new(Counters::default());
+        let thread_counters = counters.clone();
         let thread = std::thread::Builder::new()
             .name("xwebhook-embedded-writer".into())
-            .spawn(move || run(&db, receiver, &queue, next_seq))
+            .spawn(move || run(&db, receiver, &queue, &thread_counters, next_seq))
             .map_err(|e| {
                 StoreError::with_source(StoreErrorKind::Internal, "cannot start the writer thread", e)
             })?;
         Ok(Self {
             sender: Some(sender),
             thread: Some(thread),
+            counters,
         })
+    }
+
+    pub(crate) fn stats(&self) -> WriteStats {
+        WriteStats {
+            commits: self.counters.commits.load(Ordering::Relaxed),
+            operations: self.counters.operations.load(Ordering::Relaxed),
+        }
     }
 
     /// Runs `op` in the next batch and returns its outcome once the batch is durable.
@@ -170,6 +197,7 @@ fn run(
     db: &Database,
     mut receiver: mpsc::Receiver<Box<dyn Pending>>,
     queue: &QueueShared,
+    counters: &Counters,
     mut next_seq: u64,
 ) {
     let mut jobs: Vec<Box<dyn Pending>> = Vec::with_capacity(MAX_BATCH);
@@ -187,6 +215,7 @@ fn run(
         match &failure {
             None => {
                 next_seq = seq;
+                counters.commits.fetch_add(1, Ordering::Relaxed);
                 // Published before answering, so that a caller who enqueued can receive at once.
                 queue.publish(effects);
             }
@@ -194,6 +223,9 @@ fn run(
                 tracing::error!(kind = %f.kind, error = %f.source, "embedded store write batch failed")
             }
         }
+        counters
+            .operations
+            .fetch_add(jobs.len() as u64, Ordering::Relaxed);
         for job in jobs.drain(..) {
             job.settle(failure.as_ref());
         }

@@ -1,0 +1,260 @@
+//! Attempts and destinations: recording, listing by endpoint and by message, filters, idempotent creation.
+
+use super::fixtures::*;
+use crate::domain::{Attempt, Destination, Message, MessageStatus};
+use crate::id::{AppId, EndpointId, OrgId};
+use crate::store::{AttemptFilter, AttemptRecord, DestinationFilter, ListQuery, Order, StoreResult, Stores};
+
+struct World {
+    org: OrgId,
+    app: AppId,
+    m1: Message,
+    m2: Message,
+    ep1: EndpointId,
+    ep2: EndpointId,
+}
+
+/// Two messages, two endpoints, three attempts: (m1, ep1, 200), (m1, ep2, 500), (m2, ep1, no response).
+async fn world(s: &Stores) -> (World, Vec<Attempt>) {
+    let org = OrgId::generate();
+    let app = AppId::generate();
+    let m1 = message(&org, &app, "a.b", None, &["x"]);
+    next_millisecond().await;
+    let m2 = message(&org, &app, "c.d", None, &[]);
+    let (mut ep1, mut ep2) = (EndpointId::generate(), EndpointId::generate());
+    if ep2 < ep1 {
+        std::mem::swap(&mut ep1, &mut ep2);
+    }
+    let mut attempts = Vec::new();
+    for (msg, ep, status, code) in [
+        (&m1, &ep1, MessageStatus::Success, 200),
+        (&m1, &ep2, MessageStatus::Fail, 500),
+        (&m2, &ep1, MessageStatus::Fail, 0),
+    ] {
+        let a = attempt(msg, ep, status, code);
+        let d = destination(msg, ep, status);
+        let record = AttemptRecord {
+            attempt: a.clone(),
+            destination: d,
+        };
+        s.attempts.record_attempts(&[record]).await.expect("record");
+        attempts.push(a);
+        next_millisecond().await;
+    }
+    let w = World {
+        org,
+        app,
+        m1,
+        m2,
+        ep1,
+        ep2,
+    };
+    (w, attempts)
+}
+
+fn q() -> ListQuery {
+    ListQuery::first(50, Order::Ascending)
+}
+
+fn attempt_ids(r: StoreResult<Vec<Attempt>>) -> Vec<String> {
+    r.expect("list").into_iter().map(|a| a.id.to_string()).collect()
+}
+
+pub async fn attempts_listing_and_filters(s: Stores) {
+    let (w, a) = world(&s).await;
+    let by = |f: AttemptFilter| {
+        let (s, org, app, ep) = (s.clone(), w.org.clone(), w.app.clone(), w.ep1.clone());
+        async move {
+            attempt_ids(
+                s.attempts
+                    .list_attempts_by_endpoint(&org, &app, &ep, &f, &q())
+                    .await,
+            )
+        }
+    };
+    assert_eq!(
+        by(AttemptFilter::default()).await,
+        [a[0].id.to_string(), a[2].id.to_string()]
+    );
+    let failed = AttemptFilter {
+        status: Some(MessageStatus::Fail),
+        ..Default::default()
+    };
+    assert_eq!(by(failed).await, [a[2].id.to_string()], "status");
+    let ok_class = AttemptFilter {
+        status_code_class: Some(200),
+        ..Default::default()
+    };
+    assert_eq!(by(ok_class).await, [a[0].id.to_string()], "status code class");
+
+    let of_m1 = |f: AttemptFilter| {
+        let (s, org, app, msg) = (s.clone(), w.org.clone(), w.app.clone(), w.m1.id.clone());
+        async move {
+            attempt_ids(
+                s.attempts
+                    .list_attempts_by_message(&org, &app, &msg, &f, &q())
+                    .await,
+            )
+        }
+    };
+    assert_eq!(
+        of_m1(AttemptFilter::default()).await,
+        [a[0].id.to_string(), a[1].id.to_string()]
+    );
+    let to_ep2 = AttemptFilter {
+        endpoint_id: Some(w.ep2.clone()),
+        ..Default::default()
+    };
+    assert_eq!(of_m1(to_ep2).await, [a[1].id.to_string()], "endpoint filter");
+
+    let got = s
+        .attempts
+        .get_attempt(&w.org, &w.app, &w.m1.id, &a[1].id)
+        .await
+        .expect("get");
+    assert_eq!(got.as_ref(), Some(&a[1]));
+    let other_org = OrgId::generate();
+    let hidden = s
+        .attempts
+        .get_attempt(&other_org, &w.app, &w.m1.id, &a[1].id)
+        .await
+        .expect("get");
+    assert_eq!(hidden, None, "tenant-scoped");
+    let none = AttemptFilter::default();
+    let listed = s
+        .attempts
+        .list_attempts_by_endpoint(&other_org, &w.app, &w.ep1, &none, &q())
+        .await;
+    assert!(listed.expect("list").is_empty(), "tenant-scoped listing");
+
+    let newest_first = ListQuery::first(1, Order::Descending);
+    let f = AttemptFilter::default();
+    let page = s
+        .attempts
+        .list_attempts_by_endpoint(&w.org, &w.app, &w.ep1, &f, &newest_first)
+        .await;
+    assert_eq!(
+        attempt_ids(page),
+        [a[2].id.to_string(), a[0].id.to_string()],
+        "limit 1 → take 2, newest first"
+    );
+}
+
+fn endpoints_of(r: StoreResult<Vec<Destination>>) -> Vec<EndpointId> {
+    r.expect("list").into_iter().map(|d| d.endpoint_id).collect()
+}
+
+pub async fn destinations_listing_and_filters(s: Stores) {
+    let (w, _) = world(&s).await;
+    let of_m1 = s
+        .attempts
+        .list_destinations_by_message(&w.org, &w.app, &w.m1.id, &q())
+        .await;
+    assert_eq!(
+        endpoints_of(of_m1),
+        [w.ep1.clone(), w.ep2.clone()],
+        "ordered by endpoint id"
+    );
+    let d = s
+        .attempts
+        .get_destination(&w.org, &w.app, &w.m1.id, &w.ep2)
+        .await
+        .expect("get");
+    assert_eq!(d.map(|d| d.status), Some(MessageStatus::Fail));
+
+    let to_ep1 = |f: DestinationFilter, order: Order| {
+        let (s, org, app, ep) = (s.clone(), w.org.clone(), w.app.clone(), w.ep1.clone());
+        async move {
+            let q = ListQuery::first(50, order);
+            let rows = s
+                .attempts
+                .list_destinations_by_endpoint(&org, &app, &ep, &f, &q)
+                .await;
+            rows.expect("list")
+                .into_iter()
+                .map(|d| d.msg_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = to_ep1(DestinationFilter::default(), Order::Ascending).await;
+    assert_eq!(all, [w.m1.id.clone(), w.m2.id.clone()], "ordered by message id");
+    let newest = to_ep1(DestinationFilter::default(), Order::Descending).await;
+    assert_eq!(newest, [w.m2.id.clone(), w.m1.id.clone()]);
+    let failed = DestinationFilter {
+        status: Some(MessageStatus::Fail),
+        ..Default::default()
+    };
+    assert_eq!(
+        to_ep1(failed, Order::Ascending).await,
+        std::slice::from_ref(&w.m2.id),
+        "status"
+    );
+    let typed = DestinationFilter {
+        common: crate::store::TimeTypeChannel {
+            event_types: Some([name("a.b")].into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert_eq!(
+        to_ep1(typed, Order::Ascending).await,
+        std::slice::from_ref(&w.m1.id),
+        "event type"
+    );
+    let after_m1 = DestinationFilter {
+        common: crate::store::TimeTypeChannel {
+            after: Some(w.m1.created_at),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert_eq!(
+        to_ep1(after_m1, Order::Ascending).await,
+        std::slice::from_ref(&w.m2.id),
+        "after"
+    );
+}
+
+pub async fn create_destinations_keeps_existing(s: Stores) {
+    let org = OrgId::generate();
+    let app = AppId::generate();
+    let m = message(&org, &app, "a.b", None, &[]);
+    let (ep1, ep2) = (EndpointId::generate(), EndpointId::generate());
+    s.attempts
+        .create_destinations(&[destination(&m, &ep1, MessageStatus::Pending)])
+        .await
+        .expect("create");
+    let a = attempt(&m, &ep1, MessageStatus::Success, 204);
+    let mut done = destination(&m, &ep1, MessageStatus::Success);
+    done.attempts = 1;
+    let record = AttemptRecord {
+        attempt: a,
+        destination: done.clone(),
+    };
+    s.attempts.record_attempts(&[record]).await.expect("record");
+    // A fan-out that runs again must not reset ep1, and must add ep2.
+    let again = [
+        destination(&m, &ep1, MessageStatus::Pending),
+        destination(&m, &ep2, MessageStatus::Pending),
+    ];
+    s.attempts
+        .create_destinations(&again)
+        .await
+        .expect("create again");
+    let d1 = s
+        .attempts
+        .get_destination(&org, &app, &m.id, &ep1)
+        .await
+        .expect("get");
+    assert_eq!(d1, Some(done), "existing destination kept");
+    let d2 = s
+        .attempts
+        .get_destination(&org, &app, &m.id, &ep2)
+        .await
+        .expect("get");
+    assert_eq!(
+        d2.map(|d| d.status),
+        Some(MessageStatus::Pending),
+        "new destination added"
+    );
+}

@@ -1,0 +1,205 @@
+//! Records and helpers the cases build on. Panics are the point here: a fixture that cannot be built is a
+//! broken test.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::domain::{
+    Application, Attempt, Channel, Destination, Endpoint, EndpointSecret, EndpointUrl, EventType,
+    EventTypeName, Message, MessageStatus, Metadata, Payload, SecretSet, TriggerType, Uid,
+};
+use crate::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
+use crate::store::{Cursor, ListQuery, Order, Page, StoreErrorKind, StoreResult, Task, TaskKind};
+
+pub fn uid(s: &str) -> Uid {
+    s.parse().expect("valid uid")
+}
+
+pub fn name(s: &str) -> EventTypeName {
+    s.parse().expect("valid event type name")
+}
+
+pub fn channels(names: &[&str]) -> Option<BTreeSet<Channel>> {
+    (!names.is_empty()).then(|| names.iter().map(|c| c.parse().expect("valid channel")).collect())
+}
+
+pub fn application(org: &OrgId, uid_: Option<&str>) -> Application {
+    let now = Utc::now();
+    Application {
+        id: AppId::generate(),
+        org_id: org.clone(),
+        uid: uid_.map(uid),
+        name: "app".into(),
+        rate_limit: None,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+pub fn endpoint(org: &OrgId, app: &AppId, uid_: Option<&str>) -> Endpoint {
+    let now = Utc::now();
+    Endpoint {
+        id: EndpointId::generate(),
+        org_id: org.clone(),
+        app_id: app.clone(),
+        uid: uid_.map(uid),
+        url: EndpointUrl::try_from("https://example.com/hook".to_owned()).expect("valid url"),
+        description: String::new(),
+        disabled: false,
+        event_types: None,
+        channels: None,
+        rate_limit: None,
+        metadata: Metadata::new(),
+        secrets: SecretSet::new(EndpointSecret::generate()),
+        headers: BTreeMap::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+pub fn event_type(org: &OrgId, name_: &str) -> EventType {
+    let now = Utc::now();
+    EventType {
+        org_id: org.clone(),
+        name: name(name_),
+        description: String::new(),
+        archived: false,
+        deprecated: false,
+        schemas: None,
+        feature_flag: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A message created now; its `created_at` is its id's time, as the API stamps them.
+pub fn message(org: &OrgId, app: &AppId, type_: &str, event_id: Option<&str>, chans: &[&str]) -> Message {
+    let id = MessageId::generate();
+    let raw = serde_json::value::RawValue::from_string(r#"{"k":1}"#.to_owned()).expect("valid json");
+    Message {
+        created_at: id.timestamp(),
+        id,
+        org_id: org.clone(),
+        app_id: app.clone(),
+        event_type: name(type_),
+        event_id: event_id.map(uid),
+        channels: channels(chans),
+        payload: Payload::from_raw(raw).expect("an object"),
+        retention_days: 90,
+    }
+}
+
+pub fn attempt(msg: &Message, ep: &EndpointId, status: MessageStatus, code: i16) -> Attempt {
+    Attempt {
+        id: AttemptId::generate(),
+        org_id: msg.org_id.clone(),
+        app_id: msg.app_id.clone(),
+        msg_id: msg.id.clone(),
+        endpoint_id: ep.clone(),
+        url: "https://example.com/hook".into(),
+        status,
+        response_status_code: code,
+        response: String::new(),
+        response_duration_ms: 5,
+        trigger: TriggerType::Scheduled,
+        event_type: msg.event_type.clone(),
+        channels: msg.channels.clone(),
+        created_at: Utc::now(),
+    }
+}
+
+pub fn destination(msg: &Message, ep: &EndpointId, status: MessageStatus) -> Destination {
+    Destination {
+        org_id: msg.org_id.clone(),
+        app_id: msg.app_id.clone(),
+        msg_id: msg.id.clone(),
+        endpoint_id: ep.clone(),
+        status,
+        next_attempt: None,
+        attempts: 0,
+        event_type: msg.event_type.clone(),
+        channels: msg.channels.clone(),
+        updated_at: Utc::now(),
+    }
+}
+
+/// A task naming a fresh message, so tasks can be told apart by `msg_id`.
+pub fn task(org: &OrgId) -> Task {
+    Task {
+        org_id: org.clone(),
+        app_id: AppId::generate(),
+        msg_id: MessageId::generate(),
+        kind: TaskKind::FanOut,
+    }
+}
+
+/// Ids of distinct times: ULIDs made within one millisecond are not ordered among themselves.
+pub async fn next_millisecond() {
+    tokio::time::sleep(Duration::from_millis(2)).await;
+}
+
+pub fn assert_kind<T: std::fmt::Debug>(result: StoreResult<T>, kind: StoreErrorKind, what: &str) {
+    match result {
+        Err(e) => assert_eq!(e.kind, kind, "{what}: {e}"),
+        Ok(v) => panic!("{what}: expected {kind:?}, got Ok({v:?})"),
+    }
+}
+
+/// Every page of a listing, following `iterator` from the start until `done`.
+pub async fn pages_forward<T, F, Fut>(
+    limit: usize,
+    order: Order,
+    key: fn(&T) -> String,
+    fetch: F,
+) -> Vec<Page<T>>
+where
+    F: Fn(ListQuery) -> Fut,
+    Fut: Future<Output = StoreResult<Vec<T>>>,
+{
+    walk_pages(ListQuery::first(limit, order), key, fetch, |p| p.iterator.clone()).await
+}
+
+/// Every page before `start` (a `-key` iterator), following `prev_iterator` until `done`.
+pub async fn pages_backward<T, F, Fut>(
+    limit: usize,
+    order: Order,
+    start: &str,
+    key: fn(&T) -> String,
+    fetch: F,
+) -> Vec<Page<T>>
+where
+    F: Fn(ListQuery) -> Fut,
+    Fut: Future<Output = StoreResult<Vec<T>>>,
+{
+    let query = ListQuery::new(limit, Some(Cursor::parse(start)), order);
+    walk_pages(query, key, fetch, |p| p.prev_iterator.clone()).await
+}
+
+async fn walk_pages<T, F, Fut>(
+    mut query: ListQuery,
+    key: fn(&T) -> String,
+    fetch: F,
+    next: impl Fn(&Page<T>) -> Option<String>,
+) -> Vec<Page<T>>
+where
+    F: Fn(ListQuery) -> Fut,
+    Fut: Future<Output = StoreResult<Vec<T>>>,
+{
+    let mut pages = Vec::new();
+    loop {
+        let rows = fetch(query.clone()).await.expect("listing");
+        let page = Page::from_walk(rows, &query, key);
+        let done = page.done;
+        let cursor = next(&page);
+        pages.push(page);
+        assert!(pages.len() <= 1000, "pagination does not end");
+        match cursor {
+            Some(c) if !done => query = ListQuery::new(query.limit, Some(Cursor::parse(&c)), query.order),
+            _ => return pages,
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Messages: eventId uniqueness, pagination, filters.
+
+use std::collections::BTreeSet;
+
+use super::fixtures::*;
+use crate::domain::Message;
+use crate::id::{AppId, OrgId};
+use crate::store::{ListQuery, MessageFilter, Order, StoreErrorKind, Stores};
+
+pub async fn message_event_id_conflicts(s: Stores) {
+    let org = OrgId::generate();
+    let (app1, app2) = (AppId::generate(), AppId::generate());
+    let m1 = message(&org, &app1, "a.b", Some("evt-1"), &["x"]);
+    s.messages.create_message(&m1).await.expect("create");
+    assert_eq!(
+        s.messages
+            .get_message(&org, &app1, &m1.id)
+            .await
+            .expect("get")
+            .as_ref(),
+        Some(&m1)
+    );
+    let dup = s
+        .messages
+        .create_message(&message(&org, &app1, "a.b", Some("evt-1"), &[]))
+        .await;
+    assert_kind(dup, StoreErrorKind::Conflict, "same eventId, same app");
+    s.messages
+        .create_message(&message(&org, &app2, "a.b", Some("evt-1"), &[]))
+        .await
+        .expect("same eventId, other app");
+    s.messages
+        .create_message(&message(&org, &app1, "a.b", None, &[]))
+        .await
+        .expect("no eventId");
+    assert_eq!(
+        s.messages.get_message(&org, &app2, &m1.id).await.expect("get"),
+        None,
+        "app-scoped"
+    );
+}
+
+/// Creates `n` messages in the app, each in its own millisecond, alternating types and channels.
+async fn seed(s: &Stores, org: &OrgId, app: &AppId, n: usize) -> Vec<Message> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let (ty, ch): (&str, &[&str]) = if i % 2 == 0 {
+            ("even.t", &["x"])
+        } else {
+            ("odd.t", &["y", "z"])
+        };
+        let m = message(org, app, ty, None, ch);
+        s.messages.create_message(&m).await.expect("create");
+        out.push(m);
+        next_millisecond().await;
+    }
+    out
+}
+
+fn ids(messages: &[Message]) -> Vec<String> {
+    messages.iter().map(|m| m.id.to_string()).collect()
+}
+
+pub async fn messages_paginate_both_ways(s: Stores) {
+    let org = OrgId::generate();
+    let app = AppId::generate();
+    let all = seed(&s, &org, &app, 9).await;
+    seed(&s, &org, &AppId::generate(), 2).await;
+    let key = |m: &Message| m.id.to_string();
+    let fetch = |q: ListQuery| {
+        let (s, org, app) = (s.clone(), org.clone(), app.clone());
+        async move {
+            s.messages
+                .list_messages(&org, &app, &MessageFilter::default(), &q)
+                .await
+        }
+    };
+    let mut expected = ids(&all);
+    expected.reverse();
+    let pages = pages_forward(4, Order::Descending, key, fetch).await;
+    let seen: Vec<String> = pages.iter().flat_map(|p| p.items.iter().map(key)).collect();
+    assert_eq!(seen, expected, "newest first, every message once");
+    assert_eq!(pages.len(), 3);
+
+    let start = pages[2].prev_iterator.clone().expect("prev iterator");
+    let back = pages_backward(4, Order::Descending, &start, key, fetch).await;
+    let back_seen: Vec<String> = back.iter().rev().flat_map(|p| p.items.iter().map(key)).collect();
+    assert_eq!(back_seen, expected[..8]);
+
+    let asc = pages_forward(5, Order::Ascending, key, fetch).await;
+    let seen: Vec<String> = asc.iter().flat_map(|p| p.items.iter().map(key)).collect();
+    assert_eq!(seen, ids(&all));
+}
+
+pub async fn message_filters(s: Stores) {
+    let org = OrgId::generate();
+    let app = AppId::generate();
+    let all = seed(&s, &org, &app, 8).await;
+    let list = |filter: MessageFilter, limit: usize| {
+        let (s, org, app) = (s.clone(), org.clone(), app.clone());
+        async move {
+            let q = ListQuery::first(limit, Order::Ascending);
+            let rows = s
+                .messages
+                .list_messages(&org, &app, &filter, &q)
+                .await
+                .expect("list");
+            ids(&rows)
+        }
+    };
+    let pick = |pred: &dyn Fn(usize) -> bool| -> Vec<String> {
+        ids(&all
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| pred(*i))
+            .map(|(_, m)| m.clone())
+            .collect::<Vec<_>>())
+    };
+
+    let by_type = MessageFilter {
+        event_types: Some(BTreeSet::from([name("odd.t")])),
+        ..Default::default()
+    };
+    assert_eq!(list(by_type, 50).await, pick(&|i| i % 2 == 1), "event types");
+    let by_channel = MessageFilter {
+        channel: Some("x".parse().expect("channel")),
+        ..Default::default()
+    };
+    assert_eq!(
+        list(by_channel.clone(), 50).await,
+        pick(&|i| i % 2 == 0),
+        "channel"
+    );
+    // A filter must not shorten a page: limit counts matching rows.
+    assert_eq!(
+        list(by_channel, 2).await.len(),
+        3,
+        "limit + 1 matching rows are returned"
+    );
+
+    let after = MessageFilter {
+        after: Some(all[2].created_at),
+        ..Default::default()
+    };
+    assert_eq!(list(after, 50).await, pick(&|i| i > 2), "after is exclusive");
+    let before = MessageFilter {
+        before: Some(all[5].created_at),
+        ..Default::default()
+    };
+    assert_eq!(list(before, 50).await, pick(&|i| i < 5), "before is exclusive");
+    let window = MessageFilter {
+        after: Some(all[1].created_at),
+        before: Some(all[6].created_at),
+        event_types: Some(BTreeSet::from([name("even.t")])),
+        ..Default::default()
+    };
+    assert_eq!(
+        list(window, 50).await,
+        pick(&|i| i > 1 && i < 6 && i % 2 == 0),
+        "combined"
+    );
+}
