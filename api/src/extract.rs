@@ -73,6 +73,18 @@ fn json_error(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     // serde_json appends " at line L column C"; the location already says where.
     let msg = inner.to_string();
     let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+    // A missing field is reported at its parent; FastAPI (and so Svix) locates it at the field itself.
+    if let Some(field) = msg
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        loc.push(field.to_owned());
+        return ApiError::Validation(vec![ValidationError {
+            loc,
+            msg: "field required".into(),
+            kind: "value_error.missing".into(),
+        }]);
+    }
     ApiError::Validation(vec![ValidationError {
         loc,
         msg,

@@ -1,8 +1,10 @@
 //! The composition root: the only place where backends are chosen and wired to the API and the worker.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 use xwebhook_api::{ApiConfig, AppState, JwtAuth};
@@ -54,20 +56,41 @@ fn consumer_name() -> String {
     format!("worker-{}-{}", std::process::id(), ulid::Ulid::new())
 }
 
-/// Runs the configured roles until `shutdown` fires, then drains them.
-pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// A started process: its API address (when it runs the API) and its running roles.
+pub struct Running {
+    pub api_addr: Option<SocketAddr>,
+    tasks: JoinSet<anyhow::Result<()>>,
+    shutdown: CancellationToken,
+}
+
+impl Running {
+    /// Waits until every role has stopped (after `shutdown` fires, or when one fails, which stops the others).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        while let Some(done) = self.tasks.join_next().await {
+            // One role failing takes the process down: a half-running process would look healthy and do nothing.
+            if let Err(e) = done.context("a role panicked").and_then(|r| r) {
+                self.shutdown.cancel();
+                return Err(e);
+            }
+        }
+        info!("stopped");
+        Ok(())
+    }
+}
+
+/// Opens the backends and starts the configured roles; they run until `shutdown` fires.
+pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let stores = open_stores(&config)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = JoinSet::new();
+    let mut api_addr = None;
     if config.role.runs_worker() {
         let policy = AddressPolicy::new(config.allow_subnets.clone());
         let worker = Worker::new(stores.clone(), worker_config(&config), policy, clock.clone());
-        tasks.spawn({
-            let shutdown = shutdown.clone();
-            async move {
-                worker.run(shutdown).await;
-                Ok(())
-            }
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            worker.run(shutdown).await;
+            Ok(())
         });
     }
     if config.role.runs_api() {
@@ -84,7 +107,9 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        info!(address = %listener.local_addr()?, "API listening");
+        let addr = listener.local_addr()?;
+        info!(address = %addr, "API listening");
+        api_addr = Some(addr);
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
             xwebhook_api::serve(listener, state, async move { shutdown.cancelled().await })
@@ -92,13 +117,14 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Resul
                 .context("the API server failed")
         });
     }
-    while let Some(done) = tasks.join_next().await {
-        // One role failing takes the process down: a half-running process would look healthy and do nothing.
-        if let Err(e) = done.context("a role panicked").and_then(|r| r) {
-            shutdown.cancel();
-            return Err(e);
-        }
-    }
-    info!("stopped");
-    Ok(())
+    Ok(Running {
+        api_addr,
+        tasks,
+        shutdown,
+    })
+}
+
+/// Runs the configured roles until `shutdown` fires, then drains them.
+pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    start(config, shutdown).await?.wait().await
 }

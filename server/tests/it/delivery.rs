@@ -1,0 +1,347 @@
+//! Delivery end to end: signed requests to a real receiver, retries on schedule, refusals, isolation of slow
+//! endpoints, and every attempt visible through the API.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use xwebhook_engine::domain::EndpointSecret;
+use xwebhook_engine::signing::sign;
+
+use crate::helpers::{Received, Receiver, TestApp, eventually, spawn_app, spawn_app_with};
+
+fn header<'a>(r: &'a Received, name: &str) -> &'a str {
+    r.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// Checks a delivery's Standard Webhooks signature with `secret`.
+fn signed_by(r: &Received, secret: &str) -> bool {
+    let secret = EndpointSecret::parse(secret).expect("valid secret");
+    let ts: i64 = header(r, "webhook-timestamp").parse().expect("numeric timestamp");
+    let expected = sign(&secret, header(r, "webhook-id"), ts, &r.body);
+    header(r, "webhook-signature").split(' ').any(|s| s == expected)
+}
+
+async fn send(app: &TestApp, app_id: &str, event_type: &str, payload: Value) -> String {
+    let msg = app
+        .create(
+            &format!("/app/{app_id}/msg"),
+            json!({"eventType": event_type, "payload": payload}),
+        )
+        .await;
+    msg["id"].as_str().expect("message id").to_owned()
+}
+
+async fn attempts(app: &TestApp, path: &str, n: usize) -> Vec<Value> {
+    eventually(&format!("{n} attempts at {path}"), || async {
+        let (_, list) = app.call("GET", path, None).await;
+        let data = list["data"].as_array().cloned().unwrap_or_default();
+        (data.len() >= n).then_some(data)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn message_is_delivered_signed_and_recorded() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    let (app_id, ep_id, secret) = app.app_with_endpoint(&rx.url("/hook")).await;
+    let msg_id = send(&app, &app_id, "user.signup", json!({"user": "alice", "n": 1})).await;
+    let got = rx.wait_for("/hook", 1).await;
+    let r = &got[0];
+    assert_eq!(header(r, "webhook-id"), msg_id);
+    assert_eq!(header(r, "content-type"), "application/json");
+    assert!(header(r, "user-agent").starts_with("Xwebhook/"));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&r.body).expect("json body"),
+        json!({"user": "alice", "n": 1})
+    );
+    assert!(
+        signed_by(r, &secret),
+        "signature must verify with the endpoint secret"
+    );
+    assert!(!signed_by(r, &EndpointSecret::generate().expose()));
+
+    let listed = attempts(&app, &format!("/app/{app_id}/attempt/msg/{msg_id}"), 1).await;
+    assert_eq!(listed[0]["status"], 0);
+    assert_eq!(listed[0]["responseStatusCode"], 200);
+    assert_eq!(listed[0]["triggerType"], 0);
+    let by_endpoint = attempts(&app, &format!("/app/{app_id}/attempt/endpoint/{ep_id}"), 1).await;
+    assert_eq!(by_endpoint[0]["id"], listed[0]["id"]);
+    let attempt_id = listed[0]["id"].as_str().expect("attempt id");
+    let (status, one) = app
+        .call(
+            "GET",
+            &format!("/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}"),
+            None,
+        )
+        .await;
+    assert_eq!((status, &one["response"]), (200, &json!("{\"ok\":true}")));
+    let (_, dests) = app
+        .call("GET", &format!("/app/{app_id}/msg/{msg_id}/endpoint"), None)
+        .await;
+    assert_eq!(
+        (dests["data"][0]["id"].as_str(), &dests["data"][0]["status"]),
+        (Some(ep_id.as_str()), &json!(0))
+    );
+    let (_, msgs) = app
+        .call("GET", &format!("/app/{app_id}/endpoint/{ep_id}/msg"), None)
+        .await;
+    assert_eq!(
+        (msgs["data"][0]["id"].as_str(), &msgs["data"][0]["statusText"]),
+        (Some(msg_id.as_str()), &json!("success"))
+    );
+}
+
+#[tokio::test]
+async fn failures_retry_on_schedule_until_success() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    rx.script("/flaky", &[500, 503]);
+    let (app_id, ep_id, _) = app.app_with_endpoint(&rx.url("/flaky")).await;
+    let msg_id = send(&app, &app_id, "order.paid", json!({"order": 7})).await;
+    let got = rx.wait_for("/flaky", 3).await;
+    assert!(
+        got.iter().all(|r| header(r, "webhook-id") == msg_id),
+        "the id is stable across retries"
+    );
+    // Schedule "1,1" with ±20 % jitter: each retry waits at least 0.8 s.
+    for pair in got.windows(2) {
+        assert!(
+            pair[1].at - pair[0].at >= Duration::from_millis(800),
+            "retry came too early"
+        );
+    }
+    let listed = attempts(&app, &format!("/app/{app_id}/attempt/endpoint/{ep_id}"), 3).await;
+    let codes: Vec<&Value> = listed.iter().map(|a| &a["responseStatusCode"]).collect();
+    assert_eq!(codes, [&json!(200), &json!(503), &json!(500)], "newest first");
+    let statuses: Vec<&Value> = listed.iter().map(|a| &a["status"]).collect();
+    assert_eq!(statuses, [&json!(0), &json!(2), &json!(2)]);
+    let (_, msgs) = app
+        .call("GET", &format!("/app/{app_id}/endpoint/{ep_id}/msg"), None)
+        .await;
+    assert_eq!(msgs["data"][0]["status"], 0);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(rx.received("/flaky").len(), 3, "no attempt after success");
+}
+
+#[tokio::test]
+async fn exhausted_schedule_marks_destination_failed() {
+    let app = spawn_app_with(&[("XWEBHOOK_RETRY_SCHEDULE", "0.2")]).await;
+    let rx = Receiver::start().await;
+    rx.script("/down", &[500, 500, 500]);
+    let (app_id, ep_id, _) = app.app_with_endpoint(&rx.url("/down")).await;
+    let msg_id = send(&app, &app_id, "a", json!({})).await;
+    rx.wait_for("/down", 2).await;
+    let status = eventually("destination to fail", || async {
+        let (_, d) = app
+            .call("GET", &format!("/app/{app_id}/msg/{msg_id}/endpoint"), None)
+            .await;
+        (d["data"][0]["status"] == 2).then_some(d["data"][0]["statusText"].clone())
+    })
+    .await;
+    assert_eq!(status, "fail");
+    let listed = attempts(
+        &app,
+        &format!("/app/{app_id}/attempt/endpoint/{ep_id}?status=2"),
+        2,
+    )
+    .await;
+    assert_eq!(listed.len(), 2);
+}
+
+#[tokio::test]
+async fn private_addresses_are_refused_as_failed_attempts() {
+    let app = spawn_app_with(&[("XWEBHOOK_ALLOW_SUBNETS", ""), ("XWEBHOOK_RETRY_SCHEDULE", "")]).await;
+    let rx = Receiver::start().await;
+    let (app_id, _, _) = app.app_with_endpoint(&rx.url("/private")).await;
+    let msg_id = send(&app, &app_id, "a", json!({})).await;
+    let listed = attempts(&app, &format!("/app/{app_id}/attempt/msg/{msg_id}"), 1).await;
+    assert_eq!(listed[0]["responseStatusCode"], 0);
+    assert!(
+        listed[0]["response"]
+            .as_str()
+            .is_some_and(|r| r.contains("refused")),
+        "{}",
+        listed[0]
+    );
+    assert!(rx.received("/private").is_empty());
+}
+
+#[tokio::test]
+async fn hostnames_resolving_to_private_addresses_are_refused() {
+    let app = spawn_app_with(&[("XWEBHOOK_ALLOW_SUBNETS", ""), ("XWEBHOOK_RETRY_SCHEDULE", "")]).await;
+    let rx = Receiver::start().await;
+    let (app_id, _, _) = app
+        .app_with_endpoint(&format!("http://localhost:{}/named", rx.addr.port()))
+        .await;
+    let msg_id = send(&app, &app_id, "a", json!({})).await;
+    let listed = attempts(&app, &format!("/app/{app_id}/attempt/msg/{msg_id}"), 1).await;
+    assert!(
+        listed[0]["response"]
+            .as_str()
+            .is_some_and(|r| r.contains("refused")),
+        "{}",
+        listed[0]
+    );
+    assert!(rx.received("/named").is_empty());
+}
+
+#[tokio::test]
+async fn a_slow_endpoint_does_not_delay_the_others() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    rx.delay("/slow", Duration::from_secs(3));
+    let app_json = app.create("/app", json!({"name": "mixed"})).await;
+    let app_id = app_json["id"].as_str().expect("id");
+    for path in ["/slow", "/fast"] {
+        app.create(&format!("/app/{app_id}/endpoint"), json!({"url": rx.url(path)}))
+            .await;
+    }
+    for i in 0..40 {
+        send(&app, app_id, "tick", json!({"i": i})).await;
+    }
+    rx.wait_for("/fast", 40).await;
+    assert!(
+        rx.received("/slow").is_empty(),
+        "the fast endpoint finished before the slow one answered once"
+    );
+    rx.wait_for("/slow", 40).await;
+}
+
+#[tokio::test]
+async fn filters_route_by_event_type_and_channel() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    app.create("/event-type", json!({"name": "user.signup", "description": "d"}))
+        .await;
+    let a = app.create("/app", json!({"name": "routing"})).await;
+    let app_id = a["id"].as_str().expect("id");
+    app.create(
+        &format!("/app/{app_id}/endpoint"),
+        json!({"url": rx.url("/typed"), "filterTypes": ["user.signup"]}),
+    )
+    .await;
+    app.create(
+        &format!("/app/{app_id}/endpoint"),
+        json!({"url": rx.url("/chan"), "channels": ["eu"]}),
+    )
+    .await;
+    app.create(&format!("/app/{app_id}/endpoint"), json!({"url": rx.url("/all")}))
+        .await;
+    app.create(
+        &format!("/app/{app_id}/msg"),
+        json!({"eventType": "user.signup", "payload": {"n": 1}}),
+    )
+    .await;
+    app.create(
+        &format!("/app/{app_id}/msg"),
+        json!({"eventType": "other", "payload": {"n": 2}, "channels": ["eu"]}),
+    )
+    .await;
+    app.create(
+        &format!("/app/{app_id}/msg"),
+        json!({"eventType": "other", "payload": {"n": 3}, "channels": ["us"]}),
+    )
+    .await;
+    rx.wait_for("/all", 3).await;
+    rx.wait_for("/typed", 1).await;
+    rx.wait_for("/chan", 1).await;
+    let body = |path: &str| -> Vec<Value> {
+        rx.received(path)
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).expect("json"))
+            .collect()
+    };
+    assert_eq!(body("/typed"), [json!({"n": 1})]);
+    assert_eq!(body("/chan"), [json!({"n": 2})]);
+    let (_, listed) = app
+        .call("GET", &format!("/app/{app_id}/msg?channel=eu"), None)
+        .await;
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(1));
+    let (_, listed) = app
+        .call(
+            "GET",
+            &format!("/app/{app_id}/msg?event_types=user.signup,other"),
+            None,
+        )
+        .await;
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
+async fn rotation_signs_with_old_and_new_secrets() {
+    let app = spawn_app_with(&[("XWEBHOOK_SVIX_HEADERS", "true")]).await;
+    let rx = Receiver::start().await;
+    let (app_id, ep_id, old) = app.app_with_endpoint(&rx.url("/rot")).await;
+    let rotated = app
+        .create(
+            &format!("/app/{app_id}/endpoint/{ep_id}/secret/rotate"),
+            json!({}),
+        )
+        .await;
+    let new = rotated["key"].as_str().expect("new key").to_owned();
+    assert_ne!(new, old);
+    let (_, current) = app
+        .call("GET", &format!("/app/{app_id}/endpoint/{ep_id}/secret"), None)
+        .await;
+    assert_eq!(current["key"], new.as_str());
+    app.call(
+        "PUT",
+        &format!("/app/{app_id}/endpoint/{ep_id}/headers"),
+        Some(json!({"headers": {"X-Tenant": "t1", "Authorization": "Bearer s3cret"}})),
+    )
+    .await;
+    send(&app, &app_id, "a", json!({"rotated": true})).await;
+    let r = &rx.wait_for("/rot", 1).await[0];
+    assert!(signed_by(r, &old) && signed_by(r, &new));
+    assert_eq!(header(r, "webhook-signature").split(' ').count(), 2);
+    assert_eq!(header(r, "svix-signature"), header(r, "webhook-signature"));
+    assert_eq!(header(r, "x-tenant"), "t1");
+    assert_eq!(header(r, "authorization"), "Bearer s3cret");
+    let (_, shown) = app
+        .call("GET", &format!("/app/{app_id}/endpoint/{ep_id}/headers"), None)
+        .await;
+    assert_eq!(
+        shown,
+        json!({"headers": {"x-tenant": "t1"}, "sensitive": ["authorization"]})
+    );
+}
+
+#[tokio::test]
+async fn resend_makes_a_manual_attempt() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    let (app_id, ep_id, _) = app.app_with_endpoint(&rx.url("/again")).await;
+    let msg_id = send(&app, &app_id, "a", json!({})).await;
+    rx.wait_for("/again", 1).await;
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("/app/{app_id}/msg/{msg_id}/endpoint/{ep_id}/resend"),
+            None,
+        )
+        .await;
+    assert_eq!((status, body), (202, json!({})));
+    rx.wait_for("/again", 2).await;
+    let listed = attempts(&app, &format!("/app/{app_id}/attempt/msg/{msg_id}"), 2).await;
+    assert_eq!(listed[0]["triggerType"], 1);
+}
+
+#[tokio::test]
+async fn event_id_is_unique_per_application() {
+    let app = spawn_app().await;
+    let a = app.create("/app", json!({"name": "dedupe"})).await;
+    let app_id = a["id"].as_str().expect("id");
+    let body = json!({"eventType": "a", "eventId": "evt-1", "payload": {}});
+    assert_eq!(
+        app.call("POST", &format!("/app/{app_id}/msg"), Some(body.clone()))
+            .await
+            .0,
+        202
+    );
+    let (status, out) = app.call("POST", &format!("/app/{app_id}/msg"), Some(body)).await;
+    assert_eq!((status, out["code"].as_str()), (409, Some("conflict")));
+}

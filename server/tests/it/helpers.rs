@@ -1,0 +1,314 @@
+//! `spawn_app()` and a scriptable webhook receiver: everything a test needs is one helper away.
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::Value;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use xwebhook::config::{Config, Overrides, Secret};
+use xwebhook_api::JwtAuth;
+use xwebhook_engine::id::OrgId;
+
+pub const JWT_SECRET: &str = "integration-test-secret";
+/// Generous: conditions are awaited, so a slow machine only makes a passing test slower.
+pub const DEADLINE: Duration = Duration::from_secs(15);
+
+/// The service running in this process on `127.0.0.1:0`, with its own data directory.
+pub struct TestApp {
+    pub base: String,
+    pub token: String,
+    pub org: OrgId,
+    pub shutdown: CancellationToken,
+    pub http: Http,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The test configuration: loopback deliveries allowed, a short retry schedule.
+pub fn test_config(dir: &std::path::Path, env: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("XWEBHOOK_LISTEN".into(), "127.0.0.1:0".into()),
+        ("XWEBHOOK_ALLOW_SUBNETS".into(), "127.0.0.0/8".into()),
+        ("XWEBHOOK_RETRY_SCHEDULE".into(), "1,1".into()),
+        ("XWEBHOOK_REQUEST_TIMEOUT".into(), "5".into()),
+    ]);
+    vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let flags = Overrides {
+        data_dir: Some(dir.to_owned()),
+        ..Overrides::default()
+    };
+    let mut config = Config::load(None, &vars, &flags).expect("test configuration is valid");
+    config.jwt_secret = Some(Secret::new(JWT_SECRET.into()));
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = test_config(dir.path(), env);
+    let shutdown = CancellationToken::new();
+    let running = xwebhook::run::start(config, shutdown.clone())
+        .await
+        .expect("service starts");
+    let addr = running.api_addr.expect("api role runs");
+    tokio::spawn(running.wait());
+    let org = OrgId::generate();
+    TestApp {
+        base: format!("http://{addr}"),
+        token: org_token(&org),
+        org,
+        shutdown,
+        http: Http::new(),
+        _dir: dir,
+    }
+}
+
+pub fn org_token(org: &OrgId) -> String {
+    JwtAuth::new(JWT_SECRET.as_bytes()).issue_org_token(org, chrono::Utc::now().timestamp())
+}
+
+/// A plain HTTP/1 client returning the status and the JSON body (Null when empty).
+#[derive(Clone)]
+pub struct Http(Client<HttpConnector, Full<Bytes>>);
+
+impl Http {
+    pub fn new() -> Self {
+        Self(Client::builder(TokioExecutor::new()).build_http())
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<Bytes>,
+    ) -> (u16, Value) {
+        let mut req = Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(Full::new(body.unwrap_or_default()))
+            .expect("valid request");
+        let res = self.0.request(req).await.expect("request reaches the server");
+        let status = res.status().as_u16();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, json)
+    }
+}
+
+impl TestApp {
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call_as(&self.token, method, path, body).await
+    }
+
+    pub async fn call_as(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let auth = format!("Bearer {token}");
+        let body = body.map(|b| Bytes::from(b.to_string()));
+        self.http
+            .send(
+                method,
+                &format!("{}/api/v1{path}", self.base),
+                &[("authorization", &auth)],
+                body,
+            )
+            .await
+    }
+
+    /// POSTs and asserts a 2xx, returning the body.
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        let (status, out) = self.call("POST", path, Some(body)).await;
+        assert!((200..300).contains(&status), "POST {path} → {status}: {out}");
+        out
+    }
+
+    /// An application with one endpoint at `url`; returns (app id, endpoint id, endpoint secret).
+    pub async fn app_with_endpoint(&self, url: &str) -> (String, String, String) {
+        let app = self.create("/app", serde_json::json!({"name": "test"})).await;
+        let app_id = app["id"].as_str().expect("app id").to_owned();
+        let ep = self
+            .create(
+                &format!("/app/{app_id}/endpoint"),
+                serde_json::json!({"url": url}),
+            )
+            .await;
+        let ep_id = ep["id"].as_str().expect("endpoint id").to_owned();
+        let (_, secret) = self
+            .call("GET", &format!("/app/{app_id}/endpoint/{ep_id}/secret"), None)
+            .await;
+        (app_id, ep_id, secret["key"].as_str().expect("secret").to_owned())
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing the test after [`DEADLINE`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: hyper::HeaderMap,
+    pub body: Bytes,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    received: Mutex<Vec<Received>>,
+    /// Per path, statuses to answer in order; then 200.
+    script: Mutex<HashMap<String, VecDeque<u16>>>,
+    /// Per path, how long to wait before answering.
+    delays: Mutex<HashMap<String, Duration>>,
+    arrived: Notify,
+}
+
+/// A webhook receiver on `127.0.0.1:0` that records every request and answers as scripted.
+#[derive(Clone)]
+pub struct Receiver {
+    pub addr: SocketAddr,
+    state: Arc<ReceiverState>,
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind receiver");
+        let addr = listener.local_addr().expect("receiver address");
+        let state = Arc::new(ReceiverState::default());
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| answer(state.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, state }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn script(&self, path: &str, statuses: &[u16]) {
+        self.state
+            .script
+            .lock()
+            .expect("lock")
+            .insert(path.to_owned(), statuses.iter().copied().collect());
+    }
+
+    pub fn delay(&self, path: &str, delay: Duration) {
+        self.state
+            .delays
+            .lock()
+            .expect("lock")
+            .insert(path.to_owned(), delay);
+    }
+
+    pub fn received(&self, path: &str) -> Vec<Received> {
+        self.state
+            .received
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `path` has received at least `n` requests.
+    pub async fn wait_for(&self, path: &str, n: usize) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let notified = self.state.arrived.notified();
+            let got = self.received(path);
+            if got.len() >= n {
+                return got;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!(
+                    "timed out waiting for {n} requests to {path}; got {}",
+                    self.received(path).len()
+                );
+            }
+        }
+    }
+}
+
+async fn answer(
+    state: Arc<ReceiverState>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_owned();
+    let headers = req.headers().clone();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let delay = state.delays.lock().expect("lock").get(&path).copied();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    let status = state
+        .script
+        .lock()
+        .expect("lock")
+        .get_mut(&path)
+        .and_then(VecDeque::pop_front)
+        .unwrap_or(200);
+    state.received.lock().expect("lock").push(Received {
+        path,
+        headers,
+        body,
+        at: Instant::now(),
+    });
+    state.arrived.notify_waiters();
+    let mut res = Response::new(Full::new(Bytes::from_static(b"{\"ok\":true}")));
+    *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    Ok(res)
+}

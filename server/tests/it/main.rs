@@ -1,0 +1,7 @@
+//! Integration tests of the `xwebhook` service: the real API and worker on the embedded store, in process or as
+//! the real binary, against a real HTTP receiver.
+
+mod api;
+mod delivery;
+mod helpers;
+mod process;
