@@ -1,0 +1,194 @@
+"""Fixtures for the end-to-end suite: the real `xwebhook` binary, an SDK client for it, and a webhook receiver.
+
+The server is started once per session on a free loopback port with a fresh data directory; tests isolate
+themselves by creating their own applications, event types and receiver paths, so they never depend on order.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from svix import Svix, SvixOptions
+from svix.models import ApplicationIn, EventTypeIn
+
+from helpers import DEADLINE_SECONDS, raw_request, unique, unique_event_type, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+JWT_SECRET = "e2e-secret-0123456789abcdef"
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+    jwt_secret: str
+    log_path: Path
+
+    def raw(self, method, path, body=None, token=None, headers=None):
+        """A request outside the SDK, with the session's token unless another (or "" for none) is given."""
+        return raw_request(self.url, self.token if token is None else token, method, path, body, headers)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+
+def _healthy(url):
+    try:
+        return raw_request(url, "", "GET", "/api/v1/health/ping").status == 204
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    binary = os.environ.get("XWEBHOOK_BIN", str(REPO / "target" / "debug" / "xwebhook"))
+    assert Path(binary).is_file(), f"no xwebhook binary at {binary}: build it or set XWEBHOOK_BIN"
+    data_dir = tmp_path_factory.mktemp("xwebhook-data")
+    log_path = data_dir.parent / "xwebhook.log"
+    # Only this suite's settings: nothing XWEBHOOK_* from the caller's shell leaks into the server.
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("XWEBHOOK_")},
+        "XWEBHOOK_JWT_SECRET": JWT_SECRET,
+        "XWEBHOOK_ALLOW_SUBNETS": "127.0.0.0/8",
+        "XWEBHOOK_RETRY_SCHEDULE": "1,1",
+    }
+    token = subprocess.run(
+        [binary, "jwt", "generate", "--data-dir", str(data_dir)],
+        env=env, check=True, capture_output=True, text=True, timeout=DEADLINE_SECONDS,
+    ).stdout.strip()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [binary, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    server = Server(url=url, token=token, jwt_secret=JWT_SECRET, log_path=log_path)
+    try:
+        wait_until(
+            lambda: process.poll() is not None or _healthy(url),
+            "the server to answer /api/v1/health/ping",
+        )
+        assert process.poll() is None, f"xwebhook exited with {process.returncode}:\n{server.log()}"
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=DEADLINE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            pytest.fail(f"xwebhook did not stop within {DEADLINE_SECONDS}s of SIGTERM:\n{server.log()}")
+    assert code == 0, f"xwebhook exited with {code} after SIGTERM:\n{server.log()}"
+
+
+@pytest.fixture(scope="session")
+def svix(server):
+    # No SDK retries: a 5xx must show up as the failure it is, not be papered over.
+    return Svix(server.token, SvixOptions(server_url=server.url, retry_schedule=[]))
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict  # lower-cased names
+    body: bytes
+    status: int  # what the receiver answered
+
+
+class Receiver:
+    """A threaded HTTP server that records every POST and answers as scripted for its path."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._requests = []
+        self._scripts = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                status = receiver._answer(self.path)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with receiver._cond:
+                    receiver._requests.append(Received(self.path, headers, body, status))
+                    receiver._cond.notify_all()
+                reply = b'{"ok":true}' if status < 300 else b'{"error":"scripted"}'
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def _answer(self, path):
+        with self._cond:
+            script = self._scripts.get(path)
+            return script.pop(0) if script else 200
+
+    def endpoint(self, statuses=()):
+        """A fresh path with its own script (answered in order, then 200); returns (url, path)."""
+        path = f"/hook/{uuid.uuid4().hex}"
+        with self._cond:
+            self._scripts[path] = list(statuses)
+        return self.base_url + path, path
+
+    def received(self, path):
+        with self._cond:
+            return [r for r in self._requests if r.path == path]
+
+    def wait_for(self, path, count, timeout=DEADLINE_SECONDS):
+        """Waits until `path` got at least `count` requests; returns them all."""
+        with self._cond:
+            ok = self._cond.wait_for(
+                lambda: sum(r.path == path for r in self._requests) >= count, timeout=timeout
+            )
+            got = [r for r in self._requests if r.path == path]
+        assert ok, f"{path} got {len(got)} request(s) within {timeout}s, expected {count}"
+        return got
+
+    def close(self):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def app(svix):
+    """A fresh application for one test."""
+    return svix.application.create(ApplicationIn(name="e2e", uid=unique("app")))
+
+
+@pytest.fixture
+def event_type(svix):
+    """A fresh event type name, created in the default organization."""
+    return svix.event_type.create(EventTypeIn(name=unique_event_type(), description="e2e")).name

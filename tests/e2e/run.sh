@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the end-to-end suite: the real xwebhook binary driven by the official Python svix SDK.
+#
+#   tests/e2e/run.sh [pytest args…]
+#
+# Uses (and creates on first run) a virtualenv at <repo>/.venv-e2e with the pinned requirements. Builds the
+# binary with `cargo build -p xwebhook` unless XWEBHOOK_BIN names one (CARGO_TARGET_DIR is honoured).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+venv="$repo/.venv-e2e"
+
+if [[ ! -x "$venv/bin/python" ]]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+
+if [[ -z "${XWEBHOOK_BIN:-}" ]]; then
+    (cd "$repo" && cargo build --quiet -p xwebhook)
+    XWEBHOOK_BIN="${CARGO_TARGET_DIR:-$repo/target}/debug/xwebhook"
+    [[ "$XWEBHOOK_BIN" = /* ]] || XWEBHOOK_BIN="$repo/$XWEBHOOK_BIN"
+    export XWEBHOOK_BIN
+fi
+
+cd "$here"
+exec "$venv/bin/python" -m pytest -q "$@"
