@@ -1,0 +1,153 @@
+"""Messages through the official SDK: sending, delivery and its signature, reading, listing with filters."""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from svix.api import MessageCreateOptions, MessageGetOptions, MessageListOptions
+from svix.exceptions import HttpError
+from svix.models import ApplicationIn, EndpointIn, MessageIn
+from svix.webhooks import Webhook
+
+from helpers import unique, wait_until
+
+PAYLOAD = {"user": {"id": "u_1", "tags": ["a", "b"]}, "amount": 12.5, "note": "héllo"}
+
+
+def test_create_delivers_a_verifiable_webhook(svix, app, receiver):
+    url, path = receiver.endpoint()
+    ep = svix.endpoint.create(app.id, EndpointIn(url=url))
+    secret = svix.endpoint.get_secret(app.id, ep.id).key
+
+    msg = svix.message.create(app.id, MessageIn(event_type="invoice.paid", payload=PAYLOAD, event_id=unique("evt")))
+    assert msg.id.startswith("msg_")
+    assert msg.event_type == "invoice.paid"
+
+    (delivery,) = receiver.wait_for(path, 1)
+    assert delivery.headers["webhook-id"] == msg.id
+    assert delivery.headers["content-type"].startswith("application/json")
+    assert json.loads(delivery.body) == PAYLOAD
+    # The SDK's own verifier: right secret, and the signature covers id, timestamp and the exact body.
+    Webhook(secret).verify(delivery.body, delivery.headers)
+    with pytest.raises(Exception):
+        Webhook(secret).verify(delivery.body + b" ", delivery.headers)
+
+
+def test_create_answers_202(server, app):
+    response = server.raw("POST", f"/api/v1/app/{app.id}/msg", {"eventType": "raw.sent", "payload": {"a": 1}})
+    assert response.status == 202, response.body
+    assert response.json()["id"].startswith("msg_")
+
+
+def test_get_with_and_without_content(svix, app):
+    msg = svix.message.create(app.id, MessageIn(event_type="get.me", payload=PAYLOAD, channels=["ch"]))
+    full = svix.message.get(app.id, msg.id, MessageGetOptions(with_content=True))
+    assert (full.id, full.event_type, full.payload, full.channels) == (msg.id, "get.me", PAYLOAD, ["ch"])
+    # The SDK asks for no content by default; it still needs a payload object.
+    bare = svix.message.get(app.id, msg.id)
+    assert bare.id == msg.id and bare.payload == {}
+
+
+def test_get_by_event_id(svix, app):
+    # The path takes the message's id or its eventId (the message's UID), as for applications and endpoints.
+    event_id = unique("evt")
+    msg = svix.message.create(app.id, MessageIn(event_type="by.uid", payload={"u": 1}, event_id=event_id))
+    got = svix.message.get(app.id, event_id, MessageGetOptions(with_content=True))
+    assert (got.id, got.event_id, got.payload) == (msg.id, event_id, {"u": 1})
+    with pytest.raises(HttpError) as e:
+        svix.message.get(app.id, "no-such-event")
+    assert e.value.status_code == 404
+
+
+def test_get_unknown_message_is_404(svix, app):
+    elsewhere = svix.application.create(ApplicationIn(name="elsewhere", uid=unique("elsewhere")))
+    foreign = svix.message.create(elsewhere.id, MessageIn(event_type="x.y", payload={}))
+    with pytest.raises(HttpError) as e:
+        svix.message.get(app.id, foreign.id)
+    assert e.value.status_code == 404
+
+
+def ids(page):
+    return sorted(m.id for m in page.data)
+
+
+def test_list_filters_by_event_types_and_channel(svix, app):
+    a1 = svix.message.create(app.id, MessageIn(event_type="kind.a", payload={}, channels=["red"]))
+    b = svix.message.create(app.id, MessageIn(event_type="kind.b", payload={}))
+    a2 = svix.message.create(app.id, MessageIn(event_type="kind.a", payload={}, channels=["blue"]))
+
+    assert ids(svix.message.list(app.id)) == sorted([a1.id, b.id, a2.id])
+    assert ids(svix.message.list(app.id, MessageListOptions(event_types=["kind.a"]))) == sorted([a1.id, a2.id])
+    # The SDK joins several types with commas into one parameter.
+    both = svix.message.list(app.id, MessageListOptions(event_types=["kind.a", "kind.b"]))
+    assert ids(both) == sorted([a1.id, b.id, a2.id])
+    assert ids(svix.message.list(app.id, MessageListOptions(channel="red"))) == [a1.id]
+    assert ids(svix.message.list(app.id, MessageListOptions(channel="green"))) == []
+
+
+def test_list_filters_by_before_and_after(svix, app):
+    early = svix.message.create(app.id, MessageIn(event_type="time.early", payload={}))
+    # The boundary must lie strictly between the two messages' timestamps.
+    boundary = wait_until(
+        lambda: (now := datetime.now(timezone.utc)) > early.timestamp + timedelta(milliseconds=20) and now,
+        "the clock to move past the first message",
+    )
+    wait_until(lambda: datetime.now(timezone.utc) > boundary + timedelta(milliseconds=20), "the clock to move on")
+    late = svix.message.create(app.id, MessageIn(event_type="time.late", payload={}))
+    assert early.timestamp < boundary < late.timestamp
+
+    assert ids(svix.message.list(app.id, MessageListOptions(before=boundary))) == [early.id]
+    assert ids(svix.message.list(app.id, MessageListOptions(after=boundary))) == [late.id]
+    # A naive datetime (the SDK sends it without an offset) is taken as UTC.
+    naive = boundary.replace(tzinfo=None)
+    assert ids(svix.message.list(app.id, MessageListOptions(after=naive))) == [late.id]
+
+
+def test_list_paginates(svix, app):
+    made = [svix.message.create(app.id, MessageIn(event_type="page.msg", payload={"i": i})).id for i in range(3)]
+    first = svix.message.list(app.id, MessageListOptions(limit=2))
+    assert len(first.data) == 2 and first.done is False
+    rest = svix.message.list(app.id, MessageListOptions(limit=2, iterator=first.iterator))
+    assert len(rest.data) == 1 and rest.done is True
+    assert sorted(m.id for m in first.data + rest.data) == sorted(made)
+
+
+def test_event_id_reuse_is_409(svix, app):
+    event_id = unique("evt")
+    first = svix.message.create(app.id, MessageIn(event_type="dedup.me", payload={}, event_id=event_id))
+    assert first.event_id == event_id
+    with pytest.raises(HttpError) as e:
+        svix.message.create(app.id, MessageIn(event_type="dedup.me", payload={}, event_id=event_id))
+    assert e.value.status_code == 409
+    assert e.value.code == "conflict"
+
+
+def test_idempotency_key_replays_the_first_answer(svix, app, receiver):
+    url, path = receiver.endpoint()
+    svix.endpoint.create(app.id, EndpointIn(url=url))
+    options = MessageCreateOptions(idempotency_key=unique("idem"))
+    first = svix.message.create(app.id, MessageIn(event_type="idem.test", payload={"n": 1}), options)
+    again = svix.message.create(app.id, MessageIn(event_type="idem.test", payload={"n": 1}), options)
+    assert again.id == first.id
+    assert ids(svix.message.list(app.id)) == [first.id]
+    receiver.wait_for(path, 1)
+
+
+def test_only_matching_endpoints_receive(svix, app, event_type, receiver):
+    match_url, match_path = receiver.endpoint()
+    other_url, other_path = receiver.endpoint()
+    disabled_url, disabled_path = receiver.endpoint()
+    svix.endpoint.create(app.id, EndpointIn(url=match_url, event_types=[event_type]))
+    svix.endpoint.create(app.id, EndpointIn(url=other_url, channels=["elsewhere"]))
+    svix.endpoint.create(app.id, EndpointIn(url=disabled_url, disabled=True))
+    msg = svix.message.create(app.id, MessageIn(event_type=event_type, payload={"x": 1}))
+    (delivery,) = receiver.wait_for(match_path, 1)
+    assert delivery.headers["webhook-id"] == msg.id
+    # The channel-filtered endpoint's destination list stays empty: nothing was ever sent there.
+    dests = wait_until(
+        lambda: svix.message_attempt.list_attempted_destinations(app.id, msg.id).data,
+        "the message's destinations to be recorded",
+    )
+    assert [d.url for d in dests] == [match_url]
+    assert receiver.received(other_path) == []
+    assert receiver.received(disabled_path) == []
