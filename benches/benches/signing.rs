@@ -1,1 +1,21 @@
-fn main() {}
+//! Signing one delivery (`v1,` HMAC-SHA256 over `id.timestamp.body`) at the payload sizes we serve.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use xwebhook_engine::domain::EndpointSecret;
+use xwebhook_engine::signing::sign;
+
+fn signing(c: &mut Criterion) {
+    let secret = EndpointSecret::generate();
+    let mut group = c.benchmark_group("sign");
+    for size in [1024usize, 64 * 1024] {
+        let body = vec![b'x'; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &body, |b, body| {
+            b.iter(|| sign(&secret, "msg_01J0000000000000000000000", 1_700_000_000, body));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, signing);
+criterion_main!(benches);

@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use xwebhook_engine::domain::Message;
+use xwebhook_engine::domain::{Message, Uid};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
-use xwebhook_engine::store::{ListQuery, MessageFilter, MessageStore, StoreError, StoreResult};
+use xwebhook_engine::store::{ListQuery, MessageFilter, MessageStore, StoreError, StoreErrorKind, StoreResult};
 
 use crate::EmbeddedStore;
 use crate::error::{Context as _, decode};
@@ -67,6 +67,18 @@ impl MessageStore for EmbeddedStore {
         let tx = self.read()?;
         let rows = tx.open_table(MESSAGES).context("cannot open messages")?;
         get_row(&rows, &row_key(org, app, id), WHAT)
+    }
+
+    async fn message_id_by_event_id(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        event_id: &Uid,
+    ) -> StoreResult<Option<MessageId>> {
+        let tx = self.read()?;
+        let index = tx.open_table(MESSAGE_EVENT_IDS).context("cannot open message event ids")?;
+        let found = get_index(&index, &key(&[org.as_str(), app.as_str(), event_id.as_str()]))?;
+        found.map(|id| MessageId::parse(&id).map_err(|e| StoreError::with_source(StoreErrorKind::Corrupt, "a message event id index entry", e))).transpose()
     }
 
     async fn list_messages(

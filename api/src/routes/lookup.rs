@@ -1,13 +1,13 @@
 //! Resolving path segments to the caller's objects. Anything outside the caller's reach is "not found", never
 //! "forbidden", so that nobody learns of another tenant's objects.
 
-use xwebhook_engine::domain::{Application, Endpoint};
+use xwebhook_engine::domain::{Application, Endpoint, Message};
 use xwebhook_engine::id::{AppId, EndpointId, MessageId};
 use xwebhook_engine::store::Ref;
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{id, id_or_uid};
+use crate::extract::id_or_uid;
 use crate::state::AppState;
 
 pub async fn application(state: &AppState, auth: &Auth, segment: &str) -> ApiResult<Application> {
@@ -31,8 +31,11 @@ pub async fn endpoint(state: &AppState, app: &Application, segment: &str) -> Api
     endpoint.ok_or_else(ApiError::not_found)
 }
 
-pub fn message_id(segment: &str) -> ApiResult<MessageId> {
-    id(segment, "msg_id", MessageId::parse)
+/// A message of `app`, addressed by its id or by its `eventId`.
+pub async fn message(state: &AppState, app: &Application, segment: &str) -> ApiResult<Message> {
+    let key = id_or_uid(segment, "msg_id", MessageId::parse)?;
+    let message = state.stores.messages.find_message(&app.org_id, &app.id, &key).await?;
+    message.ok_or_else(ApiError::not_found)
 }
 
 /// An id or UID in a path, for upserts that may create the object under that UID.

@@ -164,11 +164,6 @@ pub async fn load(
     msg_id: &str,
 ) -> ApiResult<(Application, Message)> {
     let app = lookup::application(state, auth, app_id).await?;
-    let id = lookup::message_id(msg_id)?;
-    let message = state
-        .stores
-        .messages
-        .get_message(&app.org_id, &app.id, &id)
-        .await?;
-    Ok((app, message.ok_or_else(ApiError::not_found)?))
+    let message = lookup::message(state, &app, msg_id).await?;
+    Ok((app, message))
 }

@@ -91,6 +91,26 @@ pub trait MessageStore: Send + Sync {
 
     async fn get_message(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<Option<Message>>;
 
+    /// The id of the application's message with this `event_id`, or `None`.
+    async fn message_id_by_event_id(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        event_id: &Uid,
+    ) -> StoreResult<Option<MessageId>>;
+
+    /// A message by id, or by its `eventId` (the API accepts either where a message id is expected).
+    async fn find_message(&self, org: &OrgId, app: &AppId, key: &Ref<MessageId>) -> StoreResult<Option<Message>> {
+        let id = match key {
+            Ref::Id(id) => id.clone(),
+            Ref::Uid(event_id) => match self.message_id_by_event_id(org, app, event_id).await? {
+                Some(id) => id,
+                None => return Ok(None),
+            },
+        };
+        self.get_message(org, app, &id).await
+    }
+
     /// Messages of the application ordered by id (creation time), filtered, scanned as `query.walk()` says.
     async fn list_messages(
         &self,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use super::fixtures::*;
 use crate::domain::Message;
 use crate::id::{AppId, OrgId};
-use crate::store::{ListQuery, MessageFilter, Order, StoreErrorKind, Stores};
+use crate::store::{ListQuery, MessageFilter, Order, Ref, StoreErrorKind, Stores};
 
 pub async fn message_event_id_conflicts(s: Stores) {
     let org = OrgId::generate();
@@ -38,6 +38,14 @@ pub async fn message_event_id_conflicts(s: Stores) {
         None,
         "app-scoped"
     );
+    let by_event = |app: &AppId, event: &str| {
+        let key = Ref::Uid(event.parse().expect("valid uid"));
+        let (s, org, app) = (s.clone(), org.clone(), app.clone());
+        async move { s.messages.find_message(&org, &app, &key).await.expect("find") }
+    };
+    assert_eq!(by_event(&app1, "evt-1").await.as_ref(), Some(&m1), "found by eventId");
+    assert_ne!(by_event(&app2, "evt-1").await.map(|m| m.id), Some(m1.id.clone()), "eventIds are per app");
+    assert_eq!(by_event(&app1, "evt-unknown").await, None);
 }
 
 /// Creates `n` messages in the app, each in its own millisecond, alternating types and channels.

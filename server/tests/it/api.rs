@@ -109,11 +109,12 @@ async fn bad_input_gets_precise_4xx() {
         ),
         (
             "GET",
-            format!("/app/{app_id}/msg/not-a-msg-id"),
+            format!("/app/{app_id}/msg/bad%20id"),
             None,
             422,
             "msg_id",
         ),
+        ("GET", format!("/app/{app_id}/msg/unknown-event-id"), None, 404, ""),
         ("GET", "/app/bad%20uid".into(), None, 422, "app_id"),
         ("GET", "/app/app_01ARZ3NDEKTSV4RRFFQ69G5FAV".into(), None, 404, ""),
         ("GET", "/app/unknown-uid".into(), None, 404, ""),
