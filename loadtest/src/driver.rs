@@ -23,8 +23,14 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: &str, token: &str) -> Self {
-        let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(1024).build_http();
-        Self { client, base: base.trim_end_matches('/').to_owned(), auth: format!("Bearer {token}") }
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(1024)
+            .build_http();
+        Self {
+            client,
+            base: base.trim_end_matches('/').to_owned(),
+            auth: format!("Bearer {token}"),
+        }
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
@@ -46,7 +52,8 @@ impl Api {
         let app = self.post("/app", &json!({"name": "loadtest"})).await?;
         let app_id = app["id"].as_str().context("application id")?.to_owned();
         for url in sink_urls {
-            self.post(&format!("/app/{app_id}/endpoint"), &json!({"url": url})).await?;
+            self.post(&format!("/app/{app_id}/endpoint"), &json!({"url": url}))
+                .await?;
         }
         Ok(app_id)
     }
@@ -73,13 +80,19 @@ pub async fn send_closed_loop(
     let started = Instant::now();
     let mut senders = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
-        let (api, next, filler, path) = (api.clone(), next.clone(), filler.clone(), format!("/app/{app_id}/msg"));
+        let (api, next, filler, path) = (
+            api.clone(),
+            next.clone(),
+            filler.clone(),
+            format!("/app/{app_id}/msg"),
+        );
         senders.spawn(async move {
             let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
             let (mut sent, mut errors) = (0u64, 0u64);
             while next.fetch_add(1, Ordering::Relaxed) < total {
                 let now_us = SystemTime::now().duration_since(UNIX_EPOCH)?.as_micros() as u64;
-                let body = json!({"eventType": "load.test", "payload": {"sentAtUs": now_us, "filler": filler}});
+                let body =
+                    json!({"eventType": "load.test", "payload": {"sentAtUs": now_us, "filler": filler}});
                 let t = Instant::now();
                 match api.post(&path, &body).await {
                     Ok(_) => sent += 1,

@@ -51,7 +51,8 @@ async fn main() -> anyhow::Result<()> {
     let api = driver::Api::new(&args.url, &args.token);
     let app_id = api.setup(&[format!("http://{}/hook", sink.addr)]).await?;
     let started = tokio::time::Instant::now();
-    let sent = driver::send_closed_loop(&api, &app_id, args.messages, args.concurrency, args.payload_bytes).await?;
+    let sent =
+        driver::send_closed_loop(&api, &app_id, args.messages, args.concurrency, args.payload_bytes).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.drain_seconds);
     let delivered = sink.wait_for(sent.sent as usize, deadline).await;
     let delivery_elapsed = started.elapsed();

@@ -48,7 +48,11 @@ impl Sink {
             duplicates: 0,
             latency: Histogram::new_with_bounds(1, 60_000_000, 3)?,
         }));
-        let sink = Self { addr, stats, arrived: Arc::new(Notify::new()) };
+        let sink = Self {
+            addr,
+            stats,
+            arrived: Arc::new(Notify::new()),
+        };
         let server = sink.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -56,7 +60,9 @@ impl Sink {
                 let sink = server.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| sink.clone().receive(req));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -64,17 +70,27 @@ impl Sink {
     }
 
     async fn receive(self, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-        let id = req.headers().get("webhook-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        let now_us = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
+        let id = req
+            .headers()
+            .get("webhook-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let now_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
         let sent = serde_json::from_slice::<Stamp>(&body).map(|s| s.sent_at_us).ok();
         {
             let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
             stats.deliveries += 1;
-            if let Some(id) = id {
-                if !stats.seen.insert(id) {
-                    stats.duplicates += 1;
-                }
+            if id.is_some_and(|id| !stats.seen.insert(id)) {
+                stats.duplicates += 1;
             }
             if let Some(sent) = sent {
                 let _ = stats.latency.record(now_us.saturating_sub(sent).max(1));

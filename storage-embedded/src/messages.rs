@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use xwebhook_engine::domain::{Message, Uid};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
-use xwebhook_engine::store::{ListQuery, MessageFilter, MessageStore, StoreError, StoreErrorKind, StoreResult};
+use xwebhook_engine::store::{
+    ListQuery, MessageFilter, MessageStore, StoreError, StoreErrorKind, StoreResult,
+};
 
 use crate::EmbeddedStore;
 use crate::error::{Context as _, decode};
@@ -76,9 +78,17 @@ impl MessageStore for EmbeddedStore {
         event_id: &Uid,
     ) -> StoreResult<Option<MessageId>> {
         let tx = self.read()?;
-        let index = tx.open_table(MESSAGE_EVENT_IDS).context("cannot open message event ids")?;
+        let index = tx
+            .open_table(MESSAGE_EVENT_IDS)
+            .context("cannot open message event ids")?;
         let found = get_index(&index, &key(&[org.as_str(), app.as_str(), event_id.as_str()]))?;
-        found.map(|id| MessageId::parse(&id).map_err(|e| StoreError::with_source(StoreErrorKind::Corrupt, "a message event id index entry", e))).transpose()
+        found
+            .map(|id| {
+                MessageId::parse(&id).map_err(|e| {
+                    StoreError::with_source(StoreErrorKind::Corrupt, "a message event id index entry", e)
+                })
+            })
+            .transpose()
     }
 
     async fn list_messages(

@@ -34,7 +34,11 @@ pub async fn endpoint(state: &AppState, app: &Application, segment: &str) -> Api
 /// A message of `app`, addressed by its id or by its `eventId`.
 pub async fn message(state: &AppState, app: &Application, segment: &str) -> ApiResult<Message> {
     let key = id_or_uid(segment, "msg_id", MessageId::parse)?;
-    let message = state.stores.messages.find_message(&app.org_id, &app.id, &key).await?;
+    let message = state
+        .stores
+        .messages
+        .find_message(&app.org_id, &app.id, &key)
+        .await?;
     message.ok_or_else(ApiError::not_found)
 }
 

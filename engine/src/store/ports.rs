@@ -100,7 +100,12 @@ pub trait MessageStore: Send + Sync {
     ) -> StoreResult<Option<MessageId>>;
 
     /// A message by id, or by its `eventId` (the API accepts either where a message id is expected).
-    async fn find_message(&self, org: &OrgId, app: &AppId, key: &Ref<MessageId>) -> StoreResult<Option<Message>> {
+    async fn find_message(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        key: &Ref<MessageId>,
+    ) -> StoreResult<Option<Message>> {
         let id = match key {
             Ref::Id(id) => id.clone(),
             Ref::Uid(event_id) => match self.message_id_by_event_id(org, app, event_id).await? {

@@ -43,8 +43,16 @@ pub async fn message_event_id_conflicts(s: Stores) {
         let (s, org, app) = (s.clone(), org.clone(), app.clone());
         async move { s.messages.find_message(&org, &app, &key).await.expect("find") }
     };
-    assert_eq!(by_event(&app1, "evt-1").await.as_ref(), Some(&m1), "found by eventId");
-    assert_ne!(by_event(&app2, "evt-1").await.map(|m| m.id), Some(m1.id.clone()), "eventIds are per app");
+    assert_eq!(
+        by_event(&app1, "evt-1").await.as_ref(),
+        Some(&m1),
+        "found by eventId"
+    );
+    assert_ne!(
+        by_event(&app2, "evt-1").await.map(|m| m.id),
+        Some(m1.id.clone()),
+        "eventIds are per app"
+    );
     assert_eq!(by_event(&app1, "evt-unknown").await, None);
 }
 
