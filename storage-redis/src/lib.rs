@@ -1,3 +1,62 @@
-//! Xwebhook's Redis backend (not built yet): records in Redis hashes, the delivery queue on Redis streams with
-//! consumer groups, scheduled retries in sorted sets. It will implement the storage and queue ports of
-//! `xwebhook-engine` and must never depend on another storage crate or on the HTTP API.
+//! Xwebhook's Redis backend: every record port, the idempotency cache and the delivery queue, so that any
+//! number of stateless `xwebhook` processes can share one Redis (or Redis Cluster).
+//!
+//! Layout:
+//! - `config`: connection settings (URL, key prefix, cluster mode, pool size, queue tuning).
+//! - `conn`: pooled connections (`deadpool-redis`) for single nodes and clusters behind one type.
+//! - `keys`: the key prefix; every key of a deployment starts with it.
+//! - `error`: Redis failures mapped to `StoreError` kinds, sources kept.
+//! - `records`: applications, endpoints, event types, messages, attempts (JSON values, sorted-set indexes).
+//! - `idempotency`: the idempotency cache (`SET NX PX`).
+//! - `queue`: the delivery queue on Redis streams with a consumer group, retries in sorted sets, a dead-letter
+//!   stream.
+//!
+//! It must never depend on the API crate, on the server, or on another storage crate: it implements the
+//! `xwebhook_engine::store` ports and nothing else.
+
+mod config;
+mod conn;
+mod error;
+mod idempotency;
+mod keys;
+mod queue;
+mod records;
+
+use std::sync::Arc;
+
+pub use config::RedisConfig;
+pub use conn::Pool;
+use keys::Keys;
+pub use queue::QueueStats;
+use xwebhook_engine::store::StoreResult;
+
+/// Every port of `xwebhook_engine::store` on Redis.
+pub struct RedisStore {
+    pool: Pool,
+    keys: Keys,
+    config: RedisConfig,
+    queue: queue::QueueState,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore").field("prefix", &self.config.prefix).finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects (checking that Redis answers) and prepares the queue's streams and consumer group.
+    pub async fn connect(config: RedisConfig) -> StoreResult<Arc<Self>> {
+        let pool = Pool::new(&config)?;
+        pool.ping().await?;
+        let keys = Keys::new(&config.prefix);
+        let queue = queue::QueueState::new(&config, &keys)?;
+        let store = Arc::new(Self { pool, keys, config, queue });
+        store.prepare_queue().await?;
+        Ok(store)
+    }
+
+    pub fn config(&self) -> &RedisConfig {
+        &self.config
+    }
+}

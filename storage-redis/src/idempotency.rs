@@ -1,0 +1,1 @@
+//! The idempotency cache on Redis (to be written).

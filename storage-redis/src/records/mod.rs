@@ -1,0 +1,1 @@
+//! The record ports on Redis (to be written).
