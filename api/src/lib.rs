@@ -34,7 +34,7 @@ pub use auth::{Auth, JwtAuth};
 pub use state::{ApiConfig, AppState};
 
 use error::ApiError;
-use routes::{application, attempt, endpoint, event_type, headers, health, message, secret};
+use routes::{admin, application, attempt, endpoint, event_type, headers, health, message, secret};
 
 /// The API's routes with their layers.
 pub fn router(state: AppState) -> Router {
@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
                 .patch(event_type::patch)
                 .delete(event_type::delete),
         )
+        .route("/admin/redrive-dlq", post(admin::redrive_dlq))
         .route("/health", get(health::health))
         .route("/health/ping", get(health::ping))
         .route("/openapi.json", get(|| async { axum::Json(openapi::document()) }))

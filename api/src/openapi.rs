@@ -4,7 +4,7 @@
 use utoipa::OpenApi;
 
 use crate::dto;
-use crate::routes::{application, attempt, endpoint, event_type, headers, health, message, secret};
+use crate::routes::{admin, application, attempt, endpoint, event_type, headers, health, message, secret};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -69,7 +69,7 @@ use crate::routes::{application, attempt, endpoint, event_type, headers, health,
         dto::attempt::MessageAttemptOut,
         dto::attempt::MessageEndpointOut,
         dto::attempt::EndpointMessageOut,
-        crate::error::ValidationError,
+        crate::error::ValidationError, admin::RedriveOut,
     ))
 )]
 pub struct ApiDoc;

@@ -1,6 +1,7 @@
 //! Handlers, one module per resource. Handlers parse, call the ports, and shape the answer; the rules they
 //! share (lookups, pagination, errors) live in one place each.
 
+pub mod admin;
 pub mod application;
 pub mod attempt;
 pub mod endpoint;

@@ -172,3 +172,205 @@ pub fn record(
         retry,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::delivery::http::FailureKind;
+    use crate::domain::{EndpointSecret, EndpointUrl, Metadata, Payload, SecretSet};
+    use crate::id::{AppId, EndpointId, MessageId, OrgId};
+
+    fn fixture() -> (Message, Endpoint) {
+        let now = Utc::now();
+        let (org, app) = (OrgId::generate(), AppId::generate());
+        let raw = serde_json::value::RawValue::from_string(r#"{"a":1}"#.into()).expect("valid json");
+        let message = Message {
+            id: MessageId::generate(),
+            org_id: org.clone(),
+            app_id: app.clone(),
+            event_type: "a.b".parse().expect("valid name"),
+            event_id: None,
+            channels: None,
+            payload: Payload::from_raw(raw).expect("object"),
+            retention_days: 90,
+            created_at: now,
+        };
+        let endpoint = Endpoint {
+            id: EndpointId::generate(),
+            org_id: org,
+            app_id: app,
+            uid: None,
+            url: EndpointUrl::try_from("https://example.com/hook".to_owned()).expect("valid url"),
+            description: String::new(),
+            disabled: false,
+            event_types: None,
+            channels: None,
+            rate_limit: None,
+            metadata: Metadata::new(),
+            secrets: SecretSet::new(EndpointSecret::generate()),
+            headers: BTreeMap::from([
+                ("x-custom".to_owned(), "1".to_owned()),
+                ("user-agent".to_owned(), "evil".to_owned()),
+            ]),
+            created_at: now,
+            updated_at: now,
+        };
+        (message, endpoint)
+    }
+
+    fn task(m: &Message, e: &Endpoint, attempt: u16, trigger: TriggerType) -> Task {
+        Task {
+            org_id: m.org_id.clone(),
+            app_id: m.app_id.clone(),
+            msg_id: m.id.clone(),
+            kind: TaskKind::Deliver {
+                endpoint_id: e.id.clone(),
+                attempt,
+                trigger,
+            },
+        }
+    }
+
+    fn response(status: u16, retry_after: Option<&str>) -> SendOutcome {
+        SendOutcome::Response {
+            status,
+            body: "ok".into(),
+            retry_after: retry_after.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn outcomes_become_statuses_and_retry_times() {
+        let (m, e) = fixture();
+        let now = Utc::now();
+        let policy = RetryPolicy {
+            schedule: vec![Duration::from_secs(5), Duration::from_secs(300)],
+        };
+        let timeout = SendOutcome::Failed {
+            kind: FailureKind::Timeout,
+            detail: "no response".into(),
+        };
+        // (outcome, earlier attempts, trigger, destination status, retry delay in seconds)
+        let cases = [
+            (
+                response(200, None),
+                0,
+                TriggerType::Scheduled,
+                MessageStatus::Success,
+                None,
+            ),
+            (
+                response(204, None),
+                1,
+                TriggerType::Scheduled,
+                MessageStatus::Success,
+                None,
+            ),
+            (
+                response(500, None),
+                0,
+                TriggerType::Scheduled,
+                MessageStatus::Sending,
+                Some(5),
+            ),
+            (
+                response(302, None),
+                1,
+                TriggerType::Scheduled,
+                MessageStatus::Sending,
+                Some(300),
+            ),
+            (
+                timeout,
+                0,
+                TriggerType::Scheduled,
+                MessageStatus::Sending,
+                Some(5),
+            ),
+            (
+                response(429, Some("60")),
+                0,
+                TriggerType::Scheduled,
+                MessageStatus::Sending,
+                Some(60),
+            ),
+            (
+                response(500, None),
+                2,
+                TriggerType::Scheduled,
+                MessageStatus::Fail,
+                None,
+            ),
+            (
+                response(500, None),
+                0,
+                TriggerType::Manual,
+                MessageStatus::Fail,
+                None,
+            ),
+        ];
+        for (i, (outcome, earlier, trigger, status, delay)) in cases.into_iter().enumerate() {
+            let t = task(&m, &e, earlier, trigger);
+            let r = record(
+                &t,
+                &m,
+                &e,
+                (outcome, Duration::from_millis(12)),
+                now,
+                &policy,
+                0.5,
+            );
+            assert_eq!(r.record.destination.status, status, "case {i}");
+            assert_eq!(r.record.destination.attempts, earlier + 1, "case {i}");
+            assert_eq!(r.record.attempt.response_duration_ms, 12, "case {i}");
+            let due = r.retry.as_ref().map(|(_, due)| (*due - now).num_seconds());
+            assert_eq!(due, delay, "case {i}");
+            assert_eq!(
+                r.record.destination.next_attempt,
+                r.retry.as_ref().map(|(_, due)| *due),
+                "case {i}"
+            );
+            if let Some((next, _)) = &r.retry {
+                assert!(
+                    matches!(next.kind, TaskKind::Deliver { attempt, .. } if attempt == earlier + 1),
+                    "case {i}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn prepared_request_is_signed_and_protocol_headers_win() {
+        let (m, e) = fixture();
+        let now = Utc::now();
+        let req = prepare(&m, &e, now, true);
+        let h = |name: &str| {
+            req.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(h("webhook-id"), m.id.as_str());
+        assert_eq!(h("webhook-timestamp"), now.timestamp().to_string());
+        let expected = crate::signing::sign(
+            e.current_secret(),
+            m.id.as_str(),
+            now.timestamp(),
+            m.payload.as_bytes(),
+        );
+        assert_eq!(h("webhook-signature"), expected);
+        assert_eq!(h("svix-signature"), expected);
+        assert_eq!(
+            h("user-agent"),
+            USER_AGENT,
+            "a custom header cannot replace a protocol one"
+        );
+        assert_eq!(h("x-custom"), "1");
+        assert_eq!(&req.body[..], m.payload.as_bytes());
+    }
+}

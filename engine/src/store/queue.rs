@@ -91,4 +91,11 @@ pub trait DeliveryQueue: Send + Sync {
     /// Moves up to `max` scheduled tasks due at or before `now` to the ready queue, each exactly once even when
     /// several processes call this at the same time. Returns how many moved.
     async fn promote_due(&self, now: DateTime<Utc>, max: usize) -> StoreResult<usize>;
+
+    /// Moves up to `max` dead-lettered tasks (leased too often without finishing) back to the ready queue with
+    /// a fresh delivery count, and returns how many moved. A backend that never dead-letters moves none.
+    async fn redrive_dead_letters(&self, max: usize) -> StoreResult<usize> {
+        let _ = max;
+        Ok(0)
+    }
 }

@@ -2,6 +2,7 @@
 //! reopen, and batch concurrent writes.
 
 mod durability;
+mod timing;
 
 use xwebhook_engine::store::Stores;
 use xwebhook_engine::testsuite::Backend;
