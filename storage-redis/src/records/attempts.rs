@@ -1,0 +1,263 @@
+//! Attempts and destinations, under the application's tag.
+//!
+//! - `atmpt:<attempt>` JSON, listed through `atmpts:msg:<msg>` and `atmpts:ep:<endpoint>` (attempt ids).
+//! - `dest:<msg>:<endpoint>` JSON, listed through `dests:msg:<msg>` (endpoint ids) and `dests:ep:<endpoint>`
+//!   (message ids).
+//!
+//! Writes are grouped by application: each group is one `WRITE_DELIVERIES` script, one round trip and one
+//! slot, however many attempts it carries.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use xwebhook_engine::domain::{Attempt, Destination};
+use xwebhook_engine::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
+use xwebhook_engine::store::{
+    AttemptFilter, AttemptRecord, AttemptStore, DestinationFilter, ListQuery, StoreResult,
+};
+
+use super::listing::{self, Rows, Window};
+use super::messages::id_window;
+use super::scripts::WRITE_DELIVERIES;
+use super::{AppKeys, decode_opt, encode};
+use crate::RedisStore;
+use crate::conn::Conn;
+use crate::error::Context as _;
+
+const ATTEMPT: &str = "an attempt";
+const DESTINATION: &str = "a destination";
+
+/// Destinations per script when only inserting: a fan-out to many endpoints stays a bounded request. Safe to
+/// split because inserting where absent is idempotent.
+const CREATE_CHUNK: usize = 500;
+
+/// One application's share of a write.
+#[derive(Default)]
+struct Group<'a> {
+    attempts: Vec<&'a Attempt>,
+    destinations: Vec<&'a Destination>,
+}
+
+impl RedisStore {
+    /// Writes one application's attempts and destinations in one script.
+    async fn write_group(
+        &self,
+        conn: &mut Conn,
+        k: &AppKeys,
+        group: &Group<'_>,
+        nx: bool,
+    ) -> StoreResult<()> {
+        let mut call = WRITE_DELIVERIES.arg(group.attempts.len());
+        call.arg(group.destinations.len())
+            .arg(if nx { "nx" } else { "set" });
+        for a in &group.attempts {
+            let id = a.id.as_str();
+            call.key(k.attempt(id))
+                .key(k.attempts_of_message(a.msg_id.as_str()))
+                .key(k.attempts_of_endpoint(a.endpoint_id.as_str()));
+            call.arg(encode(a, ATTEMPT)?).arg(id);
+        }
+        for d in &group.destinations {
+            let (msg, ep) = (d.msg_id.as_str(), d.endpoint_id.as_str());
+            call.key(k.destination(msg, ep))
+                .key(k.destinations_of_message(msg))
+                .key(k.destinations_of_endpoint(ep));
+            call.arg(encode(d, DESTINATION)?).arg(ep).arg(msg);
+        }
+        let _written: u64 = call
+            .invoke_async(conn)
+            .await
+            .redis("cannot record delivery progress")?;
+        Ok(())
+    }
+}
+
+type AppRef<'a> = (&'a OrgId, &'a AppId);
+
+#[async_trait]
+impl AttemptStore for RedisStore {
+    async fn create_destinations(&self, destinations: &[Destination]) -> StoreResult<()> {
+        let mut groups: BTreeMap<AppRef<'_>, Group<'_>> = BTreeMap::new();
+        for d in destinations {
+            groups
+                .entry((&d.org_id, &d.app_id))
+                .or_default()
+                .destinations
+                .push(d);
+        }
+        let mut conn = self.pool.get().await?;
+        for ((org, app), group) in groups {
+            let k = AppKeys::new(&self.keys, org, app);
+            for chunk in group.destinations.chunks(CREATE_CHUNK) {
+                let part = Group {
+                    attempts: Vec::new(),
+                    destinations: chunk.to_vec(),
+                };
+                self.write_group(&mut conn, &k, &part, true).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// All or nothing per application: a batch spanning applications spans cluster slots, which no one Redis
+    /// operation can cover. A failure part-way leaves earlier applications recorded; the caller retries the
+    /// batch, and rewriting an attempt or a destination state is harmless.
+    async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()> {
+        let mut groups: BTreeMap<AppRef<'_>, Group<'_>> = BTreeMap::new();
+        for r in records {
+            let (a, d) = (&r.attempt, &r.destination);
+            groups.entry((&a.org_id, &a.app_id)).or_default().attempts.push(a);
+            groups
+                .entry((&d.org_id, &d.app_id))
+                .or_default()
+                .destinations
+                .push(d);
+        }
+        let mut conn = self.pool.get().await?;
+        for ((org, app), group) in groups {
+            self.write_group(&mut conn, &AppKeys::new(&self.keys, org, app), &group, false)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn get_destination(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        msg: &MessageId,
+        endpoint: &EndpointId,
+    ) -> StoreResult<Option<Destination>> {
+        let k = AppKeys::new(&self.keys, org, app);
+        let mut conn = self.pool.get().await?;
+        let row: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(k.destination(msg.as_str(), endpoint.as_str()))
+            .query_async(&mut conn)
+            .await
+            .redis("cannot read a destination")?;
+        decode_opt(row, DESTINATION)
+    }
+
+    async fn get_attempt(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        msg: &MessageId,
+        id: &AttemptId,
+    ) -> StoreResult<Option<Attempt>> {
+        let k = AppKeys::new(&self.keys, org, app);
+        let mut conn = self.pool.get().await?;
+        let row: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(k.attempt(id.as_str()))
+            .query_async(&mut conn)
+            .await
+            .redis("cannot read an attempt")?;
+        // Attempt ids are unique on their own; the message is checked so the path `msg/…/attempt/…` holds.
+        Ok(decode_opt::<Attempt>(row, ATTEMPT)?.filter(|a| a.msg_id == *msg))
+    }
+
+    async fn list_attempts_by_endpoint(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        endpoint: &EndpointId,
+        filter: &AttemptFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Vec<Attempt>> {
+        let k = AppKeys::new(&self.keys, org, app);
+        let set = k.attempts_of_endpoint(endpoint.as_str());
+        let row_key = |id: &str| k.attempt(id);
+        let mut conn = self.pool.get().await?;
+        let (walk, keep) = (query.walk(), |a: &Attempt| filter.matches_attempt(a));
+        listing::walk(
+            &mut conn,
+            &set,
+            Rows::Keys(&row_key),
+            &walk,
+            Window::default(),
+            ATTEMPT,
+            keep,
+        )
+        .await
+    }
+
+    async fn list_attempts_by_message(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        msg: &MessageId,
+        filter: &AttemptFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Vec<Attempt>> {
+        let k = AppKeys::new(&self.keys, org, app);
+        let set = k.attempts_of_message(msg.as_str());
+        let row_key = |id: &str| k.attempt(id);
+        let mut conn = self.pool.get().await?;
+        let (walk, keep) = (query.walk(), |a: &Attempt| filter.matches_attempt(a));
+        listing::walk(
+            &mut conn,
+            &set,
+            Rows::Keys(&row_key),
+            &walk,
+            Window::default(),
+            ATTEMPT,
+            keep,
+        )
+        .await
+    }
+
+    async fn list_destinations_by_message(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        msg: &MessageId,
+        query: &ListQuery,
+    ) -> StoreResult<Vec<Destination>> {
+        let k = AppKeys::new(&self.keys, org, app);
+        let set = k.destinations_of_message(msg.as_str());
+        let row_key = |ep: &str| k.destination(msg.as_str(), ep);
+        let mut conn = self.pool.get().await?;
+        let walk = query.walk();
+        listing::walk(
+            &mut conn,
+            &set,
+            Rows::Keys(&row_key),
+            &walk,
+            Window::default(),
+            DESTINATION,
+            |_| true,
+        )
+        .await
+    }
+
+    async fn list_destinations_by_endpoint(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        endpoint: &EndpointId,
+        filter: &DestinationFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Vec<Destination>> {
+        let k = AppKeys::new(&self.keys, org, app);
+        let set = k.destinations_of_endpoint(endpoint.as_str());
+        let row_key = |msg: &str| k.destination(msg, endpoint.as_str());
+        // Members are message ids and the time bounds apply to the message's time: narrow the range by them.
+        let (lo, hi) = id_window(&filter.common);
+        let window = Window {
+            lo: lo.as_deref(),
+            hi: hi.as_deref(),
+        };
+        let mut conn = self.pool.get().await?;
+        let (walk, keep) = (query.walk(), |d: &Destination| filter.matches_destination(d));
+        listing::walk(
+            &mut conn,
+            &set,
+            Rows::Keys(&row_key),
+            &walk,
+            window,
+            DESTINATION,
+            keep,
+        )
+        .await
+    }
+}

@@ -1,0 +1,118 @@
+//! Messages: one key per message under the application's tag (`msg:<id>`), listed by id (creation order)
+//! through `msgs`, addressed by `eventId` through `evt:<event id>`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use xwebhook_engine::domain::{Message, Uid};
+use xwebhook_engine::id::{AppId, MessageId, OrgId};
+use xwebhook_engine::store::{
+    ListQuery, MessageFilter, MessageStore, StoreError, StoreResult, TimeTypeChannel,
+};
+
+use super::listing::{self, Rows, Window};
+use super::scripts::CREATE_MESSAGE;
+use super::{AppKeys, Outcome, corrupt_index, decode_opt, encode};
+use crate::RedisStore;
+use crate::error::Context as _;
+
+const WHAT: &str = "a message";
+
+/// How far a message's `created_at` may stray from the time in its id. The API stamps both at once; the slack
+/// only widens the key range, and the filter's own predicate still decides on `created_at`.
+const CLOCK_SLACK: chrono::Duration = chrono::Duration::seconds(1);
+
+/// The message-id window `[lo, hi)` that can hold messages created within the filter's time bounds.
+pub(super) fn id_window(filter: &TimeTypeChannel) -> (Option<String>, Option<String>) {
+    let bound = |at: DateTime<Utc>| MessageId::lower_bound_at(at).as_str().to_owned();
+    (
+        filter.after.map(|a| bound(a - CLOCK_SLACK)),
+        filter.before.map(|b| bound(b + CLOCK_SLACK)),
+    )
+}
+
+#[async_trait]
+impl MessageStore for RedisStore {
+    async fn create_message(&self, message: &Message) -> StoreResult<()> {
+        let k = AppKeys::new(&self.keys, &message.org_id, &message.app_id);
+        let json = encode(message, WHAT)?;
+        let mut conn = self.pool.get().await?;
+        let mut call = CREATE_MESSAGE.key(k.message(message.id.as_str()));
+        call.key(k.messages()).arg(message.id.as_str()).arg(json);
+        if let Some(event_id) = &message.event_id {
+            call.key(k.event_id(event_id.as_str()));
+        }
+        let status: String = call
+            .invoke_async(&mut conn)
+            .await
+            .redis("cannot create a message")?;
+        match Outcome::parse(&status)? {
+            Outcome::Done => Ok(()),
+            Outcome::IdTaken => Err(StoreError::conflict(format!(
+                "a message with id `{}` already exists",
+                message.id
+            ))),
+            Outcome::UidTaken => Err(StoreError::conflict(format!(
+                "a message with eventId `{}` already exists in this application",
+                message.event_id.as_ref().map(|e| e.as_str()).unwrap_or_default()
+            ))),
+            other => Err(other.unexpected()),
+        }
+    }
+
+    async fn get_message(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<Option<Message>> {
+        let k = AppKeys::new(&self.keys, org, app);
+        let mut conn = self.pool.get().await?;
+        let row: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(k.message(id.as_str()))
+            .query_async(&mut conn)
+            .await
+            .redis("cannot read a message")?;
+        decode_opt(row, WHAT)
+    }
+
+    async fn message_id_by_event_id(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        event_id: &Uid,
+    ) -> StoreResult<Option<MessageId>> {
+        let k = AppKeys::new(&self.keys, org, app);
+        let mut conn = self.pool.get().await?;
+        let id: Option<String> = redis::cmd("GET")
+            .arg(k.event_id(event_id.as_str()))
+            .query_async(&mut conn)
+            .await
+            .redis("cannot read a message eventId")?;
+        id.map(|id| MessageId::parse(&id).map_err(|e| corrupt_index("message eventId", e)))
+            .transpose()
+    }
+
+    async fn list_messages(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        filter: &MessageFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Vec<Message>> {
+        let k = AppKeys::new(&self.keys, org, app);
+        let row_key = |id: &str| k.message(id);
+        let (lo, hi) = id_window(filter);
+        let window = Window {
+            lo: lo.as_deref(),
+            hi: hi.as_deref(),
+        };
+        let mut conn = self.pool.get().await?;
+        let walk = query.walk();
+        let keep = |m: &Message| filter.matches_message(m);
+        listing::walk(
+            &mut conn,
+            &k.messages(),
+            Rows::Keys(&row_key),
+            &walk,
+            window,
+            WHAT,
+            keep,
+        )
+        .await
+    }
+}

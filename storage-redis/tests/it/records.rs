@@ -1,0 +1,240 @@
+//! What only the Redis record stores must do: keep every key under the prefix, give each application's
+//! traffic its own hash tag (its own cluster slot), report undecodable rows as corrupt, write batches per
+//! application, and keep scanning past rows a filter rejects.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::Utc;
+use xwebhook_engine::domain::{
+    Application, Attempt, Destination, Endpoint, EndpointSecret, EndpointUrl, Message, MessageStatus,
+    Payload, SecretSet, TriggerType,
+};
+use xwebhook_engine::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
+use xwebhook_engine::store::{
+    ApplicationStore, AttemptFilter, AttemptRecord, AttemptStore, EndpointStore, IdempotencyCache, ListQuery,
+    MessageFilter, MessageStore, Order, Ref, StoreErrorKind,
+};
+
+use crate::support::{keys_matching, raw, store};
+
+fn application(org: &OrgId) -> Application {
+    let now = Utc::now();
+    Application {
+        id: AppId::generate(),
+        org_id: org.clone(),
+        uid: None,
+        name: "app".into(),
+        rate_limit: None,
+        metadata: Default::default(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn endpoint(app: &Application) -> Endpoint {
+    let now = Utc::now();
+    Endpoint {
+        id: EndpointId::generate(),
+        org_id: app.org_id.clone(),
+        app_id: app.id.clone(),
+        uid: Some("main".parse().expect("uid")),
+        url: EndpointUrl::try_from("https://example.com/hook".to_owned()).expect("url"),
+        description: String::new(),
+        disabled: false,
+        event_types: None,
+        channels: None,
+        rate_limit: None,
+        metadata: Default::default(),
+        secrets: SecretSet::new(EndpointSecret::generate()),
+        headers: BTreeMap::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn message(org: &OrgId, app: &AppId, event_type: &str) -> Message {
+    let id = MessageId::generate();
+    let raw = serde_json::value::RawValue::from_string(r#"{"k":1}"#.to_owned()).expect("json");
+    Message {
+        created_at: id.timestamp(),
+        id,
+        org_id: org.clone(),
+        app_id: app.clone(),
+        event_type: event_type.parse().expect("event type"),
+        event_id: Some("evt-1".parse().expect("uid")),
+        channels: None,
+        payload: Payload::from_raw(raw).expect("object"),
+        retention_days: 90,
+    }
+}
+
+fn record(msg: &Message, ep: &EndpointId, status: MessageStatus) -> AttemptRecord {
+    let now = Utc::now();
+    let attempt = Attempt {
+        id: AttemptId::generate(),
+        org_id: msg.org_id.clone(),
+        app_id: msg.app_id.clone(),
+        msg_id: msg.id.clone(),
+        endpoint_id: ep.clone(),
+        url: "https://example.com/hook".into(),
+        status,
+        response_status_code: 200,
+        response: String::new(),
+        response_duration_ms: 3,
+        trigger: TriggerType::Scheduled,
+        event_type: msg.event_type.clone(),
+        channels: None,
+        created_at: now,
+    };
+    let destination = Destination {
+        org_id: msg.org_id.clone(),
+        app_id: msg.app_id.clone(),
+        msg_id: msg.id.clone(),
+        endpoint_id: ep.clone(),
+        status,
+        next_attempt: None,
+        attempts: 1,
+        event_type: msg.event_type.clone(),
+        channels: None,
+        updated_at: now,
+    };
+    AttemptRecord { attempt, destination }
+}
+
+/// The `{…}` hash tag of a key, which decides its cluster slot.
+fn tag(key: &str) -> Option<&str> {
+    let open = key.find('{')?;
+    let close = key[open..].find('}')? + open;
+    Some(&key[open..=close])
+}
+
+#[tokio::test]
+async fn keys_carry_the_prefix_and_applications_have_their_own_tags() {
+    let (s, guard) = store().await;
+    let org = OrgId::generate();
+    let mut app_tags = Vec::new();
+    for _ in 0..2 {
+        let app = application(&org);
+        s.create_application(&app).await.expect("create app");
+        let ep = endpoint(&app);
+        s.create_endpoint(&ep).await.expect("create endpoint");
+        let msg = message(&org, &app.id, "a.b");
+        s.create_message(&msg).await.expect("create message");
+        s.record_attempts(&[record(&msg, &ep.id, MessageStatus::Success)])
+            .await
+            .expect("record");
+        app_tags.push((app.id, format!("{{{}:{org}/{}}}", guard.prefix, msg.app_id)));
+    }
+    s.begin(&format!("{org}:POST:/x"), Duration::from_secs(5))
+        .await
+        .expect("idempotency");
+
+    // Every key that mentions the organization, anywhere in the database, is under this store's prefix.
+    let mut conn = raw();
+    let keys = keys_matching(&mut conn, &format!("*{org}*"));
+    assert!(keys.len() > 10, "the rows were written: {keys:?}");
+    for k in &keys {
+        assert!(
+            k.starts_with(&format!("{}:", guard.prefix)),
+            "{k} lacks the prefix"
+        );
+    }
+    // Org rows share the organization's tag; each application's traffic has a tag of its own.
+    let org_tag = format!("{{{}:{org}}}", guard.prefix);
+    let tags: BTreeSet<&str> = keys.iter().filter_map(|k| tag(k)).collect();
+    let expected: BTreeSet<&str> = [org_tag.as_str(), app_tags[0].1.as_str(), app_tags[1].1.as_str()].into();
+    assert_eq!(tags, expected);
+    assert_ne!(app_tags[0].1, app_tags[1].1);
+    for (app, app_tag) in &app_tags {
+        let of_app: Vec<&String> = keys.iter().filter(|k| tag(k) == Some(app_tag)).collect();
+        assert!(
+            of_app.len() >= 6,
+            "message, eventId, attempt and destination keys of {app}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn undecodable_rows_are_corrupt() {
+    let (s, guard) = store().await;
+    let org = OrgId::generate();
+    let app = application(&org);
+    s.create_application(&app).await.expect("create");
+    let apps = format!("{p}:{{{p}:{org}}}:apps", p = guard.prefix);
+    redis::cmd("HSET")
+        .arg(&apps)
+        .arg(app.id.as_str())
+        .arg("{not json")
+        .query::<()>(&mut raw())
+        .expect("overwrite the row");
+    let got = s.get_application(&org, &Ref::Id(app.id.clone())).await;
+    assert_eq!(got.map_err(|e| e.kind).err(), Some(StoreErrorKind::Corrupt));
+    let listed = s
+        .list_applications(&org, &ListQuery::first(10, Order::Ascending))
+        .await;
+    assert_eq!(listed.map_err(|e| e.kind).err(), Some(StoreErrorKind::Corrupt));
+}
+
+#[tokio::test]
+async fn a_batch_spanning_applications_is_written_per_application() {
+    let (s, _guard) = store().await;
+    let org = OrgId::generate();
+    let (a, b) = (AppId::generate(), AppId::generate());
+    let ep = EndpointId::generate();
+    let msgs = [message(&org, &a, "a.b"), message(&org, &b, "a.b")];
+    let batch: Vec<AttemptRecord> = (0..100)
+        .map(|i| record(&msgs[i % 2], &ep, MessageStatus::Fail))
+        .collect();
+    s.record_attempts(&batch).await.expect("record");
+    let all = AttemptFilter::default();
+    for m in &msgs {
+        let q = ListQuery::first(250, Order::Ascending);
+        let listed = s
+            .list_attempts_by_message(&org, &m.app_id, &m.id, &all, &q)
+            .await
+            .expect("list");
+        let mut expected: Vec<&AttemptId> = batch
+            .iter()
+            .map(|r| &r.attempt)
+            .filter(|a| a.msg_id == m.id)
+            .map(|a| &a.id)
+            .collect();
+        expected.sort();
+        assert_eq!(listed.iter().map(|a| &a.id).collect::<Vec<_>>(), expected);
+        let d = s.get_destination(&org, &m.app_id, &m.id, &ep).await.expect("get");
+        assert_eq!(d.map(|d| d.status), Some(MessageStatus::Fail));
+    }
+}
+
+#[tokio::test]
+async fn a_sparse_filter_reads_past_the_first_chunks() {
+    let (s, _guard) = store().await;
+    let org = OrgId::generate();
+    let app = AppId::generate();
+    let mut rare = Vec::new();
+    for i in 0..300 {
+        let mut m = message(&org, &app, if i % 60 == 59 { "rare.t" } else { "common.t" });
+        m.event_id = None;
+        s.create_message(&m).await.expect("create");
+        if i % 60 == 59 {
+            rare.push(m.id);
+        }
+    }
+    rare.sort();
+    let filter = MessageFilter {
+        event_types: Some(["rare.t".parse().expect("name")].into()),
+        ..Default::default()
+    };
+    let q = ListQuery::first(2, Order::Ascending);
+    let got = s.list_messages(&org, &app, &filter, &q).await.expect("list");
+    assert_eq!(
+        got.into_iter().map(|m| m.id).collect::<Vec<_>>(),
+        rare[..3],
+        "limit + 1 matching rows"
+    );
+    let q = ListQuery::first(50, Order::Descending);
+    let got = s.list_messages(&org, &app, &filter, &q).await.expect("list");
+    let newest_first: Vec<MessageId> = rare.iter().rev().cloned().collect();
+    assert_eq!(got.into_iter().map(|m| m.id).collect::<Vec<_>>(), newest_first);
+}
