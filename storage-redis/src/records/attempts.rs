@@ -77,6 +77,9 @@ type AppRef<'a> = (&'a OrgId, &'a AppId);
 #[async_trait]
 impl AttemptStore for RedisStore {
     async fn create_destinations(&self, destinations: &[Destination]) -> StoreResult<()> {
+        if destinations.is_empty() {
+            return Ok(());
+        }
         let mut groups: BTreeMap<AppRef<'_>, Group<'_>> = BTreeMap::new();
         for d in destinations {
             groups
@@ -103,6 +106,9 @@ impl AttemptStore for RedisStore {
     /// operation can cover. A failure part-way leaves earlier applications recorded; the caller retries the
     /// batch, and rewriting an attempt or a destination state is harmless.
     async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
         let mut groups: BTreeMap<AppRef<'_>, Group<'_>> = BTreeMap::new();
         for r in records {
             let (a, d) = (&r.attempt, &r.destination);

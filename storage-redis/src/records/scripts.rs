@@ -7,6 +7,23 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+/// The UID a stored row holds (`nil` if none). An undecodable row's UID is found by searching the UID hash,
+/// so that updating or deleting it still repairs the index instead of failing forever.
+const OLD_UID: &str = r"
+local function old_uid(uids, id, row)
+  local ok, decoded = pcall(cjson.decode, row)
+  if ok and type(decoded) == 'table' then
+    if type(decoded.uid) == 'string' then return decoded.uid end
+    return nil
+  end
+  local all = redis.call('HGETALL', uids)
+  for i = 1, #all, 2 do
+    if all[i + 1] == id then return all[i] end
+  end
+  return nil
+end
+";
+
 /// Inserts a hash-field row with its listing entry and, optionally, its UID index entry.
 /// KEYS: rows hash, order zset, [uid hash]. ARGV: id, json, uid or ''.
 pub(super) static CREATE_FIELD: LazyLock<Script> = LazyLock::new(|| {
@@ -27,7 +44,8 @@ return 'ok'
 /// from the stored JSON so that the caller needs no read-then-write round trip (and cannot race one).
 /// KEYS: rows hash, [uid hash]. ARGV: id, json, new uid or ''.
 pub(super) static UPDATE_FIELD: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(&format!(
+        "{OLD_UID}{}",
         r"
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if not old then return 'absent' end
@@ -37,39 +55,38 @@ if KEYS[2] then
     local owner = redis.call('HGET', KEYS[2], uid)
     if owner and owner ~= id then return 'uid' end
   end
-  local old_uid = cjson.decode(old).uid
-  if type(old_uid) == 'string' and old_uid ~= uid and redis.call('HGET', KEYS[2], old_uid) == id then
-    redis.call('HDEL', KEYS[2], old_uid)
+  local previous = old_uid(KEYS[2], id, old)
+  if previous and previous ~= uid and redis.call('HGET', KEYS[2], previous) == id then
+    redis.call('HDEL', KEYS[2], previous)
   end
   if uid ~= '' then redis.call('HSET', KEYS[2], uid, id) end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 'ok'
-",
-    )
+"
+    ))
 });
 
 /// Removes a hash-field row, its listing entry, its UID index entry, and deletes whole keys that depend on it
 /// (an application's endpoint hash, listing set and UID hash).
 /// KEYS: rows hash, order zset, [uid hash, [dependent keys…]]. ARGV: id.
 pub(super) static DELETE_FIELD: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(&format!(
+        "{OLD_UID}{}",
         r"
 local id = ARGV[1]
 local old = redis.call('HGET', KEYS[1], id)
 if not old then return 'absent' end
 if KEYS[3] then
-  local old_uid = cjson.decode(old).uid
-  if type(old_uid) == 'string' and redis.call('HGET', KEYS[3], old_uid) == id then
-    redis.call('HDEL', KEYS[3], old_uid)
-  end
+  local previous = old_uid(KEYS[3], id, old)
+  if previous and redis.call('HGET', KEYS[3], previous) == id then redis.call('HDEL', KEYS[3], previous) end
 end
 redis.call('HDEL', KEYS[1], id)
 redis.call('ZREM', KEYS[2], id)
 for i = 4, #KEYS do redis.call('DEL', KEYS[i]) end
 return 'ok'
-",
-    )
+"
+    ))
 });
 
 /// Returns the row a UID points at, in one round trip. KEYS: rows hash, uid hash. ARGV: uid.

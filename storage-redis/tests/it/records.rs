@@ -156,10 +156,11 @@ async fn keys_carry_the_prefix_and_applications_have_their_own_tags() {
 }
 
 #[tokio::test]
-async fn undecodable_rows_are_corrupt() {
+async fn undecodable_rows_are_corrupt_and_can_still_be_deleted() {
     let (s, guard) = store().await;
     let org = OrgId::generate();
-    let app = application(&org);
+    let mut app = application(&org);
+    app.uid = Some("billing".parse().expect("uid"));
     s.create_application(&app).await.expect("create");
     let apps = format!("{p}:{{{p}:{org}}}:apps", p = guard.prefix);
     redis::cmd("HSET")
@@ -174,6 +175,14 @@ async fn undecodable_rows_are_corrupt() {
         .list_applications(&org, &ListQuery::first(10, Order::Ascending))
         .await;
     assert_eq!(listed.map_err(|e| e.kind).err(), Some(StoreErrorKind::Corrupt));
+
+    // The broken row can be removed, and its uid is free again.
+    s.delete_application(&org, &app.id)
+        .await
+        .expect("delete a corrupt row");
+    let mut again = application(&org);
+    again.uid = app.uid.clone();
+    s.create_application(&again).await.expect("the uid is free");
 }
 
 #[tokio::test]
