@@ -116,8 +116,11 @@ pub(super) async fn walk<T: DeserializeOwned>(
         // keeps a listing usable should one appear.
         for value in values.into_iter().flatten() {
             let row: T = decode(&value, what)?;
-            if keep(&row) && out.len() < walk.take {
+            if keep(&row) {
                 out.push(row);
+                if out.len() == walk.take {
+                    return Ok(out);
+                }
             }
         }
         if batch.len() < chunk {
