@@ -1,10 +1,55 @@
-//! The delivery queue on Redis streams (to be written).
+//! The delivery queue on Redis streams with one consumer group; retries wait in sorted sets.
+//!
+//! Work is spread over `partitions` partitions. A task's partition is a stable hash of its endpoint (a
+//! delivery) or of its message (a fan-out), so one endpoint's work stays together. Each partition's keys share
+//! the hash tag `{<prefix>:q<N>}`, so they live in one cluster slot and one script may touch them all:
+//!
+//! | key                                | type       | holds                                                |
+//! |------------------------------------|------------|------------------------------------------------------|
+//! | `<prefix>:{<prefix>:q<N>}:stream`    | stream     | ready and leased tasks; field `t` = task JSON        |
+//! | `<prefix>:{<prefix>:q<N>}:scheduled` | sorted set | parked tasks; score = due ms, member = `<token>\|<JSON>` |
+//! | `<prefix>:{<prefix>:q<N>}:dead`      | stream     | dead letters: `t`, original `id`, `deliveries`, `reason` |
+//!
+//! Every stream has the consumer group [`GROUP`]. A lease is a pending entry of that group; its receipt is
+//! `<partition>:<entry id>`; finishing acknowledges *and deletes* the entry, so a stream holds only
+//! unfinished work (which is why a lost group is re-created from id 0: see `groups`).
+//!
+//! Layout:
+//! - `layout`: partitioning, keys, receipts, scheduled-set members.
+//! - `scripts`: the Lua scripts, one per atomic step.
+//! - `groups`: creating the group, and repairing it after `NOGROUP`.
+//! - `blocking`: dedicated connections for blocking reads (the 500 ms reply limit of pooled ones).
+//! - `receive`: sweep and blocking read; `finish`: acknowledgement with follow-ups (and its cluster caveat);
+//!   `schedule`: enqueue, schedule, promote; `dlq`: reclaim, dead letters, redrive, stats.
 
-use xwebhook_engine::store::StoreResult;
+mod blocking;
+mod dlq;
+mod finish;
+mod groups;
+mod layout;
+mod receive;
+mod schedule;
+mod scripts;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use xwebhook_engine::store::{
+    DeliveryQueue, FollowUp, Leased, Receipt, StoreError, StoreErrorKind, StoreResult, Task,
+};
 
 use crate::RedisStore;
 use crate::config::RedisConfig;
+use crate::error::decode_err;
 use crate::keys::Keys;
+use blocking::Blocking;
+use layout::{MemberTokens, PartitionKeys};
+use scripts::Scripts;
+
+/// The one consumer group of every partition's stream; consumers are named by the worker.
+const GROUP: &str = "workers";
 
 /// Queue depths, for operators.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,17 +60,92 @@ pub struct QueueStats {
     pub dead_letter: u64,
 }
 
-pub struct QueueState {}
+pub struct QueueState {
+    partitions: u16,
+    /// Indexed by partition.
+    parts: Vec<PartitionKeys>,
+    cluster: bool,
+    scripts: Scripts,
+    blocking: Blocking,
+    tokens: MemberTokens,
+    /// Where the next sweep starts, so that no partition is always read last.
+    cursor: AtomicUsize,
+}
 
 impl QueueState {
-    pub fn new(_config: &RedisConfig, _keys: &Keys) -> StoreResult<Self> {
-        Ok(Self {})
+    pub fn new(config: &RedisConfig, keys: &Keys) -> StoreResult<Self> {
+        if config.partitions == 0 {
+            return Err(StoreError::new(
+                StoreErrorKind::Internal,
+                "the Redis delivery queue needs at least one partition",
+            ));
+        }
+        let cluster_reply_limit = receive::CLUSTER_BLOCK_SLICE + receive::BLOCK_GRACE;
+        Ok(Self {
+            partitions: config.partitions,
+            parts: (0..config.partitions)
+                .map(|p| PartitionKeys::new(keys, p))
+                .collect(),
+            cluster: config.is_cluster(),
+            scripts: Scripts::new(),
+            blocking: Blocking::new(config, cluster_reply_limit)?,
+            tokens: MemberTokens::new(),
+            cursor: AtomicUsize::new(0),
+        })
+    }
+
+    fn next_start(&self) -> usize {
+        self.cursor.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn partition_of_stream(&self, stream: &str) -> Option<u16> {
+        let i = self.parts.iter().position(|p| p.stream == stream)?;
+        u16::try_from(i).ok()
     }
 }
 
-impl RedisStore {
-    /// Creates the streams' consumer group where missing (idempotent).
-    pub(crate) async fn prepare_queue(&self) -> StoreResult<()> {
-        Ok(())
+fn encode_task(task: &Task) -> StoreResult<String> {
+    serde_json::to_string(task)
+        .map_err(|e| StoreError::with_source(StoreErrorKind::Internal, "cannot encode a delivery task", e))
+}
+
+fn decode_task(raw: &str) -> Result<Task, StoreError> {
+    serde_json::from_str(raw).map_err(|e| decode_err("cannot decode a delivery task", e))
+}
+
+#[async_trait]
+impl DeliveryQueue for RedisStore {
+    async fn enqueue(&self, tasks: Vec<Task>) -> StoreResult<()> {
+        self.enqueue_tasks(&tasks).await
+    }
+
+    async fn schedule(&self, tasks: Vec<(Task, DateTime<Utc>)>) -> StoreResult<()> {
+        self.schedule_tasks(&tasks).await
+    }
+
+    async fn receive(&self, consumer: &str, max: usize, wait: Duration) -> StoreResult<Vec<Leased>> {
+        self.receive_tasks(consumer, max, wait).await
+    }
+
+    async fn finish(&self, receipt: &Receipt, follow_up: FollowUp) -> StoreResult<()> {
+        self.finish_task(receipt, follow_up).await
+    }
+
+    async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> StoreResult<Vec<Leased>> {
+        self.reclaim_tasks(consumer, min_idle, max).await
+    }
+
+    async fn promote_due(&self, now: DateTime<Utc>, max: usize) -> StoreResult<usize> {
+        if max == 0 {
+            return Ok(0);
+        }
+        self.promote(now, max).await
+    }
+
+    async fn redrive_dead_letters(&self, max: usize) -> StoreResult<usize> {
+        if max == 0 {
+            return Ok(0);
+        }
+        self.redrive(max).await
     }
 }

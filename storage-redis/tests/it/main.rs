@@ -2,6 +2,7 @@
 //! own, so cases run in parallel), plus what only a Redis backend must do: keep every key under the prefix and
 //! spread applications over cluster slots.
 
+mod queue;
 mod records;
 mod support;
 

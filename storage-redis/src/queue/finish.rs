@@ -1,0 +1,89 @@
+//! Finishing a lease: acknowledge the entry and add its follow-up work.
+//!
+//! On a single node this is one script over every key involved (Redis does not check slots there): the entry
+//! is acknowledged and its follow-ups added together, or, if it was no longer pending, nothing happens.
+//!
+//! On a cluster the follow-ups of a fan-out land in other partitions, hence other slots, which no script or
+//! transaction can join. There the order is:
+//! 1. check that the entry is still pending (a receipt already finished adds nothing);
+//! 2. add the follow-ups of other partitions;
+//! 3. run the script on the entry's own partition: acknowledge, and add that partition's follow-ups only if
+//!    the acknowledgement took.
+//!
+//! Follow-ups are never lost: nothing is acknowledged before everything else exists. The price is duplicates,
+//! which delivery tolerates (it is at-least-once anyway): a crash between 2 and 3 leaves the entry pending, it
+//! is reclaimed and run again, adding its follow-ups a second time; and two holders of one lease (the original
+//! consumer, late, and the one that reclaimed it) finishing at the same moment may both pass step 1.
+
+use xwebhook_engine::store::{FollowUp, Receipt, StoreResult};
+
+use super::GROUP;
+use super::groups::is_missing_group;
+use super::layout::parse_receipt;
+use super::schedule::{PartWork, Work};
+use crate::RedisStore;
+use crate::conn::Conn;
+use crate::error::Context as _;
+
+impl RedisStore {
+    pub(super) async fn finish_task(&self, receipt: &Receipt, follow_up: FollowUp) -> StoreResult<()> {
+        // A receipt this store never issued is unknown, which the contract says is not an error.
+        let Some((partition, id)) = parse_receipt(receipt, self.queue.partitions) else {
+            return Ok(());
+        };
+        let mut work = self.work(&follow_up.enqueue, &follow_up.schedule)?;
+        let mut conn = self.pool.get().await?;
+        if self.queue.cluster {
+            let own = work.remove(&partition);
+            if !work.is_empty() {
+                if !self.is_pending(&mut conn, partition, id).await? {
+                    return Ok(());
+                }
+                self.add_work(&mut conn, &work).await?;
+            }
+            work = own.map(|w| Work::from([(partition, w)])).unwrap_or_default();
+        }
+        self.ack_with(&mut conn, partition, id, &work).await
+    }
+
+    /// The finish script: acknowledges `id` and, if it was pending, adds `work` (all keys in one call).
+    async fn ack_with(&self, conn: &mut Conn, partition: u16, id: &str, work: &Work) -> StoreResult<()> {
+        let mut call = self.queue.scripts.finish.prepare_invoke();
+        call.key(&self.queue.parts[usize::from(partition)].stream);
+        call.arg(GROUP).arg(id);
+        for (&p, PartWork { enqueue, schedule }) in work {
+            let keys = &self.queue.parts[usize::from(p)];
+            call.key(&keys.stream).key(&keys.scheduled);
+            call.arg(enqueue.len()).arg(schedule.len());
+            for json in enqueue {
+                call.arg(json);
+            }
+            for (at, member) in schedule {
+                call.arg(at).arg(member);
+            }
+        }
+        let _acked: i64 = call
+            .invoke_async(conn)
+            .await
+            .redis("cannot finish a delivery task")?;
+        Ok(())
+    }
+
+    /// Whether entry `id` is leased to someone. A missing group means nobody holds it.
+    async fn is_pending(&self, conn: &mut Conn, partition: u16, id: &str) -> StoreResult<bool> {
+        let stream = &self.queue.parts[usize::from(partition)].stream;
+        let pending: Result<Vec<redis::Value>, _> = redis::cmd("XPENDING")
+            .arg(stream)
+            .arg(GROUP)
+            .arg(id)
+            .arg(id)
+            .arg(1)
+            .query_async(conn)
+            .await;
+        match pending {
+            Ok(entries) => Ok(!entries.is_empty()),
+            Err(e) if is_missing_group(&e) => Ok(false),
+            Err(e) => Err(e).redis("cannot check a delivery task's lease"),
+        }
+    }
+}

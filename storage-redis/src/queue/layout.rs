@@ -1,0 +1,140 @@
+//! Where a task lives: its partition, the partition's keys, receipts and scheduled-set members.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use xwebhook_engine::store::{Receipt, Task, TaskKind};
+
+use crate::keys::Keys;
+
+/// The three keys of one partition. They share a hash tag, so a script may touch all of them on a cluster.
+#[derive(Debug, Clone)]
+pub(super) struct PartitionKeys {
+    /// Ready and leased tasks (`XADD`, read by the consumer group).
+    pub stream: String,
+    /// Parked tasks, scored by due time in milliseconds since the epoch.
+    pub scheduled: String,
+    /// Tasks that were leased too often, or could not be decoded.
+    pub dead: String,
+}
+
+impl PartitionKeys {
+    pub fn new(keys: &Keys, partition: u16) -> Self {
+        let tag = keys.tag(&format!("q{partition}"));
+        Self {
+            stream: keys.key(&[&tag, "stream"]),
+            scheduled: keys.key(&[&tag, "scheduled"]),
+            dead: keys.key(&[&tag, "dead"]),
+        }
+    }
+}
+
+/// The partition of a task: a delivery follows its endpoint, so one endpoint's work stays together; a fan-out
+/// follows its message. The hash is FNV-1a, fixed here (not `std`'s hasher, which may change between Rust
+/// releases) because every process of a deployment must agree on it.
+pub(super) fn partition_of(task: &Task, partitions: u16) -> u16 {
+    let key = match &task.kind {
+        TaskKind::Deliver { endpoint_id, .. } => endpoint_id.as_str(),
+        TaskKind::FanOut => task.msg_id.as_str(),
+    };
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    // `partitions` is at least 1 (checked at start-up), so the remainder fits in a u16.
+    u16::try_from(hash % u64::from(partitions.max(1))).unwrap_or(0)
+}
+
+/// `<partition>:<stream entry id>`.
+pub(super) fn receipt(partition: u16, entry_id: &str) -> Receipt {
+    Receipt(format!("{partition}:{entry_id}"))
+}
+
+/// The partition and entry id of a receipt this store issued; `None` for anything else.
+pub(super) fn parse_receipt(receipt: &Receipt, partitions: u16) -> Option<(u16, &str)> {
+    let (partition, entry_id) = receipt.0.split_once(':')?;
+    let partition: u16 = partition.parse().ok()?;
+    (partition < partitions && is_entry_id(entry_id)).then_some((partition, entry_id))
+}
+
+/// `<ms>-<seq>`, the shape Redis gives stream entry ids; anything else would make Redis reply with an error.
+fn is_entry_id(s: &str) -> bool {
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    s.split_once('-')
+        .is_some_and(|(ms, seq)| digits(ms) && digits(seq))
+}
+
+/// Makes scheduled-set members unique: a sorted set keeps one copy of equal members, so two identical tasks
+/// scheduled at different times would otherwise collapse into one. A member is `<token>|<task JSON>`; the
+/// promotion script keeps what follows the first `|`.
+pub(super) struct MemberTokens {
+    /// Distinguishes this store instance from other processes' instances.
+    nonce: u64,
+    counter: AtomicU64,
+}
+
+impl MemberTokens {
+    pub fn new() -> Self {
+        use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
+        // `RandomState` is seeded from the OS: a random nonce without a dependency on a random crate.
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        std::process::id().hash(&mut hasher);
+        std::time::SystemTime::now().hash(&mut hasher);
+        Self {
+            nonce: hasher.finish(),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    pub fn member(&self, task_json: &str) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:016x}{n:x}|{task_json}", self.nonce)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use xwebhook_engine::domain::TriggerType;
+    use xwebhook_engine::id::{AppId, EndpointId, MessageId, OrgId};
+
+    use super::*;
+
+    fn deliver(endpoint_id: &EndpointId, attempt: u16) -> Task {
+        Task {
+            org_id: OrgId::generate(),
+            app_id: AppId::generate(),
+            msg_id: MessageId::generate(),
+            kind: TaskKind::Deliver {
+                endpoint_id: endpoint_id.clone(),
+                attempt,
+                trigger: TriggerType::Scheduled,
+            },
+        }
+    }
+
+    #[test]
+    fn one_endpoints_deliveries_share_a_partition() {
+        let endpoint = EndpointId::generate();
+        let p = partition_of(&deliver(&endpoint, 0), 16);
+        assert!(p < 16);
+        assert!((1..20).all(|a| partition_of(&deliver(&endpoint, a), 16) == p));
+    }
+
+    #[test]
+    fn receipts_round_trip_and_reject_strangers() {
+        let r = receipt(3, "1700000000000-0");
+        assert_eq!(parse_receipt(&r, 16), Some((3, "1700000000000-0")));
+        assert_eq!(parse_receipt(&r, 3), None, "partition out of range");
+        assert_eq!(parse_receipt(&Receipt("42".into()), 16), None);
+        assert_eq!(parse_receipt(&Receipt("x:1-0".into()), 16), None);
+        assert_eq!(parse_receipt(&Receipt("1:".into()), 16), None);
+        assert_eq!(parse_receipt(&Receipt("1:abc".into()), 16), None);
+        assert_eq!(parse_receipt(&Receipt("1:1-".into()), 16), None);
+    }
+
+    #[test]
+    fn members_are_unique_and_keep_the_task() {
+        let tokens = MemberTokens::new();
+        let (a, b) = (tokens.member("{\"x\":1}"), tokens.member("{\"x\":1}"));
+        assert_ne!(a, b);
+        assert_eq!(a.split_once('|').map(|(_, t)| t), Some("{\"x\":1}"));
+    }
+}

@@ -1,0 +1,233 @@
+//! Leasing ready tasks: a non-blocking sweep over the partitions, then a blocking read when nothing was ready.
+//!
+//! - Sweep: on a single node one script reads every partition in turn (a rotating start keeps partitions
+//!   fair), taking exactly `max - taken` from each; on a cluster the same script runs once per partition, since
+//!   one command cannot span slots.
+//! - Block: on a single node one `XREADGROUP … BLOCK` waits on every stream at once for the whole remaining
+//!   wait. On a cluster it cannot, so it blocks on one partition (rotating) for at most [`CLUSTER_BLOCK_SLICE`]
+//!   and sweeps again: work arriving on another partition waits at most one slice, at the price of one sweep
+//!   per slice while idle.
+//!
+//! A read cancelled by the caller (shutdown) may still lease entries on the server; nobody finishes them, so
+//! they are reclaimed after the visibility timeout: delivered late, never lost.
+
+use std::time::Duration;
+
+use redis::streams::StreamReadReply;
+use tokio::time::Instant;
+use tracing::warn;
+use xwebhook_engine::store::{Leased, StoreError, StoreErrorKind, StoreResult};
+
+use super::blocking::BlockingConn;
+use super::groups::is_missing_group;
+use super::layout::receipt;
+use super::{GROUP, decode_task};
+use crate::RedisStore;
+use crate::conn::Conn;
+use crate::error::{Context as _, redis_err};
+
+/// How long one blocking read lasts on a cluster before the other partitions are swept again.
+pub(super) const CLUSTER_BLOCK_SLICE: Duration = Duration::from_millis(100);
+/// How much longer than its `BLOCK` we wait for a blocking read's reply before giving up on the connection.
+pub(super) const BLOCK_GRACE: Duration = Duration::from_secs(5);
+
+/// An entry just read: its partition, entry id and raw task.
+pub(super) struct Read {
+    pub partition: u16,
+    pub id: String,
+    pub raw: String,
+}
+
+impl RedisStore {
+    pub(super) async fn receive_tasks(
+        &self,
+        consumer: &str,
+        max: usize,
+        wait: Duration,
+    ) -> StoreResult<Vec<Leased>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let deadline = Instant::now() + wait;
+        loop {
+            let reads = self.sweep(consumer, max).await?;
+            if !reads.is_empty() {
+                return self.lease(reads).await;
+            }
+            // Redis reads `BLOCK 0` as "forever": below a millisecond there is nothing left to wait for.
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left < Duration::from_millis(1) {
+                return Ok(Vec::new());
+            }
+            let reads = self.block(consumer, max, left).await?;
+            if !reads.is_empty() {
+                return self.lease(reads).await;
+            }
+        }
+    }
+
+    /// Partitions in the order to read them this time; the start rotates from call to call.
+    pub(super) fn rotation(&self) -> Vec<u16> {
+        let n = self.queue.partitions;
+        let start = u16::try_from(self.queue.next_start() % usize::from(n)).unwrap_or(0);
+        (start..n).chain(0..start).collect()
+    }
+
+    /// Reads up to `max` ready entries without blocking; re-creates a lost group once.
+    async fn sweep(&self, consumer: &str, max: usize) -> StoreResult<Vec<Read>> {
+        let order = self.rotation();
+        let mut conn = self.pool.get().await?;
+        match self.sweep_once(&mut conn, &order, consumer, max).await {
+            Err(e) if is_missing_group(&e) => {
+                self.repair_groups("receive").await;
+                let again = self.sweep_once(&mut conn, &order, consumer, max).await;
+                again.redis("cannot read the delivery queue")
+            }
+            other => other.redis("cannot read the delivery queue"),
+        }
+    }
+
+    async fn sweep_once(
+        &self,
+        conn: &mut Conn,
+        order: &[u16],
+        consumer: &str,
+        max: usize,
+    ) -> redis::RedisResult<Vec<Read>> {
+        // One script over all streams on a single node; one per stream on a cluster.
+        let chunk = if self.queue.cluster { 1 } else { order.len().max(1) };
+        let mut reads = Vec::new();
+        for group in order.chunks(chunk) {
+            let left = max - reads.len();
+            if left == 0 {
+                break;
+            }
+            let mut call = self.queue.scripts.sweep.prepare_invoke();
+            for &p in group {
+                call.key(&self.queue.parts[usize::from(p)].stream);
+            }
+            call.arg(GROUP).arg(consumer).arg(left);
+            let got: Vec<(usize, String, String)> = call.invoke_async(conn).await?;
+            for (k, id, raw) in got {
+                // The script numbers keys from 1, in the order they were passed.
+                if let Some(&partition) = k.checked_sub(1).and_then(|i| group.get(i)) {
+                    reads.push(Read { partition, id, raw });
+                }
+            }
+        }
+        Ok(reads)
+    }
+
+    /// Waits up to `left` for new entries. A missing group is repaired and reported as nothing read, so the
+    /// caller sweeps again.
+    async fn block(&self, consumer: &str, max: usize, left: Duration) -> StoreResult<Vec<Read>> {
+        let (partitions, block) = if self.queue.cluster {
+            (vec![self.rotation()[0]], left.min(CLUSTER_BLOCK_SLICE))
+        } else {
+            (self.rotation(), left)
+        };
+        let mut conn = self.queue.blocking.take().await?;
+        let read = tokio::time::timeout(
+            block + BLOCK_GRACE,
+            self.blocking_read(&mut conn, &partitions, consumer, max, block),
+        )
+        .await;
+        let reads = match read {
+            Ok(Ok(reads)) => reads,
+            Ok(Err(e)) if is_missing_group(&e) => {
+                self.repair_groups("blocking receive").await;
+                return Ok(Vec::new());
+            }
+            Ok(Err(e)) => return Err(redis_err("cannot wait on the delivery queue", e)),
+            Err(_) => {
+                return Err(StoreError::new(
+                    StoreErrorKind::Timeout,
+                    "Redis did not end a blocking read of the delivery queue in time",
+                ));
+            }
+        };
+        self.queue.blocking.give_back(conn);
+        self.release_extra(reads, max).await
+    }
+
+    async fn blocking_read(
+        &self,
+        conn: &mut BlockingConn,
+        partitions: &[u16],
+        consumer: &str,
+        max: usize,
+        block: Duration,
+    ) -> redis::RedisResult<Vec<Read>> {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP").arg(GROUP).arg(consumer).arg("COUNT").arg(max);
+        cmd.arg("BLOCK").arg(block.as_millis().max(1)).arg("STREAMS");
+        for &p in partitions {
+            cmd.arg(&self.queue.parts[usize::from(p)].stream);
+        }
+        for _ in partitions {
+            cmd.arg(">");
+        }
+        let reply: Option<StreamReadReply> = cmd.query_async(conn).await?;
+        let mut reads = Vec::new();
+        for stream in reply.map(|r| r.keys).unwrap_or_default() {
+            let Some(partition) = self.queue.partition_of_stream(&stream.key) else {
+                continue;
+            };
+            for entry in stream.ids {
+                let raw = entry.get::<String>("t").unwrap_or_default();
+                reads.push(Read {
+                    partition,
+                    id: entry.id,
+                    raw,
+                });
+            }
+        }
+        Ok(reads)
+    }
+
+    /// `COUNT` applies to each stream of an `XREADGROUP`: when several streams filled up during one block, more
+    /// than `max` entries may come back. The surplus goes back to the end of its stream, unleased.
+    async fn release_extra(&self, mut reads: Vec<Read>, max: usize) -> StoreResult<Vec<Read>> {
+        if reads.len() <= max {
+            return Ok(reads);
+        }
+        let extra = reads.split_off(max);
+        let mut conn = self.pool.get().await?;
+        for r in extra {
+            let stream = &self.queue.parts[usize::from(r.partition)].stream;
+            let _: i64 = self
+                .queue
+                .scripts
+                .requeue
+                .key(stream)
+                .key(stream)
+                .arg(GROUP)
+                .arg(&r.id)
+                .arg("")
+                .invoke_async(&mut conn)
+                .await
+                .redis("cannot hand back a surplus lease")?;
+        }
+        Ok(reads)
+    }
+
+    /// Freshly read entries as leases (delivered once so far); undecodable ones are buried, not returned.
+    async fn lease(&self, reads: Vec<Read>) -> StoreResult<Vec<Leased>> {
+        let mut leased = Vec::with_capacity(reads.len());
+        for r in reads {
+            match decode_task(&r.raw) {
+                Ok(task) => leased.push(Leased {
+                    receipt: receipt(r.partition, &r.id),
+                    task,
+                    deliveries: 1,
+                }),
+                Err(e) => {
+                    warn!(partition = r.partition, entry = %r.id, error = %e, "burying an undecodable task");
+                    self.bury(r.partition, &r.id, &format!("undecodable task: {e}"))
+                        .await?;
+                }
+            }
+        }
+        Ok(leased)
+    }
+}

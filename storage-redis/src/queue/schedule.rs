@@ -1,0 +1,115 @@
+//! Adding work: ready tasks (`XADD`), parked tasks (`ZADD`), and the promotion of due parked tasks.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use xwebhook_engine::store::{StoreResult, Task};
+
+use super::encode_task;
+use super::layout::partition_of;
+use crate::RedisStore;
+use crate::conn::Conn;
+use crate::error::Context as _;
+
+/// Work bound for one partition, encoded.
+#[derive(Debug, Default)]
+pub(super) struct PartWork {
+    /// Task JSON to append to the stream.
+    pub enqueue: Vec<String>,
+    /// (due ms, member) to add to the scheduled set.
+    pub schedule: Vec<(i64, String)>,
+}
+
+/// Work by partition, partitions in order.
+pub(super) type Work = BTreeMap<u16, PartWork>;
+
+impl RedisStore {
+    /// Encodes tasks and sorts them into their partitions.
+    pub(super) fn work(&self, enqueue: &[Task], schedule: &[(Task, DateTime<Utc>)]) -> StoreResult<Work> {
+        let n = self.queue.partitions;
+        let mut work = Work::new();
+        for task in enqueue {
+            let json = encode_task(task)?;
+            work.entry(partition_of(task, n)).or_default().enqueue.push(json);
+        }
+        for (task, due) in schedule {
+            let member = self.queue.tokens.member(&encode_task(task)?);
+            let at = due.timestamp_millis();
+            work.entry(partition_of(task, n))
+                .or_default()
+                .schedule
+                .push((at, member));
+        }
+        Ok(work)
+    }
+
+    /// Writes work with plain commands (no acknowledgement involved). On a single node one pipeline carries
+    /// it all; on a cluster a pipeline cannot span slots, so there is one per partition.
+    pub(super) async fn add_work(&self, conn: &mut Conn, work: &Work) -> StoreResult<()> {
+        let per_call = if self.queue.cluster { 1 } else { work.len().max(1) };
+        let parts: Vec<(&u16, &PartWork)> = work.iter().collect();
+        for chunk in parts.chunks(per_call) {
+            let mut pipe = redis::pipe();
+            for &(&p, w) in chunk {
+                let keys = &self.queue.parts[usize::from(p)];
+                for json in &w.enqueue {
+                    pipe.cmd("XADD")
+                        .arg(&keys.stream)
+                        .arg("*")
+                        .arg("t")
+                        .arg(json)
+                        .ignore();
+                }
+                for (at, member) in &w.schedule {
+                    pipe.cmd("ZADD").arg(&keys.scheduled).arg(at).arg(member).ignore();
+                }
+            }
+            pipe.query_async::<()>(conn)
+                .await
+                .redis("cannot add delivery tasks")?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn enqueue_tasks(&self, tasks: &[Task]) -> StoreResult<()> {
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        let work = self.work(tasks, &[])?;
+        self.add_work(&mut self.pool.get().await?, &work).await
+    }
+
+    pub(super) async fn schedule_tasks(&self, tasks: &[(Task, DateTime<Utc>)]) -> StoreResult<()> {
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        let work = self.work(&[], tasks)?;
+        self.add_work(&mut self.pool.get().await?, &work).await
+    }
+
+    /// One script per partition moves its due members: each moves exactly once however many processes
+    /// promote at the same time, and a process dying mid-way leaves each member either parked or ready.
+    pub(super) async fn promote(&self, now: DateTime<Utc>, max: usize) -> StoreResult<usize> {
+        let mut conn = self.pool.get().await?;
+        let mut moved = 0;
+        for p in self.rotation() {
+            if moved >= max {
+                break;
+            }
+            let keys = &self.queue.parts[usize::from(p)];
+            let n: usize = self
+                .queue
+                .scripts
+                .promote
+                .key(&keys.scheduled)
+                .key(&keys.stream)
+                .arg(now.timestamp_millis())
+                .arg(max - moved)
+                .invoke_async(&mut conn)
+                .await
+                .redis("cannot promote due delivery tasks")?;
+            moved += n;
+        }
+        Ok(moved)
+    }
+}

@@ -1,0 +1,162 @@
+//! The queue's Lua scripts. Each one is a step that must be atomic: Redis runs a script without interleaving
+//! other commands, and on a cluster every key of one call shares a partition's hash tag (except where noted).
+//!
+//! Every stream entry has one field, `t`, holding the task's JSON; dead-letter entries add `id` (the original
+//! entry id), `deliveries` and `reason`.
+
+use redis::Script;
+
+/// `field(fields, name)`: the value of `name` in a flat `[k1, v1, k2, v2, …]` entry, or nil.
+const FIELD_FN: &str = r"
+local function field(fields, name)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+  return nil
+end
+";
+
+/// Reads up to ARGV[3] new entries from the streams in KEYS, in order, for consumer ARGV[2] of group ARGV[1].
+/// Returns `{key index, entry id, task}` triples (task `''` when the entry has no `t`). Exists because one
+/// `XREADGROUP` over several streams applies `COUNT` to each stream, which would lease more than asked.
+/// On a single node KEYS are all partitions' streams; on a cluster, one call per stream.
+const SWEEP: &str = r"
+local out, left = {}, tonumber(ARGV[3])
+for k = 1, #KEYS do
+  if left <= 0 then break end
+  local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left, 'STREAMS', KEYS[k], '>')
+  if r then
+    for _, e in ipairs(r[1][2]) do
+      out[#out + 1] = {k, e[1], field(e[2], 't') or ''}
+      left = left - 1
+    end
+  end
+end
+return out
+";
+
+/// Acknowledges entry ARGV[2] of stream KEYS[1] for group ARGV[1] and, only if it was still pending, deletes
+/// it and adds the follow-up work. KEYS[2..] are (stream, scheduled set) pairs; ARGV[3..] holds, per pair,
+/// the number of tasks to enqueue, the number to schedule, the tasks, then (score, member) pairs.
+/// Returns 1 when acknowledged, 0 when the entry was not pending (already finished, or reclaimed and finished).
+/// On a cluster only the acknowledged entry's own partition is passed (see `finish.rs`).
+const FINISH: &str = r"
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('XDEL', KEYS[1], ARGV[2])
+local a = 3
+for k = 2, #KEYS, 2 do
+  local ne, ns = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  a = a + 2
+  for _ = 1, ne do
+    redis.call('XADD', KEYS[k], '*', 't', ARGV[a])
+    a = a + 1
+  end
+  for _ = 1, ns do
+    redis.call('ZADD', KEYS[k + 1], ARGV[a], ARGV[a + 1])
+    a = a + 2
+  end
+end
+return 1
+";
+
+/// Takes over up to ARGV[4] entries of stream KEYS[1] idle at least ARGV[3] ms, for consumer ARGV[2] of group
+/// ARGV[1]. An entry already leased ARGV[5] times goes to the dead-letter stream KEYS[2] instead. Returns
+/// `{{entry id, task, deliveries}…}, dead-lettered count`. `XPENDING` gives the delivery counts that
+/// `XAUTOCLAIM` does not report; `XCLAIM` with the same min-idle then re-checks each entry, all in one step.
+const RECLAIM: &str = r"
+local claimed, dead = {}, 0
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+', ARGV[4])
+for _, p in ipairs(pending) do
+  local id, count = p[1], p[4]
+  if count >= tonumber(ARGV[5]) then
+    local e = redis.call('XRANGE', KEYS[1], id, id)
+    if e[1] then
+      redis.call('XADD', KEYS[2], '*', 't', field(e[1][2], 't') or '', 'id', id, 'deliveries', count,
+        'reason', 'leased too often without being finished')
+      dead = dead + 1
+    end
+    redis.call('XACK', KEYS[1], ARGV[1], id)
+    redis.call('XDEL', KEYS[1], id)
+  else
+    local c = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], id)
+    if c[1] then claimed[#claimed + 1] = {id, field(c[1][2], 't') or '', count + 1} end
+  end
+end
+return {claimed, dead}
+";
+
+/// Moves entry ARGV[2] of stream KEYS[1] (pending in group ARGV[1]) to the end of stream KEYS[2] as a fresh
+/// entry, with optional reason ARGV[3]. Returns 1 if moved, 0 if the entry was no longer pending. Used to hand
+/// back leases read beyond `max` (KEYS[2] = KEYS[1]) and to bury undecodable entries (KEYS[2] = dead letters).
+const REQUEUE: &str = r"
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+if not e[1] then return 0 end
+local t = field(e[1][2], 't') or ''
+if ARGV[3] and ARGV[3] ~= '' then
+  redis.call('XADD', KEYS[2], '*', 't', t, 'id', ARGV[2], 'reason', ARGV[3])
+else
+  redis.call('XADD', KEYS[2], '*', 't', t)
+end
+return 1
+";
+
+/// Moves up to ARGV[2] members of scheduled set KEYS[1] due at or before ARGV[1] (ms) to stream KEYS[2].
+/// Members are `<token>|<task>`. Returns how many moved.
+const PROMOTE: &str = r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, m in ipairs(due) do
+  local sep = string.find(m, '|', 1, true)
+  local task = m
+  if sep then task = string.sub(m, sep + 1) end
+  redis.call('XADD', KEYS[2], '*', 't', task)
+  redis.call('ZREM', KEYS[1], m)
+end
+return #due
+";
+
+/// Moves up to ARGV[1] entries of dead-letter stream KEYS[1] back to stream KEYS[2] as fresh entries (their
+/// delivery count starts again). Returns how many moved.
+const REDRIVE: &str = r"
+local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[1])
+for _, e in ipairs(entries) do
+  redis.call('XADD', KEYS[2], '*', 't', field(e[2], 't') or '')
+  redis.call('XDEL', KEYS[1], e[1])
+end
+return #entries
+";
+
+/// `{stream length, pending in group ARGV[1], scheduled, dead letters}` of one partition; a missing group
+/// counts as nothing pending.
+const STATS: &str = r"
+local pending = 0
+local ok, summary = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1])
+if ok then pending = summary[1] end
+return {redis.call('XLEN', KEYS[1]), pending, redis.call('ZCARD', KEYS[2]), redis.call('XLEN', KEYS[3])}
+";
+
+pub(super) struct Scripts {
+    pub sweep: Script,
+    pub finish: Script,
+    pub reclaim: Script,
+    pub requeue: Script,
+    pub promote: Script,
+    pub redrive: Script,
+    pub stats: Script,
+}
+
+impl Scripts {
+    pub fn new() -> Self {
+        let with_field = |body: &str| Script::new(&format!("{FIELD_FN}{body}"));
+        Self {
+            sweep: with_field(SWEEP),
+            finish: Script::new(FINISH),
+            reclaim: with_field(RECLAIM),
+            requeue: with_field(REQUEUE),
+            promote: Script::new(PROMOTE),
+            redrive: with_field(REDRIVE),
+            stats: Script::new(STATS),
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The conformance suite's queue cases on a private three-master Redis Cluster, started from `redis-server`
+//! on free loopback ports and killed when the test ends. Nothing here touches the shared Redis.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use xwebhook_engine::store::Stores;
+use xwebhook_engine::testsuite;
+use xwebhook_storage_redis::{RedisConfig, RedisStore};
+
+const MASTERS: usize = 3;
+const READY_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The cluster's servers and their directory; dropping it kills them and removes the directory.
+struct Cluster {
+    ports: Vec<u16>,
+    servers: Vec<Child>,
+    dir: PathBuf,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for server in &mut self.servers {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A port nothing listens on right now. Another process could take it before the server binds it; the
+/// server then fails to start and the test says so.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+impl Cluster {
+    fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("xwt-cluster-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).expect("cluster directory");
+        let mut cluster = Self {
+            ports: Vec::new(),
+            servers: Vec::new(),
+            dir,
+        };
+        for _ in 0..MASTERS {
+            // The bus port is given explicitly: the default (port + 10000) may be taken or out of range.
+            let (port, bus) = (free_port(), free_port());
+            let server = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--cluster-port", &bus.to_string()])
+                .args(["--bind", "127.0.0.1", "--cluster-enabled", "yes"])
+                .arg("--cluster-config-file")
+                .arg(cluster.dir.join(format!("nodes-{port}.conf")))
+                .arg("--dir")
+                .arg(&cluster.dir)
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("start redis-server (is it installed?)");
+            cluster.servers.push(server);
+            cluster.ports.push(port);
+        }
+        cluster.wait_until(ping, "servers answering PING");
+        let nodes: Vec<String> = cluster.ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&nodes)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run redis-cli --cluster create");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        cluster.wait_until(
+            |p| info(p).contains("cluster_state:ok"),
+            "cluster_state:ok on every node",
+        );
+        cluster
+    }
+
+    fn wait_until(&self, ready: impl Fn(u16) -> bool, what: &str) {
+        let deadline = Instant::now() + READY_DEADLINE;
+        while !self.ports.iter().all(|&p| ready(p)) {
+            assert!(
+                Instant::now() < deadline,
+                "the test cluster never reached: {what}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn url(&self) -> String {
+        let nodes: Vec<String> = self
+            .ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .collect();
+        nodes.join(",")
+    }
+}
+
+fn cli(port: u16, args: &[&str]) -> String {
+    Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+fn ping(port: u16) -> bool {
+    cli(port, &["PING"]).contains("PONG")
+}
+
+fn info(port: u16) -> String {
+    cli(port, &["CLUSTER", "INFO"])
+}
+
+/// A cluster store under a fresh prefix (the cluster is private: nothing to clean up but the cluster).
+async fn store(cluster: &Cluster) -> Stores {
+    let mut config = RedisConfig::new(cluster.url());
+    config.cluster = true;
+    config.prefix = format!("xwt:{}", ulid::Ulid::new());
+    config.pool_size = 4;
+    let store = RedisStore::connect(config)
+        .await
+        .expect("connect to the test cluster");
+    Stores::from_one(store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_conformance_on_a_cluster() {
+    let cluster = tokio::task::spawn_blocking(Cluster::start)
+        .await
+        .expect("start the test cluster");
+    testsuite::queue_enqueue_receive_finish(store(&cluster).await).await;
+    testsuite::queue_consumers_never_share_tasks(store(&cluster).await).await;
+    testsuite::queue_two_receivers_race_for_one_task(store(&cluster).await).await;
+    testsuite::queue_reclaims_dead_consumer(store(&cluster).await).await;
+    testsuite::queue_finish_adds_follow_up_once(store(&cluster).await).await;
+    testsuite::queue_promotes_due_task_exactly_once(store(&cluster).await).await;
+    testsuite::queue_receive_waits_and_wakes(store(&cluster).await).await;
+    drop(cluster);
+}
