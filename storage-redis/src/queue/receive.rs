@@ -73,30 +73,34 @@ impl RedisStore {
         (start..n).chain(0..start).collect()
     }
 
-    /// Reads up to `max` ready entries without blocking; re-creates a lost group once.
+    /// Reads up to `max` ready entries without blocking. Streams that lost their group are repaired, and swept
+    /// once more if nothing else was ready.
     async fn sweep(&self, consumer: &str, max: usize) -> StoreResult<Vec<Read>> {
         let order = self.rotation();
         let mut conn = self.pool.get().await?;
-        match self.sweep_once(&mut conn, &order, consumer, max).await {
-            Err(e) if is_missing_group(&e) => {
-                self.repair_groups("receive").await;
-                let again = self.sweep_once(&mut conn, &order, consumer, max).await;
-                again.redis("cannot read the delivery queue")
-            }
-            other => other.redis("cannot read the delivery queue"),
+        let (reads, missing) = self.sweep_once(&mut conn, &order, consumer, max).await?;
+        if missing == 0 {
+            return Ok(reads);
         }
+        self.repair_groups("receive").await;
+        if !reads.is_empty() {
+            return Ok(reads);
+        }
+        let (reads, _) = self.sweep_once(&mut conn, &order, consumer, max).await?;
+        Ok(reads)
     }
 
+    /// Entries read, and how many streams had no group.
     async fn sweep_once(
         &self,
         conn: &mut Conn,
         order: &[u16],
         consumer: &str,
         max: usize,
-    ) -> redis::RedisResult<Vec<Read>> {
+    ) -> StoreResult<(Vec<Read>, u64)> {
         // One script over all streams on a single node; one per stream on a cluster.
         let chunk = if self.queue.cluster { 1 } else { order.len().max(1) };
-        let mut reads = Vec::new();
+        let (mut reads, mut missing) = (Vec::new(), 0);
         for group in order.chunks(chunk) {
             let left = max - reads.len();
             if left == 0 {
@@ -107,7 +111,11 @@ impl RedisStore {
                 call.key(&self.queue.parts[usize::from(p)].stream);
             }
             call.arg(GROUP).arg(consumer).arg(left);
-            let got: Vec<(usize, String, String)> = call.invoke_async(conn).await?;
+            let (got, lost): (Vec<(usize, String, String)>, u64) = call
+                .invoke_async(conn)
+                .await
+                .redis("cannot read the delivery queue")?;
+            missing += lost;
             for (k, id, raw) in got {
                 // The script numbers keys from 1, in the order they were passed.
                 if let Some(&partition) = k.checked_sub(1).and_then(|i| group.get(i)) {
@@ -115,7 +123,7 @@ impl RedisStore {
                 }
             }
         }
-        Ok(reads)
+        Ok((reads, missing))
     }
 
     /// Waits up to `left` for new entries. A missing group is repaired and reported as nothing read, so the

@@ -43,13 +43,16 @@ impl RedisStore {
         Ok(work)
     }
 
-    /// Writes work with plain commands (no acknowledgement involved). On a single node one pipeline carries
-    /// it all; on a cluster a pipeline cannot span slots, so there is one per partition.
+    /// Writes work with plain commands (no acknowledgement involved), each batch in `MULTI` so that it is added
+    /// whole or not at all. On a single node one transaction carries it all. On a cluster a transaction cannot
+    /// span slots, so there is one per partition, and a failure midway leaves the earlier partitions' tasks
+    /// added: the caller's retry adds them again (duplicates, never loss).
     pub(super) async fn add_work(&self, conn: &mut Conn, work: &Work) -> StoreResult<()> {
         let per_call = if self.queue.cluster { 1 } else { work.len().max(1) };
         let parts: Vec<(&u16, &PartWork)> = work.iter().collect();
         for chunk in parts.chunks(per_call) {
             let mut pipe = redis::pipe();
+            pipe.atomic();
             for &(&p, w) in chunk {
                 let keys = &self.queue.parts[usize::from(p)];
                 for json in &w.enqueue {

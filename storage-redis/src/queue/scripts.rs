@@ -17,22 +17,27 @@ end
 ";
 
 /// Reads up to ARGV[3] new entries from the streams in KEYS, in order, for consumer ARGV[2] of group ARGV[1].
-/// Returns `{key index, entry id, task}` triples (task `''` when the entry has no `t`). Exists because one
-/// `XREADGROUP` over several streams applies `COUNT` to each stream, which would lease more than asked.
+/// Returns `{{key index, entry id, task}…}, streams without the group` (task `''` when the entry has no `t`).
+/// Exists because one `XREADGROUP` over several streams applies `COUNT` to each stream, which would lease more
+/// than asked. A stream without the group is counted and skipped rather than failing the script: scripts do
+/// not roll back, so failing would lose track of entries already leased from the streams before it.
 /// On a single node KEYS are all partitions' streams; on a cluster, one call per stream.
 const SWEEP: &str = r"
-local out, left = {}, tonumber(ARGV[3])
+local out, missing, left = {}, 0, tonumber(ARGV[3])
 for k = 1, #KEYS do
   if left <= 0 then break end
-  local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left, 'STREAMS', KEYS[k], '>')
-  if r then
+  local r = redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left, 'STREAMS', KEYS[k], '>')
+  if type(r) == 'table' and r.err then
+    if not string.find(r.err, 'NOGROUP', 1, true) then return redis.error_reply(r.err) end
+    missing = missing + 1
+  elseif r then
     for _, e in ipairs(r[1][2]) do
       out[#out + 1] = {k, e[1], field(e[2], 't') or ''}
       left = left - 1
     end
   end
 end
-return out
+return {out, missing}
 ";
 
 /// Acknowledges entry ARGV[2] of stream KEYS[1] for group ARGV[1] and, only if it was still pending, deletes
