@@ -130,7 +130,8 @@ impl RedisStore {
     /// caller sweeps again.
     async fn block(&self, consumer: &str, max: usize, left: Duration) -> StoreResult<Vec<Read>> {
         let (partitions, block) = if self.queue.cluster {
-            (vec![self.rotation()[0]], left.min(CLUSTER_BLOCK_SLICE))
+            let next = self.rotation().first().copied().unwrap_or(0);
+            (vec![next], left.min(CLUSTER_BLOCK_SLICE))
         } else {
             (self.rotation(), left)
         };
