@@ -1,0 +1,194 @@
+//! The hot listings' query plans, asserted: each is an ordered range scan of the index the crate docs name,
+//! with no sort and no sequential scan. Runs on a seeded table after `ANALYZE`, the planner free to choose.
+//! Needs the test Postgres (see `tests/it`).
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use tokio_postgres::{Client, NoTls};
+use xwebhook_engine::domain::MessageStatus;
+use xwebhook_engine::id::{AppId, EndpointId, MessageId, OrgId};
+use xwebhook_engine::store::{AttemptFilter, DestinationFilter, ListQuery, MessageFilter, Order};
+
+use crate::sql::Query;
+use crate::{PostgresConfig, PostgresStore};
+
+fn url() -> String {
+    std::env::var("XWEBHOOK_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+async fn connect(options: &str) -> Client {
+    let (client, conn) = tokio_postgres::connect(&format!("{}?options={options}", url()), NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
+/// Every org, app, endpoint and message id the seed uses: the ids are made to the real formats.
+struct Ids {
+    org: OrgId,
+    app: AppId,
+    ep: EndpointId,
+    msg: MessageId,
+}
+
+/// 20 000 messages in 20 event types over 2 apps, each with 2 attempts and 1 destination over 10 endpoints.
+const SEED: &str = "
+INSERT INTO messages (org_id, app_id, id, event_type, event_id, channels, created_at, payload, doc)
+SELECT $1, CASE WHEN i % 2 = 0 THEN $2 ELSE 'app_other' END, 'msg_' || lpad(i::text, 26, '0'),
+       'type.' || (i % 20), NULL, ARRAY['c' || (i % 3)], now() - (i || ' seconds')::interval, '{}', '{}'
+FROM generate_series(1, 20000) AS i;
+INSERT INTO attempts (org_id, app_id, msg_id, endpoint_id, id, status, response_status_code, event_type,
+    channels, created_at, doc)
+SELECT $1, $2, 'msg_' || lpad((i / 2)::text, 26, '0'), 'ep_' || lpad((i % 10)::text, 26, '0'),
+       'atmpt_' || lpad(i::text, 26, '0'), i % 3 / 2 * 2, CASE WHEN i % 3 = 2 THEN 500 ELSE 200 END,
+       'type.' || (i % 20), NULL, now(), '{}'
+FROM generate_series(1, 40000) AS i;
+INSERT INTO destinations (org_id, app_id, msg_id, endpoint_id, status, event_type, channels, doc)
+SELECT $1, $2, 'msg_' || lpad(i::text, 26, '0'), 'ep_' || lpad((i % 10)::text, 26, '0'), i % 2,
+       'type.' || (i % 20), NULL, '{}'
+FROM generate_series(1, 20000) AS i;
+ANALYZE;";
+
+/// The index scans of a plan, and whether it sorts or scans a table sequentially anywhere.
+fn scans(plan: &Value, out: &mut Vec<String>) {
+    let node = plan["Node Type"].as_str().unwrap_or_default();
+    match node {
+        "Index Scan" | "Index Only Scan" => out.push(plan["Index Name"].as_str().unwrap_or("?").to_owned()),
+        other => out.push(other.to_owned()),
+    }
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        scans(child, out);
+    }
+}
+
+async fn plan_of(client: &Client, q: &Query) -> Vec<String> {
+    let sql = format!("EXPLAIN (FORMAT JSON) {}", q.sql());
+    let rows = client.query(&sql, &q.params()).await.expect("explain");
+    let json: Value = rows[0].get(0);
+    let mut nodes = Vec::new();
+    scans(&json[0]["Plan"], &mut nodes);
+    nodes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_listings_use_their_index() {
+    let schema = format!("xwt_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let config = PostgresConfig {
+        schema: Some(schema.clone()),
+        pool_size: 1,
+        ..PostgresConfig::new(url())
+    };
+    drop(PostgresStore::connect(&config).await.expect("migrate"));
+    let client = connect(&format!("-c%20search_path%3D{schema}")).await;
+    let result = tokio::spawn(check_plans(client)).await;
+    connect("")
+        .await
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .expect("drop schema");
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+async fn check_plans(client: Client) {
+    let ids = Ids {
+        org: OrgId::parse("org_plans").expect("org"),
+        app: AppId::generate(),
+        ep: EndpointId::parse(&format!("ep_{}", "0".repeat(25) + "3")).expect("endpoint"),
+        msg: MessageId::parse(&format!("msg_{}", "0".repeat(23) + "100")).expect("message"),
+    };
+    let seed = SEED
+        .replace("$1", &format!("'{}'", ids.org))
+        .replace("$2", &format!("'{}'", ids.app));
+    client.batch_execute(&seed).await.expect("seed");
+
+    let newest = ListQuery::first(50, Order::Descending);
+    let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    let window = MessageFilter {
+        before: Some(hour_ago),
+        after: Some(hour_ago - chrono::Duration::hours(1)),
+        ..Default::default()
+    };
+    let one_type = MessageFilter {
+        event_types: Some(BTreeSet::from(["type.7".parse().expect("name")])),
+        ..Default::default()
+    };
+    let failed = AttemptFilter {
+        status: Some(MessageStatus::Fail),
+        ..Default::default()
+    };
+    let none = AttemptFilter::default();
+    let cases: Vec<(&str, Query, &str)> = vec![
+        (
+            "messages, newest first, time window",
+            crate::messages::list_query(&ids.org, &ids.app, &window, &newest),
+            "messages_pkey",
+        ),
+        (
+            "messages of one event type",
+            crate::messages::list_query(&ids.org, &ids.app, &one_type, &newest),
+            "messages_by_event_type",
+        ),
+        (
+            "attempts of an endpoint",
+            crate::attempts::attempts_of("endpoint_id", ids.ep.as_str(), &ids.org, &ids.app, &none, &newest),
+            "attempts_by_endpoint",
+        ),
+        (
+            "attempts of an endpoint by status",
+            crate::attempts::attempts_of(
+                "endpoint_id",
+                ids.ep.as_str(),
+                &ids.org,
+                &ids.app,
+                &failed,
+                &newest,
+            ),
+            "attempts_by_endpoint_status",
+        ),
+        (
+            "attempts of a message",
+            crate::attempts::attempts_of("msg_id", ids.msg.as_str(), &ids.org, &ids.app, &none, &newest),
+            "attempts_pkey",
+        ),
+        (
+            "destinations of a message",
+            crate::attempts::destinations_of(
+                "msg_id",
+                ids.msg.as_str(),
+                &ids.org,
+                &ids.app,
+                &DestinationFilter::default(),
+                &newest,
+            ),
+            "destinations_pkey",
+        ),
+        (
+            "destinations of an endpoint",
+            crate::attempts::destinations_of(
+                "endpoint_id",
+                ids.ep.as_str(),
+                &ids.org,
+                &ids.app,
+                &DestinationFilter::default(),
+                &newest,
+            ),
+            "destinations_by_endpoint",
+        ),
+    ];
+    for (what, q, index) in cases {
+        let plan = plan_of(&client, &q).await;
+        eprintln!("{what}: {plan:?}");
+        assert!(
+            plan.iter().any(|n| n == index),
+            "{what}: expected {index}, got {plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|n| n == "Sort" || n == "Seq Scan"),
+            "{what}: {plan:?}"
+        );
+    }
+}
