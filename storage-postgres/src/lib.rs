@@ -15,6 +15,7 @@
 //! - `sql`: the list-query builder (filters, and the `ListQuery::walk` scan as `key > from ORDER BY key LIMIT`).
 //! - `applications`, `endpoints`, `event_types`, `messages`, `attempts`: the ports; `batch` holds the
 //!   one-round-trip inserts of the delivery path.
+//! - `plans` (tests only): the query plans of the hot listings, asserted with `EXPLAIN`.
 //!
 //! It must never depend on the API crate, on the server, or on another storage crate.
 //!
@@ -28,8 +29,10 @@
 //!
 //! # Indexes and plans
 //!
-//! Every listing is one ordered index range scan, stopped by its `LIMIT`; the test `explain` asserts these
-//! plans (with sequential scans disabled, so it checks that an index *can* serve each query):
+//! Every listing is one ordered index range scan stopped by its `LIMIT`: no sort, no sequential scan. The unit
+//! test `plans` asserts it with `EXPLAIN` on the store's own statements, over a seeded schema (20 000 messages
+//! in 20 event types, 40 000 attempts over 10 endpoints, 20 000 destinations) after `ANALYZE`. Postgres 15
+//! chose, for a newest-first page of 50, `Limit → Index Scan Backward using`:
 //!
 //! | query | index |
 //! | --- | --- |
@@ -41,8 +44,10 @@
 //! | destinations of a message / of an endpoint | `destinations_pkey` / `destinations_by_endpoint` |
 //! | application, endpoint by UID; message by `eventId` | the unique constraints `*_uid_key`, `messages_event_id_key` |
 //!
-//! Channel filters and several event types at once are checked on the rows the range yields, so a filter that
-//! matches little reads further down the range; no index combines channel containment with id order.
+//! One event type is sent as `event_type = $n` rather than `= ANY($n)`: with an array, Postgres 15 can no longer
+//! read `messages_by_event_type` in id order and fell back to the primary key. Channel filters and several
+//! event types at once are checked on the rows the range yields, so a filter that matches little reads further
+//! down the range; no B-tree combines channel containment with id order.
 //!
 //! # Batching
 //!

@@ -10,6 +10,8 @@ use xwebhook_engine::domain::MessageStatus;
 use xwebhook_engine::id::{AppId, EndpointId, MessageId, OrgId};
 use xwebhook_engine::store::{AttemptFilter, DestinationFilter, ListQuery, MessageFilter, Order};
 
+use crate::attempts::{attempts_of, destinations_of};
+use crate::messages::list_query;
 use crate::sql::Query;
 use crate::{PostgresConfig, PostgresStore};
 
@@ -25,7 +27,7 @@ async fn connect(options: &str) -> Client {
     client
 }
 
-/// Every org, app, endpoint and message id the seed uses: the ids are made to the real formats.
+/// The tenant, application, endpoint and message the listings ask about, in the seed's id formats.
 struct Ids {
     org: OrgId,
     app: AppId,
@@ -104,7 +106,22 @@ async fn check_plans(client: Client) {
         .replace("$1", &format!("'{}'", ids.org))
         .replace("$2", &format!("'{}'", ids.app));
     client.batch_execute(&seed).await.expect("seed");
+    for (what, q, index) in cases(&ids) {
+        let plan = plan_of(&client, &q).await;
+        eprintln!("{what}: {plan:?}");
+        assert!(
+            plan.iter().any(|n| n == index),
+            "{what}: expected {index}, got {plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|n| n == "Sort" || n == "Seq Scan"),
+            "{what}: {plan:?}"
+        );
+    }
+}
 
+/// (what, the store's query, the index that must serve it), newest first as the API lists by default.
+fn cases(ids: &Ids) -> Vec<(&'static str, Query, &'static str)> {
     let newest = ListQuery::first(50, Order::Descending);
     let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
     let window = MessageFilter {
@@ -120,75 +137,45 @@ async fn check_plans(client: Client) {
         status: Some(MessageStatus::Fail),
         ..Default::default()
     };
-    let none = AttemptFilter::default();
-    let cases: Vec<(&str, Query, &str)> = vec![
+    let (org, app, ep, msg) = (&ids.org, &ids.app, ids.ep.as_str(), ids.msg.as_str());
+    let attempts = |parent, id, f: &AttemptFilter| attempts_of(parent, id, org, app, f, &newest);
+    let destinations =
+        |parent, id| destinations_of(parent, id, org, app, &DestinationFilter::default(), &newest);
+    vec![
         (
-            "messages, newest first, time window",
-            crate::messages::list_query(&ids.org, &ids.app, &window, &newest),
+            "messages, time window",
+            list_query(org, app, &window, &newest),
             "messages_pkey",
         ),
         (
             "messages of one event type",
-            crate::messages::list_query(&ids.org, &ids.app, &one_type, &newest),
+            list_query(org, app, &one_type, &newest),
             "messages_by_event_type",
         ),
         (
             "attempts of an endpoint",
-            crate::attempts::attempts_of("endpoint_id", ids.ep.as_str(), &ids.org, &ids.app, &none, &newest),
+            attempts("endpoint_id", ep, &AttemptFilter::default()),
             "attempts_by_endpoint",
         ),
         (
             "attempts of an endpoint by status",
-            crate::attempts::attempts_of(
-                "endpoint_id",
-                ids.ep.as_str(),
-                &ids.org,
-                &ids.app,
-                &failed,
-                &newest,
-            ),
+            attempts("endpoint_id", ep, &failed),
             "attempts_by_endpoint_status",
         ),
         (
             "attempts of a message",
-            crate::attempts::attempts_of("msg_id", ids.msg.as_str(), &ids.org, &ids.app, &none, &newest),
+            attempts("msg_id", msg, &AttemptFilter::default()),
             "attempts_pkey",
         ),
         (
             "destinations of a message",
-            crate::attempts::destinations_of(
-                "msg_id",
-                ids.msg.as_str(),
-                &ids.org,
-                &ids.app,
-                &DestinationFilter::default(),
-                &newest,
-            ),
+            destinations("msg_id", msg),
             "destinations_pkey",
         ),
         (
             "destinations of an endpoint",
-            crate::attempts::destinations_of(
-                "endpoint_id",
-                ids.ep.as_str(),
-                &ids.org,
-                &ids.app,
-                &DestinationFilter::default(),
-                &newest,
-            ),
+            destinations("endpoint_id", ep),
             "destinations_by_endpoint",
         ),
-    ];
-    for (what, q, index) in cases {
-        let plan = plan_of(&client, &q).await;
-        eprintln!("{what}: {plan:?}");
-        assert!(
-            plan.iter().any(|n| n == index),
-            "{what}: expected {index}, got {plan:?}"
-        );
-        assert!(
-            !plan.iter().any(|n| n == "Sort" || n == "Seq Scan"),
-            "{what}: {plan:?}"
-        );
-    }
+    ]
 }
