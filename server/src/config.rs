@@ -95,6 +95,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub worker_concurrency: usize,
     pub svix_headers: bool,
+    /// Redis for records, queue and cache; unset = the embedded store. May hold a password, so it never prints.
+    pub redis_url: Option<Secret>,
+    pub redis_prefix: String,
+    pub redis_cluster: bool,
+    pub redis_pool_size: usize,
 }
 
 impl Default for Config {
@@ -114,6 +119,10 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             worker_concurrency: 512,
             svix_headers: false,
+            redis_url: None,
+            redis_prefix: "xwebhook".into(),
+            redis_cluster: false,
+            redis_pool_size: 32,
         }
     }
 }
@@ -161,6 +170,16 @@ const SETTINGS: &[(&str, &str, Setter)] = &[
         c.svix_headers = parse(v, "true or false")?;
         Ok(())
     }),
+    ("XWEBHOOK_REDIS_URL", "redis_url", set_redis_url),
+    ("XWEBHOOK_REDIS_PREFIX", "redis_prefix", set_redis_prefix),
+    ("XWEBHOOK_REDIS_CLUSTER", "redis_cluster", |c, v| {
+        c.redis_cluster = parse(v, "true or false")?;
+        Ok(())
+    }),
+    ("XWEBHOOK_REDIS_POOL_SIZE", "redis_pool_size", |c, v| {
+        c.redis_pool_size = positive(v)?;
+        Ok(())
+    }),
 ];
 
 type Setter = fn(&mut Config, &str) -> Result<(), String>;
@@ -181,6 +200,35 @@ fn set_jwt_secret(c: &mut Config, v: &str) -> Result<(), String> {
         return Err("must be at least 16 characters".into());
     }
     c.jwt_secret = Some(Secret(v.to_owned()));
+    Ok(())
+}
+
+fn set_redis_url(c: &mut Config, v: &str) -> Result<(), String> {
+    let v = v.trim();
+    if v.is_empty() {
+        c.redis_url = None;
+        return Ok(());
+    }
+    let scheme_ok = v.split(',').all(|u| {
+        ["redis://", "rediss://", "redis+cluster://", "rediss+cluster://"]
+            .iter()
+            .any(|s| u.trim().starts_with(s))
+    });
+    if !scheme_ok {
+        return Err("must be redis://host:port (or rediss://, redis+cluster://host:port,host:port)".into());
+    }
+    c.redis_url = Some(Secret(v.to_owned()));
+    Ok(())
+}
+
+fn set_redis_prefix(c: &mut Config, v: &str) -> Result<(), String> {
+    let ok = !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if !ok {
+        return Err("must be non-empty: letters, digits, '-', '_', '.', ':'".into());
+    }
+    c.redis_prefix = v.to_owned();
     Ok(())
 }
 
@@ -224,6 +272,7 @@ pub struct Overrides {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub role: Option<String>,
+    pub redis_url: Option<String>,
 }
 
 impl Config {
@@ -264,6 +313,9 @@ impl Config {
         }
         if let Some(v) = &flags.role {
             flag_values.insert("role", v.clone());
+        }
+        if let Some(v) = &flags.redis_url {
+            flag_values.insert("redis_url", v.clone());
         }
         config.apply(
             &flag_values,
@@ -379,9 +431,11 @@ mod tests {
             ("XWEBHOOK_ALLOW_SUBNETS", "10.0.0.0/33"),
             ("XWEBHOOK_LOG_FORMAT", "xml"),
             ("XWEBHOOK_JWT_SECRET", "short"),
+            ("XWEBHOOK_REDIS_URL", "http://localhost:6379"),
+            ("XWEBHOOK_REDIS_PREFIX", "has space"),
         ]);
         let err = Config::load(None, &e, &Overrides::default()).expect_err("invalid");
-        assert_eq!(err.0.len(), 6, "{err}");
+        assert_eq!(err.0.len(), 8, "{err}");
         assert!(
             err.0.iter().any(|m| m.starts_with("XWEBHOOK_LISTEN: `nowhere`")),
             "{err}"
@@ -390,8 +444,12 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let e = env(&[("XWEBHOOK_JWT_SECRET", "a-very-secret-value")]);
+        let e = env(&[
+            ("XWEBHOOK_JWT_SECRET", "a-very-secret-value"),
+            ("XWEBHOOK_REDIS_URL", "redis://:hunter2@127.0.0.1:6379"),
+        ]);
         let c = Config::load(None, &e, &Overrides::default()).expect("valid");
         assert!(!format!("{c:?}").contains("a-very-secret-value"));
+        assert!(!format!("{c:?}").contains("hunter2"));
     }
 }

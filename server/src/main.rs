@@ -41,6 +41,9 @@ enum Command {
         /// Which parts to run: api, worker or all (XWEBHOOK_ROLE).
         #[arg(long)]
         role: Option<String>,
+        /// Redis for records, queue and cache instead of the embedded store (XWEBHOOK_REDIS_URL).
+        #[arg(long)]
+        redis_url: Option<String>,
     },
     /// Manage API tokens.
     Jwt {
@@ -68,9 +71,15 @@ fn main() -> anyhow::Result<()> {
         data_dir: cli.data_dir.clone(),
         ..Overrides::default()
     };
-    if let Command::Serve { listen, role } = &cli.command {
+    if let Command::Serve {
+        listen,
+        role,
+        redis_url,
+    } = &cli.command
+    {
         flags.listen = listen.clone();
         flags.role = role.clone();
+        flags.redis_url = redis_url.clone();
     }
     let config = Config::load(cli.config.as_deref(), &env, &flags)?;
     match cli.command {

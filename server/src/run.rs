@@ -13,12 +13,27 @@ use xwebhook_engine::delivery::{AddressPolicy, Worker, WorkerConfig};
 use xwebhook_engine::retry::RetryPolicy;
 use xwebhook_engine::store::Stores;
 use xwebhook_storage_embedded::EmbeddedStore;
+use xwebhook_storage_redis::{RedisConfig, RedisStore};
 
 use crate::config::{Config, Secret};
 use crate::secret_file;
 
-/// Opens the configured backends. With nothing configured that is the embedded store in the data directory.
-pub fn open_stores(config: &Config) -> anyhow::Result<Stores> {
+/// Opens the configured backends: Redis when `XWEBHOOK_REDIS_URL` is set, otherwise the embedded store in the
+/// data directory.
+pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
+    if let Some(url) = &config.redis_url {
+        let mut redis = RedisConfig::new(url.expose());
+        redis.prefix = config.redis_prefix.clone();
+        redis.cluster = config.redis_cluster;
+        redis.pool_size = config.redis_pool_size;
+        // A lease outlives any live worker's hold on a task (see `WorkerConfig::lease_timeout`).
+        redis.visibility_timeout = worker_config(config).lease_timeout();
+        let store = RedisStore::connect(redis)
+            .await
+            .context("cannot connect to Redis")?;
+        info!(prefix = %config.redis_prefix, cluster = store.config().is_cluster(), "using Redis");
+        return Ok(Stores::from_one(store));
+    }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     let store = EmbeddedStore::open(&config.data_dir)
@@ -80,7 +95,7 @@ impl Running {
 
 /// Opens the backends and starts the configured roles; they run until `shutdown` fires.
 pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
-    let stores = open_stores(&config)?;
+    let stores = open_stores(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut tasks = JoinSet::new();
     let mut api_addr = None;

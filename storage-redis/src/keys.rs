@@ -8,16 +8,15 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(prefix: &str) -> Self {
-        Self { prefix: prefix.to_owned() }
-    }
-
-    pub fn prefix(&self) -> &str {
-        &self.prefix
+        Self {
+            prefix: prefix.to_owned(),
+        }
     }
 
     /// `<prefix>:<part>:<part>…`
     pub fn key(&self, parts: &[&str]) -> String {
-        let mut k = String::with_capacity(self.prefix.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+        let mut k =
+            String::with_capacity(self.prefix.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>());
         k.push_str(&self.prefix);
         for part in parts {
             k.push(':');

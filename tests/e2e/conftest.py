@@ -65,6 +65,12 @@ def server(tmp_path_factory):
         "XWEBHOOK_ALLOW_SUBNETS": "127.0.0.0/8",
         "XWEBHOOK_RETRY_SCHEDULE": "1,1",
     }
+    # The deployment under test: the embedded store by default, Redis when E2E_REDIS_URL names one (each session
+    # under its own key prefix, so runs never see each other's data).
+    redis_url = os.environ.get("E2E_REDIS_URL")
+    if redis_url:
+        env["XWEBHOOK_REDIS_URL"] = redis_url
+        env["XWEBHOOK_REDIS_PREFIX"] = f"xwe2e:{uuid.uuid4().hex}"
     token = subprocess.run(
         [binary, "jwt", "generate", "--data-dir", str(data_dir)],
         env=env, check=True, capture_output=True, text=True, timeout=DEADLINE_SECONDS,

@@ -24,4 +24,8 @@ if [[ -z "${XWEBHOOK_BIN:-}" ]]; then
 fi
 
 cd "$here"
-exec "$venv/bin/python" -m pytest -q "$@"
+# The same suite against each deployment: the embedded default, then Redis.
+echo "e2e: embedded store"
+"$venv/bin/python" -m pytest -q "$@"
+echo "e2e: Redis (${E2E_REDIS_URL:=redis://127.0.0.1:6379})"
+E2E_REDIS_URL="$E2E_REDIS_URL" "$venv/bin/python" -m pytest -q "$@"

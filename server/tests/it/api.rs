@@ -426,3 +426,22 @@ async fn pagination_walks_forward_and_back() {
     let (_, desc) = app.call("GET", "/app?limit=2&order=descending", None).await;
     assert_eq!(ids_of(&desc), vec![ids[4].clone(), ids[3].clone()]);
 }
+
+#[tokio::test]
+async fn redrive_dead_letters_needs_an_organization_token() {
+    let app = spawn_app().await;
+    let (status, out) = app.call("POST", "/admin/redrive-dlq", None).await;
+    assert_eq!((status, out), (200, json!({"redriven": 0})));
+    let mine = app.create("/app", json!({"name": "scoped"})).await;
+    let app_id = xwebhook_engine::id::AppId::parse(mine["id"].as_str().expect("id")).expect("app id");
+    let token = xwebhook_api::JwtAuth::new(crate::helpers::JWT_SECRET.as_bytes()).issue_app_token(
+        &app.org,
+        &app_id,
+        chrono::Utc::now().timestamp(),
+        60,
+    );
+    assert_eq!(
+        app.call_as(&token, "POST", "/admin/redrive-dlq", None).await.0,
+        403
+    );
+}

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::Value;
@@ -24,14 +24,28 @@ pub const JWT_SECRET: &str = "integration-test-secret";
 /// Generous: conditions are awaited, so a slow machine only makes a passing test slower.
 pub const DEADLINE: Duration = Duration::from_secs(15);
 
-/// The service running in this process on `127.0.0.1:0`, with its own data directory.
+/// The service running in this process on `127.0.0.1:0`, with its own data directory. It derefs to an API
+/// [`Client`] for a fresh organization.
 pub struct TestApp {
-    pub base: String,
-    pub token: String,
+    pub client: Client,
     pub org: OrgId,
     pub shutdown: CancellationToken,
-    pub http: Http,
     _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Calls one server's API as one organization.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub token: String,
+    pub http: Http,
 }
 
 impl Drop for TestApp {
@@ -72,12 +86,15 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     let addr = running.api_addr.expect("api role runs");
     tokio::spawn(running.wait());
     let org = OrgId::generate();
-    TestApp {
+    let client = Client {
         base: format!("http://{addr}"),
         token: org_token(&org),
+        http: Http::new(),
+    };
+    TestApp {
+        client,
         org,
         shutdown,
-        http: Http::new(),
         _dir: dir,
     }
 }
@@ -88,11 +105,11 @@ pub fn org_token(org: &OrgId) -> String {
 
 /// A plain HTTP/1 client returning the status and the JSON body (Null when empty).
 #[derive(Clone)]
-pub struct Http(Client<HttpConnector, Full<Bytes>>);
+pub struct Http(HyperClient<HttpConnector, Full<Bytes>>);
 
 impl Http {
     pub fn new() -> Self {
-        Self(Client::builder(TokioExecutor::new()).build_http())
+        Self(HyperClient::builder(TokioExecutor::new()).build_http())
     }
 
     pub async fn send(
@@ -122,7 +139,24 @@ impl Http {
     }
 }
 
-impl TestApp {
+impl Client {
+    /// A client of the server at `base` for a brand-new organization.
+    pub fn for_new_org(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            token: org_token(&OrgId::generate()),
+            http: Http::new(),
+        }
+    }
+
+    /// The same organization on another server (processes sharing one backend).
+    pub fn on(&self, base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            ..self.clone()
+        }
+    }
+
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         self.call_as(&self.token, method, path, body).await
     }
@@ -163,6 +197,17 @@ impl TestApp {
             .await;
         (app_id, ep_id, secret["key"].as_str().expect("secret").to_owned())
     }
+
+    /// Sends a message and returns its id.
+    pub async fn send_message(&self, app_id: &str, payload: Value) -> String {
+        let msg = self
+            .create(
+                &format!("/app/{app_id}/msg"),
+                serde_json::json!({"eventType": "test.event", "payload": payload}),
+            )
+            .await;
+        msg["id"].as_str().expect("message id").to_owned()
+    }
 }
 
 /// Polls `check` until it returns `Some`, failing the test after [`DEADLINE`].
@@ -196,6 +241,10 @@ struct ReceiverState {
     script: Mutex<HashMap<String, VecDeque<u16>>>,
     /// Per path, how long to wait before answering.
     delays: Mutex<HashMap<String, Duration>>,
+    /// Per path, the distinct `webhook-id`s seen, kept as requests arrive so waiting stays cheap.
+    ids: Mutex<HashMap<String, std::collections::BTreeSet<String>>>,
+    /// Per path, how many requests arrived.
+    counts: Mutex<HashMap<String, usize>>,
     arrived: Notify,
 }
 
@@ -248,6 +297,55 @@ impl Receiver {
             .insert(path.to_owned(), delay);
     }
 
+    /// The distinct `webhook-id`s received at `path`.
+    pub fn ids(&self, path: &str) -> std::collections::BTreeSet<String> {
+        self.state
+            .ids
+            .lock()
+            .expect("lock")
+            .get(path)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn distinct(&self, path: &str) -> usize {
+        self.state
+            .ids
+            .lock()
+            .expect("lock")
+            .get(path)
+            .map_or(0, |s| s.len())
+    }
+
+    fn count(&self, path: &str) -> usize {
+        self.state
+            .counts
+            .lock()
+            .expect("lock")
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Waits until every id in `ids` has been received at `path` (at least once).
+    pub async fn wait_for_ids(&self, path: &str, ids: &std::collections::BTreeSet<String>) {
+        let deadline = tokio::time::Instant::now() + DEADLINE * 4;
+        loop {
+            let notified = self.state.arrived.notified();
+            if self.distinct(path) >= ids.len() && self.ids(path).is_superset(ids) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let got = self.ids(path);
+                panic!(
+                    "timed out: {} of {} messages arrived at {path}",
+                    ids.intersection(&got).count(),
+                    ids.len()
+                );
+            }
+        }
+    }
+
     pub fn received(&self, path: &str) -> Vec<Received> {
         self.state
             .received
@@ -264,9 +362,8 @@ impl Receiver {
         let deadline = tokio::time::Instant::now() + DEADLINE;
         loop {
             let notified = self.state.arrived.notified();
-            let got = self.received(path);
-            if got.len() >= n {
-                return got;
+            if self.count(path) >= n {
+                return self.received(path);
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 panic!(
@@ -301,12 +398,27 @@ async fn answer(
         .get_mut(&path)
         .and_then(VecDeque::pop_front)
         .unwrap_or(200);
+    // Recorded before counted, so a waiter that sees the count also sees the request.
+    let id = headers
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     state.received.lock().expect("lock").push(Received {
-        path,
+        path: path.clone(),
         headers,
         body,
         at: Instant::now(),
     });
+    if let Some(id) = id {
+        state
+            .ids
+            .lock()
+            .expect("lock")
+            .entry(path.clone())
+            .or_default()
+            .insert(id);
+    }
+    *state.counts.lock().expect("lock").entry(path).or_default() += 1;
     state.arrived.notify_waiters();
     let mut res = Response::new(Full::new(Bytes::from_static(b"{\"ok\":true}")));
     *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);

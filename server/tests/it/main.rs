@@ -2,6 +2,8 @@
 //! the real binary, against a real HTTP receiver.
 
 mod api;
+mod binary;
 mod delivery;
 mod helpers;
 mod process;
+mod redis;
