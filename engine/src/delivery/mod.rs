@@ -3,11 +3,13 @@
 //! Layout:
 //! - `worker`: the loops (lease → run under bounds → finish; promote due retries; reclaim dead leases).
 //! - `attempt`: one attempt as stages: `prepare` (sign) → send → `record` (attempt + retry decision).
+//! - `gates`: per-endpoint concurrency (bounded in flight and waiting).
 //! - `http`: the pooled client, the address-checking resolver, bounded response reads.
 //! - `address`: which IP addresses may be delivered to.
 
 mod address;
 mod attempt;
+mod gates;
 mod http;
 mod worker;
 

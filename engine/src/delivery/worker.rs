@@ -1,8 +1,7 @@
 //! The worker loop: lease tasks from the queue, run each under the in-flight bounds, finish them with their
 //! follow-up work; and, beside it, the maintenance loop that promotes due retries and reclaims dead leases.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng as _;
@@ -12,14 +11,15 @@ use tracing::{debug, info, warn};
 
 use super::attempt::{self, Recorded};
 use super::http::HttpSender;
+use super::gates::EndpointGates;
 use super::{AddressPolicy, WorkerConfig};
 use crate::clock::Clock;
 use crate::domain::{Destination, Endpoint, Message, MessageStatus, TriggerType};
 use crate::id::EndpointId;
 use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
 
-/// When an endpoint already has its maximum of deliveries in flight, further tasks for it wait this long in the
-/// scheduled set instead of holding a worker slot, so a slow endpoint cannot crowd out the others.
+/// When an endpoint has its maximum of deliveries in flight and as many waiting, further tasks for it wait this
+/// long in the scheduled set instead of holding a worker slot, so a slow endpoint cannot crowd out the others.
 const BUSY_ENDPOINT_DEFER: Duration = Duration::from_millis(250);
 /// Pause after a queue error, so an unreachable backend is not hammered.
 const ERROR_BACKOFF: Duration = Duration::from_millis(500);
@@ -30,7 +30,7 @@ pub struct Worker {
     config: WorkerConfig,
     clock: Arc<dyn Clock>,
     slots: Arc<Semaphore>,
-    busy: Mutex<HashMap<EndpointId, usize>>,
+    gates: EndpointGates,
 }
 
 impl Worker {
@@ -42,14 +42,8 @@ impl Worker {
     ) -> Arc<Self> {
         let sender = HttpSender::new(policy, config.request_timeout);
         let slots = Arc::new(Semaphore::new(config.max_in_flight));
-        Arc::new(Self {
-            stores,
-            sender,
-            config,
-            clock,
-            slots,
-            busy: Mutex::new(HashMap::new()),
-        })
+        let gates = EndpointGates::new(config.max_per_endpoint);
+        Arc::new(Self { stores, sender, config, clock, slots, gates })
     }
 
     /// Runs until `shutdown` fires, then stops leasing and waits for in-flight deliveries to finish (each is
@@ -195,7 +189,7 @@ impl Worker {
     }
 
     async fn deliver(&self, task: &Task, endpoint_id: &EndpointId) -> StoreResult<FollowUp> {
-        let Some(_busy) = BusyGuard::enter(&self.busy, endpoint_id, self.config.max_per_endpoint) else {
+        let Some(_turn) = self.gates.enter(endpoint_id).await else {
             let due = self.clock.now() + chrono::Duration::from_std(BUSY_ENDPOINT_DEFER).unwrap_or_default();
             return Ok(FollowUp::retry_at(task.clone(), due));
         };
@@ -270,38 +264,5 @@ fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,
-    }
-}
-
-/// Counts an endpoint's in-flight deliveries for as long as it lives.
-struct BusyGuard<'a> {
-    map: &'a Mutex<HashMap<EndpointId, usize>>,
-    endpoint: EndpointId,
-}
-
-impl<'a> BusyGuard<'a> {
-    fn enter(map: &'a Mutex<HashMap<EndpointId, usize>>, endpoint: &EndpointId, max: usize) -> Option<Self> {
-        let mut busy = map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let count = busy.entry(endpoint.clone()).or_insert(0);
-        if *count >= max {
-            return None;
-        }
-        *count += 1;
-        Some(Self {
-            map,
-            endpoint: endpoint.clone(),
-        })
-    }
-}
-
-impl Drop for BusyGuard<'_> {
-    fn drop(&mut self) {
-        let mut busy = self.map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(count) = busy.get_mut(&self.endpoint) {
-            *count -= 1;
-            if *count == 0 {
-                busy.remove(&self.endpoint);
-            }
-        }
     }
 }
