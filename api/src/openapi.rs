@@ -69,7 +69,8 @@ use crate::routes::{admin, application, attempt, endpoint, event_type, headers, 
         dto::attempt::MessageAttemptOut,
         dto::attempt::MessageEndpointOut,
         dto::attempt::EndpointMessageOut,
-        crate::error::ValidationError, admin::RedriveOut,
+        crate::error::ValidationError,
+        admin::RedriveOut,
     ))
 )]
 pub struct ApiDoc;

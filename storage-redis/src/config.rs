@@ -45,8 +45,17 @@ impl RedisConfig {
             .split(',')
             .map(str::trim)
             .filter(|u| !u.is_empty())
-            .map(|u| u.replacen("redis+cluster://", "redis://", 1).replacen("rediss+cluster://", "rediss://", 1))
-            .map(|u| if u.contains("://") { u } else { format!("redis://{u}") })
+            .map(|u| {
+                u.replacen("redis+cluster://", "redis://", 1)
+                    .replacen("rediss+cluster://", "rediss://", 1)
+            })
+            .map(|u| {
+                if u.contains("://") {
+                    u
+                } else {
+                    format!("redis://{u}")
+                }
+            })
             .collect()
     }
 }

@@ -23,32 +23,48 @@ impl Pool {
     pub fn new(config: &RedisConfig) -> StoreResult<Self> {
         let urls = config.node_urls();
         let bad = |e: &dyn std::fmt::Display| {
-            StoreError::new(StoreErrorKind::Unavailable, format!("cannot configure a Redis pool for {}: {e}", config.url))
+            StoreError::new(
+                StoreErrorKind::Unavailable,
+                format!("cannot configure a Redis pool for {}: {e}", config.url),
+            )
         };
         if config.is_cluster() {
             let mut cfg = deadpool_redis::cluster::Config::from_urls(urls);
             cfg.pool = Some(deadpool_redis::PoolConfig::new(config.pool_size));
-            cfg.create_pool(Some(deadpool_redis::Runtime::Tokio1)).map(Self::Cluster).map_err(|e| bad(&e))
+            cfg.create_pool(Some(deadpool_redis::Runtime::Tokio1))
+                .map(Self::Cluster)
+                .map_err(|e| bad(&e))
         } else {
             let url = urls.into_iter().next().ok_or_else(|| bad(&"no URL given"))?;
             let mut cfg = deadpool_redis::Config::from_url(url);
             cfg.pool = Some(deadpool_redis::PoolConfig::new(config.pool_size));
-            cfg.create_pool(Some(deadpool_redis::Runtime::Tokio1)).map(Self::Single).map_err(|e| bad(&e))
+            cfg.create_pool(Some(deadpool_redis::Runtime::Tokio1))
+                .map(Self::Single)
+                .map_err(|e| bad(&e))
         }
     }
 
     pub async fn get(&self) -> StoreResult<Conn> {
         match self {
-            Self::Single(p) => p.get().await.map(Conn::Single).map_err(|e| pool_err("cannot get a Redis connection", e)),
-            Self::Cluster(p) => {
-                p.get().await.map(Conn::Cluster).map_err(|e| pool_err("cannot get a Redis cluster connection", e))
-            }
+            Self::Single(p) => p
+                .get()
+                .await
+                .map(Conn::Single)
+                .map_err(|e| pool_err("cannot get a Redis connection", e)),
+            Self::Cluster(p) => p
+                .get()
+                .await
+                .map(Conn::Cluster)
+                .map_err(|e| pool_err("cannot get a Redis cluster connection", e)),
         }
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
         let mut conn = self.get().await?;
-        redis::cmd("PING").query_async::<String>(&mut conn).await.redis("Redis did not answer PING")?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .redis("Redis did not answer PING")?;
         Ok(())
     }
 }

@@ -6,7 +6,11 @@ use xwebhook_engine::store::{StoreError, StoreErrorKind};
 pub fn redis_err(context: impl Into<String>, e: redis::RedisError) -> StoreError {
     let kind = if e.is_timeout() {
         StoreErrorKind::Timeout
-    } else if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() || e.is_cluster_error() {
+    } else if e.is_io_error()
+        || e.is_connection_refusal()
+        || e.is_connection_dropped()
+        || e.is_cluster_error()
+    {
         StoreErrorKind::Unavailable
     } else {
         StoreErrorKind::Internal

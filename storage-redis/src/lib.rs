@@ -40,7 +40,9 @@ pub struct RedisStore {
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisStore").field("prefix", &self.config.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.config.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -51,7 +53,12 @@ impl RedisStore {
         pool.ping().await?;
         let keys = Keys::new(&config.prefix);
         let queue = queue::QueueState::new(&config, &keys)?;
-        let store = Arc::new(Self { pool, keys, config, queue });
+        let store = Arc::new(Self {
+            pool,
+            keys,
+            config,
+            queue,
+        });
         store.prepare_queue().await?;
         Ok(store)
     }

@@ -30,7 +30,10 @@ pub struct Turn<'a> {
 
 impl EndpointGates {
     pub fn new(max: usize) -> Self {
-        Self { max: max.max(1), gates: Mutex::new(HashMap::new()) }
+        Self {
+            max: max.max(1),
+            gates: Mutex::new(HashMap::new()),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EndpointId, Arc<Gate>>> {
@@ -42,7 +45,12 @@ impl EndpointGates {
         let gate = self
             .lock()
             .entry(endpoint.clone())
-            .or_insert_with(|| Arc::new(Gate { permits: Arc::new(Semaphore::new(self.max)), waiting: AtomicUsize::new(0) }))
+            .or_insert_with(|| {
+                Arc::new(Gate {
+                    permits: Arc::new(Semaphore::new(self.max)),
+                    waiting: AtomicUsize::new(0),
+                })
+            })
             .clone();
         let permit = match gate.permits.clone().try_acquire_owned() {
             Ok(permit) => permit,
@@ -57,7 +65,12 @@ impl EndpointGates {
                 permit.ok()?
             }
         };
-        Some(Turn { gates: self, endpoint: endpoint.clone(), gate, permit: Some(permit) })
+        Some(Turn {
+            gates: self,
+            endpoint: endpoint.clone(),
+            gate,
+            permit: Some(permit),
+        })
     }
 
     /// Drops the gate from the map when nobody holds or waits for it. Clones are only made under the map lock,

@@ -10,8 +10,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::attempt::{self, Recorded};
-use super::http::HttpSender;
 use super::gates::EndpointGates;
+use super::http::HttpSender;
 use super::{AddressPolicy, WorkerConfig};
 use crate::clock::Clock;
 use crate::domain::{Destination, Endpoint, Message, MessageStatus, TriggerType};
@@ -43,7 +43,14 @@ impl Worker {
         let sender = HttpSender::new(policy, config.request_timeout);
         let slots = Arc::new(Semaphore::new(config.max_in_flight));
         let gates = EndpointGates::new(config.max_per_endpoint);
-        Arc::new(Self { stores, sender, config, clock, slots, gates })
+        Arc::new(Self {
+            stores,
+            sender,
+            config,
+            clock,
+            slots,
+            gates,
+        })
     }
 
     /// Runs until `shutdown` fires, then stops leasing and waits for in-flight deliveries to finish (each is
