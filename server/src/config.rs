@@ -100,6 +100,13 @@ pub struct Config {
     pub redis_prefix: String,
     pub redis_cluster: bool,
     pub redis_pool_size: usize,
+    /// Postgres for records (applications … attempts); the queue and cache stay on Redis or the embedded store.
+    pub database_url: Option<Secret>,
+    /// The schema to work in (default: the server's `search_path`); tests give each run its own.
+    pub database_schema: Option<String>,
+    pub database_pool_size: usize,
+    /// Apply pending migrations at start (safe when several processes start at once).
+    pub database_migrate: bool,
 }
 
 impl Default for Config {
@@ -123,6 +130,10 @@ impl Default for Config {
             redis_prefix: "xwebhook".into(),
             redis_cluster: false,
             redis_pool_size: 32,
+            database_url: None,
+            database_schema: None,
+            database_pool_size: 16,
+            database_migrate: true,
         }
     }
 }
@@ -180,6 +191,16 @@ const SETTINGS: &[(&str, &str, Setter)] = &[
         c.redis_pool_size = positive(v)?;
         Ok(())
     }),
+    ("XWEBHOOK_DATABASE_URL", "database_url", set_database_url),
+    ("XWEBHOOK_DATABASE_SCHEMA", "database_schema", set_database_schema),
+    ("XWEBHOOK_DATABASE_POOL_SIZE", "database_pool_size", |c, v| {
+        c.database_pool_size = positive(v)?;
+        Ok(())
+    }),
+    ("XWEBHOOK_DATABASE_MIGRATE", "database_migrate", |c, v| {
+        c.database_migrate = parse(v, "true or false")?;
+        Ok(())
+    }),
 ];
 
 type Setter = fn(&mut Config, &str) -> Result<(), String>;
@@ -218,6 +239,32 @@ fn set_redis_url(c: &mut Config, v: &str) -> Result<(), String> {
         return Err("must be redis://host:port (or rediss://, redis+cluster://host:port,host:port)".into());
     }
     c.redis_url = Some(Secret(v.to_owned()));
+    Ok(())
+}
+
+fn set_database_url(c: &mut Config, v: &str) -> Result<(), String> {
+    let v = v.trim();
+    if v.is_empty() {
+        c.database_url = None;
+        return Ok(());
+    }
+    if !(v.starts_with("postgres://") || v.starts_with("postgresql://")) {
+        return Err("must be postgres://user@host:port/database".into());
+    }
+    c.database_url = Some(Secret(v.to_owned()));
+    Ok(())
+}
+
+fn set_database_schema(c: &mut Config, v: &str) -> Result<(), String> {
+    let ok = !v.is_empty()
+        && v.len() <= 63
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !v.as_bytes()[0].is_ascii_digit();
+    if !ok {
+        return Err("must be a plain lower-case identifier (letters, digits, '_')".into());
+    }
+    c.database_schema = Some(v.to_owned());
     Ok(())
 }
 
@@ -433,9 +480,11 @@ mod tests {
             ("XWEBHOOK_JWT_SECRET", "short"),
             ("XWEBHOOK_REDIS_URL", "http://localhost:6379"),
             ("XWEBHOOK_REDIS_PREFIX", "has space"),
+            ("XWEBHOOK_DATABASE_URL", "mysql://x"),
+            ("XWEBHOOK_DATABASE_SCHEMA", "Bad-Schema"),
         ]);
         let err = Config::load(None, &e, &Overrides::default()).expect_err("invalid");
-        assert_eq!(err.0.len(), 8, "{err}");
+        assert_eq!(err.0.len(), 10, "{err}");
         assert!(
             err.0.iter().any(|m| m.starts_with("XWEBHOOK_LISTEN: `nowhere`")),
             "{err}"
@@ -447,9 +496,11 @@ mod tests {
         let e = env(&[
             ("XWEBHOOK_JWT_SECRET", "a-very-secret-value"),
             ("XWEBHOOK_REDIS_URL", "redis://:hunter2@127.0.0.1:6379"),
+            ("XWEBHOOK_DATABASE_URL", "postgres://app:pa55word@127.0.0.1/db"),
         ]);
         let c = Config::load(None, &e, &Overrides::default()).expect("valid");
         assert!(!format!("{c:?}").contains("a-very-secret-value"));
         assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!format!("{c:?}").contains("pa55word"));
     }
 }

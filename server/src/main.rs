@@ -45,6 +45,8 @@ enum Command {
         #[arg(long)]
         redis_url: Option<String>,
     },
+    /// Apply pending Postgres migrations (XWEBHOOK_DATABASE_URL), then exit.
+    Migrate,
     /// Manage API tokens.
     Jwt {
         #[command(subcommand)]
@@ -87,6 +89,7 @@ fn main() -> anyhow::Result<()> {
         Command::Jwt {
             command: JwtCommand::Generate { org_id },
         } => generate_token(&config, &org_id),
+        Command::Migrate => migrate(config),
     }
 }
 
@@ -98,6 +101,20 @@ fn serve(config: Config) -> anyhow::Result<()> {
         tokio::spawn(cancel_on_signal(shutdown.clone()));
         run::serve(config, shutdown).await
     })
+}
+
+fn migrate(config: Config) -> anyhow::Result<()> {
+    logging::init(&config.log, config.log_format)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let applied = runtime.block_on(run::migrate(&config))?;
+    if applied.is_empty() {
+        println!("the database schema is up to date");
+    } else {
+        println!("applied migrations: {applied:?}");
+    }
+    Ok(())
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {

@@ -13,32 +13,70 @@ use xwebhook_engine::delivery::{AddressPolicy, Worker, WorkerConfig};
 use xwebhook_engine::retry::RetryPolicy;
 use xwebhook_engine::store::Stores;
 use xwebhook_storage_embedded::EmbeddedStore;
+use xwebhook_storage_postgres::{PostgresConfig, PostgresStore};
 use xwebhook_storage_redis::{RedisConfig, RedisStore};
 
 use crate::config::{Config, Secret};
 use crate::secret_file;
 
-/// Opens the configured backends: Redis when `XWEBHOOK_REDIS_URL` is set, otherwise the embedded store in the
-/// data directory.
+/// Opens the configured backends:
+/// - nothing configured: the embedded store in the data directory, for everything;
+/// - `XWEBHOOK_REDIS_URL`: Redis for everything;
+/// - `XWEBHOOK_DATABASE_URL`: records in Postgres, the queue and the idempotency cache on Redis when it is
+///   configured, else on the embedded store.
 pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
-    if let Some(url) = &config.redis_url {
-        let mut redis = RedisConfig::new(url.expose());
-        redis.prefix = config.redis_prefix.clone();
-        redis.cluster = config.redis_cluster;
-        redis.pool_size = config.redis_pool_size;
-        // A lease outlives any live worker's hold on a task (see `WorkerConfig::lease_timeout`).
-        redis.visibility_timeout = worker_config(config).lease_timeout();
-        let store = RedisStore::connect(redis)
-            .await
-            .context("cannot connect to Redis")?;
-        info!(prefix = %config.redis_prefix, cluster = store.config().is_cluster(), "using Redis");
-        return Ok(Stores::from_one(store));
-    }
+    let base = match &config.redis_url {
+        Some(url) => Stores::from_one(open_redis(config, url).await?),
+        None => Stores::from_one(open_embedded(config)?),
+    };
+    let Some(url) = &config.database_url else {
+        return Ok(base);
+    };
+    let postgres = PostgresStore::connect(&postgres_config(config, url))
+        .await
+        .context("cannot connect to Postgres")?;
+    info!(schema = ?config.database_schema, "records in Postgres");
+    Ok(postgres.stores(base.queue, base.idempotency))
+}
+
+async fn open_redis(config: &Config, url: &Secret) -> anyhow::Result<Arc<RedisStore>> {
+    let mut redis = RedisConfig::new(url.expose());
+    redis.prefix = config.redis_prefix.clone();
+    redis.cluster = config.redis_cluster;
+    redis.pool_size = config.redis_pool_size;
+    // A lease outlives any live worker's hold on a task (see `WorkerConfig::lease_timeout`).
+    redis.visibility_timeout = worker_config(config).lease_timeout();
+    let store = RedisStore::connect(redis)
+        .await
+        .context("cannot connect to Redis")?;
+    info!(prefix = %config.redis_prefix, cluster = store.config().is_cluster(), "using Redis");
+    Ok(store)
+}
+
+fn open_embedded(config: &Config) -> anyhow::Result<Arc<EmbeddedStore>> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
-    let store = EmbeddedStore::open(&config.data_dir)
-        .with_context(|| format!("cannot open the embedded store in {}", config.data_dir.display()))?;
-    Ok(Stores::from_one(store))
+    EmbeddedStore::open(&config.data_dir)
+        .with_context(|| format!("cannot open the embedded store in {}", config.data_dir.display()))
+}
+
+pub fn postgres_config(config: &Config, url: &Secret) -> PostgresConfig {
+    let mut pg = PostgresConfig::new(url.expose());
+    pg.schema = config.database_schema.clone();
+    pg.pool_size = config.database_pool_size;
+    pg.migrate_on_start = config.database_migrate;
+    pg
+}
+
+/// `xwebhook migrate`: applies pending Postgres migrations and says which.
+pub async fn migrate(config: &Config) -> anyhow::Result<Vec<i32>> {
+    let url = config
+        .database_url
+        .as_ref()
+        .context("XWEBHOOK_DATABASE_URL is not set: nothing to migrate")?;
+    xwebhook_storage_postgres::migrate(&postgres_config(config, url))
+        .await
+        .context("migration failed")
 }
 
 /// The configured JWT secret, or the one kept in the data directory (created on first start).

@@ -5,6 +5,7 @@ themselves by creating their own applications, event types and receiver paths, s
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,6 +72,12 @@ def server(tmp_path_factory):
     if redis_url:
         env["XWEBHOOK_REDIS_URL"] = redis_url
         env["XWEBHOOK_REDIS_PREFIX"] = f"xwe2e:{uuid.uuid4().hex}"
+    # Records in Postgres when E2E_DATABASE_URL names one, in a schema of this session's own.
+    database_url = os.environ.get("E2E_DATABASE_URL")
+    schema = f"xwe2e_{uuid.uuid4().hex}"
+    if database_url:
+        env["XWEBHOOK_DATABASE_URL"] = database_url
+        env["XWEBHOOK_DATABASE_SCHEMA"] = schema
     token = subprocess.run(
         [binary, "jwt", "generate", "--data-dir", str(data_dir)],
         env=env, check=True, capture_output=True, text=True, timeout=DEADLINE_SECONDS,
@@ -99,6 +106,10 @@ def server(tmp_path_factory):
             process.kill()
             process.wait()
             pytest.fail(f"xwebhook did not stop within {DEADLINE_SECONDS}s of SIGTERM:\n{server.log()}")
+    if database_url and shutil.which("psql"):
+        # Best effort: the schema is this session's alone, and leaving it would only cost disk.
+        subprocess.run(["psql", database_url, "-qc", f"DROP SCHEMA IF EXISTS {schema} CASCADE"],
+                       capture_output=True, timeout=DEADLINE_SECONDS)
     assert code == 0, f"xwebhook exited with {code} after SIGTERM:\n{server.log()}"
 
 

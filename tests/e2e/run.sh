@@ -24,8 +24,10 @@ if [[ -z "${XWEBHOOK_BIN:-}" ]]; then
 fi
 
 cd "$here"
-# The same suite against each deployment: the embedded default, then Redis.
+# The same suite against each deployment: the embedded default, Redis, then Postgres records with a Redis queue.
 echo "e2e: embedded store"
 "$venv/bin/python" -m pytest -q "$@"
 echo "e2e: Redis (${E2E_REDIS_URL:=redis://127.0.0.1:6379})"
 E2E_REDIS_URL="$E2E_REDIS_URL" "$venv/bin/python" -m pytest -q "$@"
+echo "e2e: Postgres records (${E2E_DATABASE_URL:=postgres://postgres@127.0.0.1:5432/test}) + Redis queue"
+E2E_REDIS_URL="$E2E_REDIS_URL" E2E_DATABASE_URL="$E2E_DATABASE_URL" "$venv/bin/python" -m pytest -q "$@"
