@@ -14,10 +14,14 @@ pub enum Pool {
     Cluster(deadpool_redis::cluster::Pool),
 }
 
-pub enum Conn {
-    Single(deadpool_redis::Connection),
-    Cluster(deadpool_redis::cluster::Connection),
+/// A connection to a single node or to a cluster. One generic type serves the pooled connections and the
+/// queue's dedicated blocking ones; the cluster side is boxed because it is several times larger.
+pub enum NodeOrCluster<S, C> {
+    Single(S),
+    Cluster(Box<C>),
 }
+
+pub type Conn = NodeOrCluster<deadpool_redis::Connection, deadpool_redis::cluster::Connection>;
 
 impl Pool {
     pub fn new(config: &RedisConfig) -> StoreResult<Self> {
@@ -54,7 +58,7 @@ impl Pool {
             Self::Cluster(p) => p
                 .get()
                 .await
-                .map(Conn::Cluster)
+                .map(|c| Conn::Cluster(Box::new(c)))
                 .map_err(|e| pool_err("cannot get a Redis cluster connection", e)),
         }
     }
@@ -69,7 +73,7 @@ impl Pool {
     }
 }
 
-impl ConnectionLike for Conn {
+impl<S: ConnectionLike + Send, C: ConnectionLike + Send> ConnectionLike for NodeOrCluster<S, C> {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Self::Single(c) => c.req_packed_command(cmd),

@@ -79,7 +79,8 @@ pub async fn idempotency_abandon_then_begin(s: Stores) {
 
 pub async fn idempotency_stale_claim_expires(s: Stores) {
     let key = fresh_key();
-    let short = Duration::from_millis(100);
+    // Long enough that two calls in a row fall inside it on a loaded machine.
+    let short = Duration::from_millis(400);
     assert_eq!(
         s.idempotency.begin(&key, short).await.expect("begin"),
         IdempotencyState::Started
@@ -88,7 +89,7 @@ pub async fn idempotency_stale_claim_expires(s: Stores) {
         s.idempotency.begin(&key, short).await.expect("begin"),
         IdempotencyState::InProgress
     );
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let reclaimed = s.idempotency.begin(&key, LOCK).await.expect("begin");
     assert_eq!(
         reclaimed,
@@ -105,7 +106,7 @@ pub async fn idempotency_stale_claim_expires(s: Stores) {
         .complete(&done, &response(), short)
         .await
         .expect("complete");
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let expired = s.idempotency.begin(&done, LOCK).await.expect("begin");
     assert_eq!(
         expired,

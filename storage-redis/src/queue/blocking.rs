@@ -12,13 +12,14 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::aio::MultiplexedConnection;
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
-use redis::{AsyncConnectionConfig, Client, Cmd, Pipeline, RedisFuture, Value};
+use redis::{AsyncConnectionConfig, Client};
 use xwebhook_engine::store::{StoreError, StoreErrorKind, StoreResult};
 
 use crate::config::RedisConfig;
+use crate::conn::NodeOrCluster;
 use crate::error::Context as _;
 
 /// Idle blocking connections kept for reuse; more are opened when more receivers wait at once.
@@ -30,11 +31,7 @@ enum BlockingClient {
     Cluster(Box<ClusterClient>),
 }
 
-pub(super) enum BlockingConn {
-    Single(MultiplexedConnection),
-    // Boxed: a cluster connection is several times the size of a multiplexed one.
-    Cluster(Box<ClusterConnection>),
-}
+pub(super) type BlockingConn = NodeOrCluster<MultiplexedConnection, ClusterConnection>;
 
 pub(super) struct Blocking {
     client: BlockingClient,
@@ -92,34 +89,6 @@ impl Blocking {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() < MAX_IDLE {
             idle.push(conn);
-        }
-    }
-}
-
-impl ConnectionLike for BlockingConn {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            Self::Single(c) => c.req_packed_command(cmd),
-            Self::Cluster(c) => c.req_packed_command(cmd),
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        cmd: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            Self::Single(c) => c.req_packed_commands(cmd, offset, count),
-            Self::Cluster(c) => c.req_packed_commands(cmd, offset, count),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            Self::Single(c) => c.get_db(),
-            Self::Cluster(c) => c.get_db(),
         }
     }
 }
