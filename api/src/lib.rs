@@ -103,6 +103,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(event_type::delete),
         )
         .route("/admin/redrive-dlq", post(admin::redrive_dlq))
+        .route("/admin/queue", get(admin::queue_depths))
         .route("/health", get(health::health))
         .route("/health/ping", get(health::ping))
         .route("/openapi.json", get(|| async { axum::Json(openapi::document()) }))

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use redb::ReadableTableMetadata as _;
 use redb::{Database, ReadableTable};
 use tokio::sync::Notify;
-use xwebhook_engine::store::{DeliveryQueue, FollowUp, Leased, Receipt, StoreResult, Task};
+use xwebhook_engine::store::{DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, StoreResult, Task};
 
 use crate::EmbeddedStore;
 use crate::error::{Context as _, decode, encode};
@@ -53,6 +54,12 @@ pub(crate) struct QueueShared {
 }
 
 impl QueueShared {
+    /// (ready and unleased, leased) right now.
+    fn counts(&self) -> (u64, u64) {
+        let memory = self.memory();
+        (memory.unleased.len() as u64, memory.leases.len() as u64)
+    }
+
     /// Every row of the ready table is ready again: whoever held it before the restart is gone.
     pub(crate) fn load(db: &Database) -> StoreResult<Self> {
         let tx = db.begin_read().context("cannot read the ready queue")?;
@@ -261,6 +268,22 @@ fn promote_op(batch: &mut Batch<'_>, now: DateTime<Utc>, max: usize) -> StoreRes
 
 #[async_trait]
 impl DeliveryQueue for EmbeddedStore {
+    /// Nothing is ever dead-lettered here: a restart makes every unfinished task ready again.
+    async fn depths(&self) -> StoreResult<QueueDepths> {
+        let (ready, in_flight) = self.queue.counts();
+        let tx = self.read()?;
+        let scheduled = tx
+            .open_table(QUEUE_SCHEDULED)
+            .context("cannot open the scheduled queue")?;
+        let scheduled = scheduled.len().context("cannot count the scheduled queue")?;
+        Ok(QueueDepths {
+            ready,
+            in_flight,
+            scheduled,
+            dead_letter: 0,
+        })
+    }
+
     async fn enqueue(&self, tasks: Vec<Task>) -> StoreResult<()> {
         if tasks.is_empty() {
             return Ok(());

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
+use xwebhook_engine::store::QueueDepths;
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
@@ -31,4 +32,11 @@ pub async fn redrive_dlq(
     let redriven = state.stores.queue.redrive_dead_letters(max).await?;
     tracing::info!(redriven, by = %auth.org_id, "dead-lettered deliveries redriven");
     Ok(Json(RedriveOut { redriven }))
+}
+
+/// The delivery queue's depths: ready, in flight, scheduled retries, dead letters.
+#[utoipa::path(get, path = "/api/v1/admin/queue", tag = "Admin", responses((status = 200, body = Object)))]
+pub async fn queue_depths(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<QueueDepths>> {
+    auth.require_org()?;
+    Ok(Json(state.stores.queue.depths().await?))
 }

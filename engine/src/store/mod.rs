@@ -15,7 +15,7 @@ pub use ports::{
     ApplicationStore, AttemptRecord, AttemptStore, CachedResponse, EndpointStore, EventTypeStore,
     IdempotencyCache, IdempotencyState, MessageStore, Ref,
 };
-pub use queue::{DeliveryQueue, FollowUp, Leased, Receipt, Task, TaskKind};
+pub use queue::{DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
 
 /// The backends a process runs on, chosen at start-up. Each port may come from a different backend (records in
 /// Postgres, queue and cache in Redis); the rest of the code sees only these traits.

@@ -67,6 +67,19 @@ impl FollowUp {
     }
 }
 
+/// How much work the queue holds, for operators.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDepths {
+    /// Ready and not leased.
+    pub ready: u64,
+    /// Leased and not finished.
+    pub in_flight: u64,
+    /// Waiting for their due time (retries).
+    pub scheduled: u64,
+    /// Given up on after too many leases; see `redrive_dead_letters`.
+    pub dead_letter: u64,
+}
+
 #[async_trait]
 pub trait DeliveryQueue: Send + Sync {
     /// Appends tasks, ready at once. They are durable when this returns.
@@ -91,6 +104,9 @@ pub trait DeliveryQueue: Send + Sync {
     /// Moves up to `max` scheduled tasks due at or before `now` to the ready queue, each exactly once even when
     /// several processes call this at the same time. Returns how many moved.
     async fn promote_due(&self, now: DateTime<Utc>, max: usize) -> StoreResult<usize>;
+
+    /// The current depths of the queue (a snapshot: counts may move while they are read).
+    async fn depths(&self) -> StoreResult<QueueDepths>;
 
     /// Moves up to `max` dead-lettered tasks (leased too often without finishing) back to the ready queue with
     /// a fresh delivery count, and returns how many moved. A backend that never dead-letters moves none.

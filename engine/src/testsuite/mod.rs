@@ -86,6 +86,7 @@ macro_rules! conformance_suite {
             queue_finish_adds_follow_up_once,
             queue_promotes_due_task_exactly_once,
             queue_receive_waits_and_wakes,
+            queue_depths_count_each_state,
             idempotency_begin_race,
             idempotency_complete_then_replay,
             idempotency_abandon_then_begin,

@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use super::fixtures::*;
 use crate::id::{MessageId, OrgId};
-use crate::store::{DeliveryQueue, FollowUp, Leased, Stores, Task};
+use crate::store::{DeliveryQueue, FollowUp, Leased, QueueDepths, Stores, Task};
 
 const SHORT: Duration = Duration::from_millis(50);
 const LONG: Duration = Duration::from_secs(10);
@@ -281,5 +281,42 @@ pub async fn queue_receive_waits_and_wakes(s: Stores) {
     assert!(
         waited < Duration::from_secs(5),
         "woken by the enqueue, not by its timeout ({waited:?})"
+    );
+}
+
+pub async fn queue_depths_count_each_state(s: Stores) {
+    let org = OrgId::generate();
+    let depths = |s: Stores| async move { s.queue.depths().await.expect("depths") };
+    assert_eq!(
+        depths(s.clone()).await,
+        QueueDepths::default(),
+        "a fresh queue is empty"
+    );
+    s.queue
+        .enqueue(vec![task(&org), task(&org)])
+        .await
+        .expect("enqueue");
+    let later = Utc::now() + chrono::Duration::hours(1);
+    s.queue
+        .schedule(vec![(task(&org), later)])
+        .await
+        .expect("schedule");
+    let leased = s.queue.receive("c1", 1, LONG).await.expect("receive");
+    assert_eq!(leased.len(), 1, "receive takes no more than asked");
+    let expected = QueueDepths {
+        ready: 1,
+        in_flight: 1,
+        scheduled: 1,
+        dead_letter: 0,
+    };
+    assert_eq!(depths(s.clone()).await, expected);
+    s.queue
+        .finish(&leased[0].receipt, FollowUp::none())
+        .await
+        .expect("finish");
+    assert_eq!(
+        depths(s.clone()).await.in_flight,
+        0,
+        "finished work leaves the queue"
     );
 }

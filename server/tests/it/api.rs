@@ -445,3 +445,13 @@ async fn redrive_dead_letters_needs_an_organization_token() {
         403
     );
 }
+
+#[tokio::test]
+async fn queue_depths_are_visible_to_operators() {
+    let app = spawn_app().await;
+    let (status, out) = app.call("GET", "/admin/queue", None).await;
+    assert_eq!(status, 200, "{out}");
+    for field in ["ready", "in_flight", "scheduled", "dead_letter"] {
+        assert!(out[field].is_u64(), "{field} in {out}");
+    }
+}

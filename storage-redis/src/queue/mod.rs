@@ -51,14 +51,8 @@ use scripts::Scripts;
 /// The one consumer group of every partition's stream; consumers are named by the worker.
 const GROUP: &str = "workers";
 
-/// Queue depths, for operators.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct QueueStats {
-    pub ready: u64,
-    pub in_flight: u64,
-    pub scheduled: u64,
-    pub dead_letter: u64,
-}
+/// Queue depths, for operators (the engine's type).
+pub use xwebhook_engine::store::QueueDepths as QueueStats;
 
 pub struct QueueState {
     partitions: u16,
@@ -140,6 +134,10 @@ impl DeliveryQueue for RedisStore {
             return Ok(0);
         }
         self.promote(now, max).await
+    }
+
+    async fn depths(&self) -> StoreResult<QueueStats> {
+        self.queue_stats().await
     }
 
     async fn redrive_dead_letters(&self, max: usize) -> StoreResult<usize> {
