@@ -34,7 +34,7 @@ pub use auth::{Auth, JwtAuth};
 pub use state::{ApiConfig, AppState};
 
 use error::ApiError;
-use routes::{admin, application, attempt, endpoint, event_type, headers, health, message, secret};
+use routes::{admin, application, attempt, endpoint, event_type, headers, health, message, portal, secret};
 
 /// The API's routes with their layers.
 pub fn router(state: AppState) -> Router {
@@ -93,6 +93,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/app/{app_id}/attempt/msg/{msg_id}",
             get(attempt::list_by_message),
+        )
+        .route(
+            "/auth/app-portal-access/{app_id}",
+            post(portal::app_portal_access),
         )
         .route("/event-type", get(event_type::list).post(event_type::create))
         .route(

@@ -4,7 +4,9 @@
 use utoipa::OpenApi;
 
 use crate::dto;
-use crate::routes::{admin, application, attempt, endpoint, event_type, headers, health, message, secret};
+use crate::routes::{
+    admin, application, attempt, endpoint, event_type, headers, health, message, portal, secret,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -47,6 +49,9 @@ use crate::routes::{admin, application, attempt, endpoint, event_type, headers, 
         attempt::resend,
         health::health,
         health::ping,
+        admin::redrive_dlq,
+        admin::queue_depths,
+        portal::app_portal_access,
     ),
     components(schemas(
         dto::application::ApplicationIn,
@@ -71,6 +76,8 @@ use crate::routes::{admin, application, attempt, endpoint, event_type, headers, 
         dto::attempt::EndpointMessageOut,
         crate::error::ValidationError,
         admin::RedriveOut,
+        portal::AppPortalAccessIn,
+        portal::AppPortalAccessOut,
     ))
 )]
 pub struct ApiDoc;

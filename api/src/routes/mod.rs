@@ -10,4 +10,5 @@ pub mod headers;
 pub mod health;
 mod lookup;
 pub mod message;
+pub mod portal;
 pub mod secret;

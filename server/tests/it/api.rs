@@ -455,3 +455,71 @@ async fn queue_depths_are_visible_to_operators() {
         assert!(out[field].is_u64(), "{field} in {out}");
     }
 }
+
+#[tokio::test]
+async fn app_portal_access_issues_a_token_for_one_application() {
+    let app = spawn_app().await;
+    let mine = app
+        .create("/app", json!({"name": "portal", "uid": "portal-app"}))
+        .await;
+    let other = app.create("/app", json!({"name": "other"})).await;
+    let (status, access) = app
+        .call("POST", "/auth/app-portal-access/portal-app", Some(json!({})))
+        .await;
+    assert_eq!(status, 200, "{access}");
+    let token = access["token"].as_str().expect("token");
+    assert!(
+        access["url"].as_str().is_some_and(|u| u.contains(token)),
+        "{access}"
+    );
+    assert_eq!(
+        app.call_as(
+            token,
+            "GET",
+            &format!("/app/{}", mine["id"].as_str().expect("id")),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        app.call_as(
+            token,
+            "GET",
+            &format!("/app/{}", other["id"].as_str().expect("id")),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        app.call_as(
+            token,
+            "POST",
+            "/auth/app-portal-access/portal-app",
+            Some(json!({}))
+        )
+        .await
+        .0,
+        403
+    );
+    // A UID that does not exist yet is created when the body carries the application.
+    let (status, _) = app
+        .call(
+            "POST",
+            "/auth/app-portal-access/new-portal-app",
+            Some(json!({"application": {"name": "new"}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.call("GET", "/app/new-portal-app", None).await.0, 200);
+    assert_eq!(
+        app.call("POST", "/auth/app-portal-access/missing", None).await.0,
+        404
+    );
+    let (_, doc) = app.call("GET", "/openapi.json", None).await;
+    assert!(doc["paths"]["/api/v1/auth/app-portal-access/{app_id}"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/admin/redrive-dlq"]["post"].is_object());
+}
