@@ -34,7 +34,9 @@ pub use auth::{Auth, JwtAuth};
 pub use state::{ApiConfig, AppState};
 
 use error::ApiError;
-use routes::{admin, application, attempt, endpoint, event_type, headers, health, message, portal, secret};
+use routes::{
+    admin, application, attempt, endpoint, event_type, example, headers, health, message, portal, secret,
+};
 
 /// The API's routes with their layers.
 pub fn router(state: AppState) -> Router {
@@ -71,6 +73,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/app/{app_id}/endpoint/{endpoint_id}/msg",
             get(attempt::list_endpoint_messages),
+        )
+        .route(
+            "/app/{app_id}/endpoint/{endpoint_id}/send-example",
+            post(example::send_example),
         )
         .route("/app/{app_id}/msg", get(message::list).post(message::create))
         .route("/app/{app_id}/msg/{msg_id}", get(message::get))

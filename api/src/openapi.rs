@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use crate::dto;
 use crate::routes::{
-    admin, application, attempt, endpoint, event_type, headers, health, message, portal, secret,
+    admin, application, attempt, endpoint, event_type, example, headers, health, message, portal, secret,
 };
 
 #[derive(OpenApi)]
@@ -52,6 +52,7 @@ use crate::routes::{
         admin::redrive_dlq,
         admin::queue_depths,
         portal::app_portal_access,
+        example::send_example,
     ),
     components(schemas(
         dto::application::ApplicationIn,
@@ -78,6 +79,7 @@ use crate::routes::{
         admin::RedriveOut,
         portal::AppPortalAccessIn,
         portal::AppPortalAccessOut,
+        example::EventExampleIn,
     ))
 )]
 pub struct ApiDoc;

@@ -6,6 +6,7 @@ pub mod application;
 pub mod attempt;
 pub mod endpoint;
 pub mod event_type;
+pub mod example;
 pub mod headers;
 pub mod health;
 mod lookup;

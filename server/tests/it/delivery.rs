@@ -345,3 +345,55 @@ async fn event_id_is_unique_per_application() {
     let (status, out) = app.call("POST", &format!("/app/{app_id}/msg"), Some(body)).await;
     assert_eq!((status, out["code"].as_str()), (409, Some("conflict")));
 }
+
+#[tokio::test]
+async fn send_example_reaches_only_that_endpoint() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    let schemas = json!({"1": {"type": "object", "examples": [{"invoice": 42}]}});
+    app.create(
+        "/event-type",
+        json!({"name": "invoice.paid", "description": "d", "schemas": schemas}),
+    )
+    .await;
+    app.create(
+        "/event-type",
+        json!({"name": "plain", "description": "no example"}),
+    )
+    .await;
+    let (app_id, ep_id, secret) = app.app_with_endpoint(&rx.url("/example")).await;
+    app.create(
+        &format!("/app/{app_id}/endpoint"),
+        json!({"url": rx.url("/bystander")}),
+    )
+    .await;
+    let path = format!("/app/{app_id}/endpoint/{ep_id}/send-example");
+    let (status, ping) = app
+        .call("POST", &path, Some(json!({"eventType": "svix.ping"})))
+        .await;
+    assert_eq!(
+        (status, &ping["payload"]),
+        (200, &json!({"success": true})),
+        "{ping}"
+    );
+    let (status, _) = app
+        .call("POST", &path, Some(json!({"eventType": "invoice.paid"})))
+        .await;
+    assert_eq!(status, 200);
+    let got = rx.wait_for("/example", 2).await;
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).expect("json"))
+        .collect();
+    assert!(
+        bodies.contains(&json!({"success": true})) && bodies.contains(&json!({"invoice": 42})),
+        "{bodies:?}"
+    );
+    assert!(got.iter().all(|r| signed_by(r, &secret)));
+    let (status, err) = app.call("POST", &path, Some(json!({"eventType": "plain"}))).await;
+    assert_eq!(status, 422, "{err}");
+    assert!(
+        rx.received("/bystander").is_empty(),
+        "an example goes to the named endpoint only"
+    );
+}

@@ -1,0 +1,132 @@
+//! `/endpoint/{id}/send-example`: sends one example event to one endpoint, to test a receiver. `svix.ping`
+//! always exists; any other event type sends the first example of its JSON schema.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use xwebhook_engine::domain::{EventTypeName, Message, Payload, TriggerType};
+use xwebhook_engine::id::MessageId;
+use xwebhook_engine::store::{Task, TaskKind};
+
+use super::lookup;
+use crate::auth::Auth;
+use crate::dto::message::{DEFAULT_RETENTION_DAYS, MessageOut};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
+use crate::state::AppState;
+
+const PING: &str = "svix.ping";
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventExampleIn {
+    #[schema(value_type = String)]
+    pub event_type: EventTypeName,
+}
+
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example", tag = "Endpoint",
+    request_body = EventExampleIn, params(("app_id" = String, Path), ("endpoint_id" = String, Path)),
+    responses((status = 200, body = MessageOut)))]
+pub async fn send_example(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((app_id, endpoint_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<EventExampleIn>,
+) -> ApiResult<Json<MessageOut>> {
+    let app = lookup::application(&state, &auth, &app_id).await?;
+    let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
+    let payload = example_payload(&state, &auth, &body.event_type).await?;
+    let message = Message {
+        id: MessageId::generate(),
+        org_id: app.org_id.clone(),
+        app_id: app.id.clone(),
+        event_type: body.event_type,
+        event_id: None,
+        channels: None,
+        payload,
+        retention_days: DEFAULT_RETENTION_DAYS,
+        created_at: state.clock.now(),
+    };
+    state.stores.messages.create_message(&message).await?;
+    // To this endpoint only, whatever its filters say: the caller asked for it by name.
+    let kind = TaskKind::Deliver {
+        endpoint_id: endpoint.id,
+        attempt: 0,
+        trigger: TriggerType::Manual,
+    };
+    let task = Task {
+        org_id: app.org_id,
+        app_id: app.id,
+        msg_id: message.id.clone(),
+        kind,
+    };
+    state.stores.queue.enqueue(vec![task]).await?;
+    Ok(Json(MessageOut::new(message, true)))
+}
+
+async fn example_payload(state: &AppState, auth: &Auth, name: &EventTypeName) -> ApiResult<Payload> {
+    let example = if name.as_str() == PING {
+        serde_json::json!({"success": true})
+    } else {
+        let event_type = state
+            .stores
+            .event_types
+            .get_event_type(&auth.org_id, name)
+            .await?;
+        let schemas = event_type
+            .and_then(|t| t.schemas)
+            .ok_or_else(|| no_example(name))?;
+        first_example(&schemas).ok_or_else(|| no_example(name))?
+    };
+    let raw = RawValue::from_string(example.to_string()).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    Payload::from_raw(raw).map_err(|_| {
+        ApiError::invalid(
+            &["body", "eventType"],
+            format!("the example of `{name}` is not a JSON object"),
+        )
+    })
+}
+
+fn no_example(name: &EventTypeName) -> ApiError {
+    ApiError::invalid(
+        &["body", "eventType"],
+        format!("event type `{name}` has no schema example to send"),
+    )
+}
+
+/// Svix keeps schemas by version (`{"1": {…json schema…}}`); the newest version's first `examples` entry wins.
+fn first_example(schemas: &Value) -> Option<Value> {
+    let versions = schemas.as_object()?;
+    let newest = versions
+        .keys()
+        .filter_map(|k| k.parse::<u32>().ok().map(|n| (n, k)))
+        .max()
+        .map(|(_, k)| k);
+    let schema = newest.and_then(|k| versions.get(k)).unwrap_or(schemas);
+    schema.get("examples")?.as_array()?.first().cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::first_example;
+
+    #[test]
+    fn picks_the_newest_versions_first_example() {
+        let cases = [
+            (
+                json!({"1": {"examples": [{"a": 1}]}, "2": {"examples": [{"b": 2}, {"c": 3}]}}),
+                Some(json!({"b": 2})),
+            ),
+            (json!({"examples": [{"flat": true}]}), Some(json!({"flat": true}))),
+            (json!({"1": {"type": "object"}}), None),
+            (json!([1, 2]), None),
+        ];
+        for (schemas, expected) in cases {
+            assert_eq!(first_example(&schemas), expected, "{schemas}");
+        }
+    }
+}
