@@ -41,7 +41,27 @@ use routes::{
 /// The API's routes with their layers.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    let app = Router::new()
+    let api = Router::new()
+        .merge(application_routes())
+        .merge(endpoint_routes())
+        .merge(message_routes())
+        .merge(event_type_routes())
+        .merge(operator_routes())
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ));
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::not_found() })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CorsLayer::very_permissive())
+        .with_state(state)
+}
+
+fn application_routes() -> Router<AppState> {
+    Router::new()
         .route("/app", get(application::list).post(application::create))
         .route(
             "/app/{app_id}",
@@ -51,33 +71,37 @@ pub fn router(state: AppState) -> Router {
                 .delete(application::delete),
         )
         .route(
+            "/auth/app-portal-access/{app_id}",
+            post(portal::app_portal_access),
+        )
+}
+
+fn endpoint_routes() -> Router<AppState> {
+    const ONE: &str = "/app/{app_id}/endpoint/{endpoint_id}";
+    Router::new()
+        .route(
             "/app/{app_id}/endpoint",
             get(endpoint::list).post(endpoint::create),
         )
         .route(
-            "/app/{app_id}/endpoint/{endpoint_id}",
+            ONE,
             get(endpoint::get)
                 .put(endpoint::upsert)
                 .patch(endpoint::patch)
                 .delete(endpoint::delete),
         )
-        .route("/app/{app_id}/endpoint/{endpoint_id}/secret", get(secret::get))
+        .route(&format!("{ONE}/secret"), get(secret::get))
+        .route(&format!("{ONE}/secret/rotate"), post(secret::rotate))
         .route(
-            "/app/{app_id}/endpoint/{endpoint_id}/secret/rotate",
-            post(secret::rotate),
-        )
-        .route(
-            "/app/{app_id}/endpoint/{endpoint_id}/headers",
+            &format!("{ONE}/headers"),
             get(headers::get).put(headers::update).patch(headers::patch),
         )
-        .route(
-            "/app/{app_id}/endpoint/{endpoint_id}/msg",
-            get(attempt::list_endpoint_messages),
-        )
-        .route(
-            "/app/{app_id}/endpoint/{endpoint_id}/send-example",
-            post(example::send_example),
-        )
+        .route(&format!("{ONE}/msg"), get(attempt::list_endpoint_messages))
+        .route(&format!("{ONE}/send-example"), post(example::send_example))
+}
+
+fn message_routes() -> Router<AppState> {
+    Router::new()
         .route("/app/{app_id}/msg", get(message::list).post(message::create))
         .route("/app/{app_id}/msg/{msg_id}", get(message::get))
         .route(
@@ -100,10 +124,10 @@ pub fn router(state: AppState) -> Router {
             "/app/{app_id}/attempt/msg/{msg_id}",
             get(attempt::list_by_message),
         )
-        .route(
-            "/auth/app-portal-access/{app_id}",
-            post(portal::app_portal_access),
-        )
+}
+
+fn event_type_routes() -> Router<AppState> {
+    Router::new()
         .route("/event-type", get(event_type::list).post(event_type::create))
         .route(
             "/event-type/{event_type_name}",
@@ -112,22 +136,16 @@ pub fn router(state: AppState) -> Router {
                 .patch(event_type::patch)
                 .delete(event_type::delete),
         )
-        .route("/admin/redrive-dlq", post(admin::redrive_dlq))
-        .route("/admin/queue", get(admin::queue_depths))
+}
+
+/// Health, the OpenAPI document, and operator actions outside the Svix contract.
+fn operator_routes() -> Router<AppState> {
+    Router::new()
         .route("/health", get(health::health))
         .route("/health/ping", get(health::ping))
         .route("/openapi.json", get(|| async { axum::Json(openapi::document()) }))
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            idempotency::layer,
-        ));
-    Router::new()
-        .nest("/api/v1", app)
-        .fallback(|| async { ApiError::not_found() })
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(CorsLayer::very_permissive())
-        .with_state(state)
+        .route("/admin/redrive-dlq", post(admin::redrive_dlq))
+        .route("/admin/queue", get(admin::queue_depths))
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then drains open requests.

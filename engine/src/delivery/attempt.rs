@@ -100,76 +100,125 @@ pub fn record(
     let TaskKind::Deliver { attempt, trigger, .. } = &task.kind else {
         unreachable!("only deliver tasks are recorded")
     };
-    let (code, response, retry_after) = match outcome {
-        SendOutcome::Response {
-            status,
-            body,
-            retry_after,
-        } => (
-            i16::try_from(status).unwrap_or(0),
-            body,
-            retry_after.and_then(|v| parse_retry_after(&v, now)),
-        ),
-        SendOutcome::Failed { detail, .. } => (0, detail, None),
-    };
-    let succeeded = (200..300).contains(&code);
-    let failed_attempts = attempt + 1;
+    let answer = Answer::from_outcome(outcome, now);
+    let tried = attempt + 1;
     // Manual resends are one-off: they do not restart the schedule.
-    let next = match (succeeded, trigger) {
-        (false, TriggerType::Scheduled) => policy.next_delay(failed_attempts, retry_after, jitter_draw),
+    let retry = match (answer.succeeded(), trigger) {
+        (false, TriggerType::Scheduled) => policy.next_delay(tried, answer.retry_after, jitter_draw),
         _ => None,
-    };
-    let retry = next.map(|delay| {
-        let due = now + chrono::Duration::from_std(delay).unwrap_or_default();
-        let mut next_task = task.clone();
-        next_task.kind = TaskKind::Deliver {
-            endpoint_id: endpoint.id.clone(),
-            attempt: failed_attempts,
-            trigger: TriggerType::Scheduled,
-        };
-        (next_task, due)
+    }
+    .map(|delay| {
+        (
+            retry_task(task, tried),
+            now + chrono::Duration::from_std(delay).unwrap_or_default(),
+        )
     });
-    let status = if succeeded {
-        MessageStatus::Success
-    } else {
-        MessageStatus::Fail
+    let status = match (answer.succeeded(), &retry) {
+        (true, _) => MessageStatus::Success,
+        (false, Some(_)) => MessageStatus::Sending,
+        (false, None) => MessageStatus::Fail,
     };
-    let destination_status = match (&retry, succeeded) {
-        (_, true) => MessageStatus::Success,
-        (Some(_), false) => MessageStatus::Sending,
-        (None, false) => MessageStatus::Fail,
-    };
-    let attempt = Attempt {
+    let next_attempt = retry.as_ref().map(|(_, due)| *due);
+    let destination = destination_row(message, endpoint, status, next_attempt, tried, now);
+    let attempt = attempt_row(message, endpoint, answer, elapsed, *trigger, now);
+    Recorded {
+        record: AttemptRecord { attempt, destination },
+        retry,
+    }
+}
+
+/// What the receiver said, reduced to what the attempt log keeps.
+struct Answer {
+    /// 0 when there was no HTTP response.
+    code: i16,
+    response: String,
+    retry_after: Option<Duration>,
+}
+
+impl Answer {
+    fn from_outcome(outcome: SendOutcome, now: DateTime<Utc>) -> Self {
+        match outcome {
+            SendOutcome::Response {
+                status,
+                body,
+                retry_after,
+            } => Self {
+                code: i16::try_from(status).unwrap_or(0),
+                response: body,
+                retry_after: retry_after.and_then(|v| parse_retry_after(&v, now)),
+            },
+            SendOutcome::Failed { detail, .. } => Self {
+                code: 0,
+                response: detail,
+                retry_after: None,
+            },
+        }
+    }
+
+    fn succeeded(&self) -> bool {
+        (200..300).contains(&self.code)
+    }
+}
+
+/// The next scheduled try of a delivery that has now been tried `tried` times.
+fn retry_task(task: &Task, tried: u16) -> Task {
+    let mut next = task.clone();
+    if let TaskKind::Deliver { attempt, trigger, .. } = &mut next.kind {
+        *attempt = tried;
+        *trigger = TriggerType::Scheduled;
+    }
+    next
+}
+
+fn attempt_row(
+    message: &Message,
+    endpoint: &Endpoint,
+    answer: Answer,
+    elapsed: Duration,
+    trigger: TriggerType,
+    now: DateTime<Utc>,
+) -> Attempt {
+    Attempt {
         id: AttemptId::generate(),
         org_id: message.org_id.clone(),
         app_id: message.app_id.clone(),
         msg_id: message.id.clone(),
         endpoint_id: endpoint.id.clone(),
         url: endpoint.url.as_str().to_owned(),
-        status,
-        response_status_code: code,
-        response,
+        status: if answer.succeeded() {
+            MessageStatus::Success
+        } else {
+            MessageStatus::Fail
+        },
+        response_status_code: answer.code,
+        response: answer.response,
         response_duration_ms: i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
-        trigger: *trigger,
+        trigger,
         event_type: message.event_type.clone(),
         channels: message.channels.clone(),
         created_at: now,
-    };
-    let destination = Destination {
+    }
+}
+
+fn destination_row(
+    message: &Message,
+    endpoint: &Endpoint,
+    status: MessageStatus,
+    next_attempt: Option<DateTime<Utc>>,
+    tried: u16,
+    now: DateTime<Utc>,
+) -> Destination {
+    Destination {
         org_id: message.org_id.clone(),
         app_id: message.app_id.clone(),
         msg_id: message.id.clone(),
         endpoint_id: endpoint.id.clone(),
-        status: destination_status,
-        next_attempt: retry.as_ref().map(|(_, due)| *due),
-        attempts: failed_attempts,
+        status,
+        next_attempt,
+        attempts: tried,
         event_type: message.event_type.clone(),
         channels: message.channels.clone(),
         updated_at: now,
-    };
-    Recorded {
-        record: AttemptRecord { attempt, destination },
-        retry,
     }
 }
 

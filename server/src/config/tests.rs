@@ -1,0 +1,87 @@
+//! The loader's layering, validation and secrecy.
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn defaults_match_the_documentation() {
+    let c = Config::load(None, &HashMap::new(), &Overrides::default()).expect("defaults are valid");
+    assert_eq!(c.listen.to_string(), "127.0.0.1:8071");
+    assert_eq!(c.retry_schedule.len(), 7);
+    assert_eq!(c.request_timeout, Duration::from_secs(30));
+    assert_eq!(c.role, Role::All);
+}
+
+#[test]
+fn env_overrides_file_and_flags_override_env() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("x.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:9000\"\nretry_schedule = [1, 2]\nrequest_timeout = 5\n",
+    )
+    .expect("write config");
+    let e = env(&[
+        ("XWEBHOOK_LISTEN", "127.0.0.1:9001"),
+        ("XWEBHOOK_ALLOW_SUBNETS", "127.0.0.0/8, ::1/128"),
+    ]);
+    let c = Config::load(Some(&file), &e, &Overrides::default()).expect("valid");
+    assert_eq!(c.listen.port(), 9001);
+    assert_eq!(
+        c.retry_schedule,
+        vec![Duration::from_secs(1), Duration::from_secs(2)]
+    );
+    assert_eq!(c.request_timeout, Duration::from_secs(5));
+    assert_eq!(c.allow_subnets.len(), 2);
+    let flags = Overrides {
+        listen: Some("127.0.0.1:9002".into()),
+        ..Overrides::default()
+    };
+    assert_eq!(
+        Config::load(Some(&file), &e, &flags)
+            .expect("valid")
+            .listen
+            .port(),
+        9002
+    );
+}
+
+#[test]
+fn every_bad_value_is_reported() {
+    let e = env(&[
+        ("XWEBHOOK_LISTEN", "nowhere"),
+        ("XWEBHOOK_RETRY_SCHEDULE", "5,soon"),
+        ("XWEBHOOK_REQUEST_TIMEOUT", "0"),
+        ("XWEBHOOK_ALLOW_SUBNETS", "10.0.0.0/33"),
+        ("XWEBHOOK_LOG_FORMAT", "xml"),
+        ("XWEBHOOK_JWT_SECRET", "short"),
+        ("XWEBHOOK_REDIS_URL", "http://localhost:6379"),
+        ("XWEBHOOK_REDIS_PREFIX", "has space"),
+        ("XWEBHOOK_DATABASE_URL", "mysql://x"),
+        ("XWEBHOOK_DATABASE_SCHEMA", "Bad-Schema"),
+    ]);
+    let err = Config::load(None, &e, &Overrides::default()).expect_err("invalid");
+    assert_eq!(err.0.len(), 10, "{err}");
+    assert!(
+        err.0.iter().any(|m| m.starts_with("XWEBHOOK_LISTEN: `nowhere`")),
+        "{err}"
+    );
+}
+
+#[test]
+fn secrets_do_not_print() {
+    let e = env(&[
+        ("XWEBHOOK_JWT_SECRET", "a-very-secret-value"),
+        ("XWEBHOOK_REDIS_URL", "redis://:hunter2@127.0.0.1:6379"),
+        ("XWEBHOOK_DATABASE_URL", "postgres://app:pa55word@127.0.0.1/db"),
+    ]);
+    let c = Config::load(None, &e, &Overrides::default()).expect("valid");
+    assert!(!format!("{c:?}").contains("a-very-secret-value"));
+    assert!(!format!("{c:?}").contains("hunter2"));
+    assert!(!format!("{c:?}").contains("pa55word"));
+}
