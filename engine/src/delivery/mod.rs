@@ -5,12 +5,14 @@
 //! - `attempt`: one attempt as stages: `prepare` (sign) → send → `record` (attempt + retry decision).
 //! - `gates`: per-endpoint concurrency (bounded in flight and waiting).
 //! - `http`: the pooled client, the address-checking resolver, bounded response reads.
+//! - `recorder`: attempt records written in batches.
 //! - `address`: which IP addresses may be delivered to.
 
 mod address;
 mod attempt;
 mod gates;
 mod http;
+mod recorder;
 mod worker;
 
 use std::time::Duration;

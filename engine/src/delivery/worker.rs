@@ -12,6 +12,7 @@ use tracing::{debug, info, warn};
 use super::attempt::{self, Recorded};
 use super::gates::EndpointGates;
 use super::http::HttpSender;
+use super::recorder::Recorder;
 use super::{AddressPolicy, WorkerConfig};
 use crate::clock::Clock;
 use crate::domain::{Destination, Endpoint, Message, MessageStatus, TriggerType};
@@ -31,6 +32,7 @@ pub struct Worker {
     clock: Arc<dyn Clock>,
     slots: Arc<Semaphore>,
     gates: EndpointGates,
+    recorder: Recorder,
 }
 
 impl Worker {
@@ -43,6 +45,7 @@ impl Worker {
         let sender = HttpSender::new(policy, config.request_timeout);
         let slots = Arc::new(Semaphore::new(config.max_in_flight));
         let gates = EndpointGates::new(config.max_per_endpoint);
+        let recorder = Recorder::spawn(stores.attempts.clone());
         Arc::new(Self {
             stores,
             sender,
@@ -50,6 +53,7 @@ impl Worker {
             clock,
             slots,
             gates,
+            recorder,
         })
     }
 
@@ -222,10 +226,7 @@ impl Worker {
             return Ok(FollowUp::none());
         }
         let Recorded { record, retry } = self.attempt(task, &message, &endpoint).await;
-        self.stores
-            .attempts
-            .record_attempts(std::slice::from_ref(&record))
-            .await?;
+        self.recorder.record(record).await?;
         Ok(retry.map_or_else(FollowUp::none, |(next, due)| FollowUp::retry_at(next, due)))
     }
 
