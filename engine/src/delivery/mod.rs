@@ -20,6 +20,7 @@ use std::time::Duration;
 pub use address::AddressPolicy;
 pub use attempt::{RESERVED_HEADERS, USER_AGENT, prepare, record};
 pub use http::{FailureKind, HttpSender, MAX_RESPONSE_BODY, OutgoingRequest, SendOutcome};
+pub use recorder::Recorder;
 pub use worker::Worker;
 
 use crate::retry::RetryPolicy;

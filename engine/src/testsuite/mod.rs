@@ -15,7 +15,7 @@
 //! prefix, a schema). The invoking crate needs `tokio` with `macros` and `rt-multi-thread`.
 
 mod attempts;
-mod fixtures;
+pub mod fixtures;
 mod idempotency;
 mod isolation;
 mod messages;

@@ -2,6 +2,7 @@
 //! reopen, and batch concurrent writes.
 
 mod durability;
+mod recorder;
 mod timing;
 
 use xwebhook_engine::store::Stores;
