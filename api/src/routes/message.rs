@@ -53,18 +53,30 @@ pub async fn create(
         retention_days,
         created_at: state.clock.now(),
     };
-    state.stores.messages.create_message(&message).await?;
+    if let Some(event_id) = &message.event_id {
+        // Most duplicates are refused here, before a fan-out task is queued for a message that will not exist.
+        if state
+            .stores
+            .messages
+            .message_id_by_event_id(&app.org_id, &app.id, event_id)
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::Conflict(format!(
+                "a message with eventId `{event_id}` already exists"
+            )));
+        }
+    }
+    // The fan-out is queued before the message is stored, so no accepted message can lack one; the worker
+    // waits for a message that is not stored yet, and gives up on one that never will be (a failed insert).
     let task = Task {
-        org_id: app.org_id,
-        app_id: app.id,
+        org_id: app.org_id.clone(),
+        app_id: app.id.clone(),
         msg_id: message.id.clone(),
         kind: TaskKind::FanOut,
     };
-    if let Err(e) = state.stores.queue.enqueue(vec![task]).await {
-        // The message is stored but will not be sent: the caller must learn that it was not accepted.
-        tracing::error!(msg_id = %message.id, error = %e, "message stored but its delivery could not be queued");
-        return Err(e.into());
-    }
+    state.stores.queue.enqueue(vec![task]).await?;
+    state.stores.messages.create_message(&message).await?;
     Ok((StatusCode::ACCEPTED, Json(MessageOut::new(message, with_content))))
 }
 

@@ -22,6 +22,8 @@ use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
 /// When an endpoint has its maximum of deliveries in flight and as many waiting, further tasks for it wait this
 /// long in the scheduled set instead of holding a worker slot, so a slow endpoint cannot crowd out the others.
 const BUSY_ENDPOINT_DEFER: Duration = Duration::from_millis(250);
+/// How long a fan-out waits for its message to be stored before concluding it never will be.
+const MESSAGE_GRACE: Duration = Duration::from_secs(120);
 /// Pause after a queue error, so an unreachable backend is not hammered.
 const ERROR_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -167,8 +169,7 @@ impl Worker {
             .get_message(&task.org_id, &task.app_id, &task.msg_id)
             .await?
         else {
-            debug!(msg_id = %task.msg_id, "message is gone; nothing to fan out");
-            return Ok(FollowUp::none());
+            return Ok(self.await_message(task));
         };
         let endpoints = self
             .stores
@@ -197,6 +198,24 @@ impl Worker {
             enqueue,
             schedule: Vec::new(),
         })
+    }
+
+    /// A fan-out is queued before its message is stored (so that no stored message lacks one): a missing
+    /// message is either not committed yet, or its insert failed and the API refused it. Young tasks try again
+    /// with growing pauses; old ones are dropped.
+    fn await_message(&self, task: &Task) -> FollowUp {
+        let age = (self.clock.now() - task.msg_id.timestamp())
+            .to_std()
+            .unwrap_or_default();
+        if age > MESSAGE_GRACE {
+            debug!(msg_id = %task.msg_id, "message never stored; dropping its fan-out");
+            return FollowUp::none();
+        }
+        let pause = (age / 2).clamp(Duration::from_millis(100), Duration::from_secs(30));
+        FollowUp::retry_at(
+            task.clone(),
+            self.clock.now() + chrono::Duration::from_std(pause).unwrap_or_default(),
+        )
     }
 
     async fn deliver(&self, task: &Task, endpoint_id: &EndpointId) -> StoreResult<FollowUp> {
