@@ -35,7 +35,8 @@ pub use state::{ApiConfig, AppState};
 
 use error::ApiError;
 use routes::{
-    admin, application, attempt, endpoint, event_type, example, headers, health, message, portal, secret,
+    admin, application, attempt, endpoint, event_type, example, headers, health, message, portal, recover,
+    secret,
 };
 
 /// The API's routes with their layers.
@@ -98,6 +99,7 @@ fn endpoint_routes() -> Router<AppState> {
         )
         .route(&format!("{ONE}/msg"), get(attempt::list_endpoint_messages))
         .route(&format!("{ONE}/send-example"), post(example::send_example))
+        .route(&format!("{ONE}/recover"), post(recover::recover))
 }
 
 fn message_routes() -> Router<AppState> {

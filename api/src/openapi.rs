@@ -5,7 +5,8 @@ use utoipa::OpenApi;
 
 use crate::dto;
 use crate::routes::{
-    admin, application, attempt, endpoint, event_type, example, headers, health, message, portal, secret,
+    admin, application, attempt, endpoint, event_type, example, headers, health, message, portal, recover,
+    secret,
 };
 
 #[derive(OpenApi)]
@@ -53,6 +54,7 @@ use crate::routes::{
         admin::queue_depths,
         portal::app_portal_access,
         example::send_example,
+        recover::recover,
     ),
     components(schemas(
         dto::application::ApplicationIn,
@@ -80,6 +82,8 @@ use crate::routes::{
         portal::AppPortalAccessIn,
         portal::AppPortalAccessOut,
         example::EventExampleIn,
+        recover::RecoverIn,
+        recover::RecoverOut,
     ))
 )]
 pub struct ApiDoc;

@@ -115,6 +115,10 @@ prefixed_id!(
     /// One delivery attempt of a message to an endpoint.
     AttemptId, "atmpt_", "attempt"
 );
+prefixed_id!(
+    /// A background task started by the API (e.g. an endpoint recovery).
+    BackgroundTaskId, "qtask_", "background task"
+);
 
 /// The tenant every object belongs to. Organization ids come from tokens, not from us, so any `org_` followed by
 /// letters and digits is accepted (svix-server's are KSUIDs).

@@ -12,4 +12,5 @@ pub mod health;
 mod lookup;
 pub mod message;
 pub mod portal;
+pub mod recover;
 pub mod secret;

@@ -459,3 +459,51 @@ async fn fan_out_waits_for_its_message_and_drops_orphans() {
     .await;
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn recover_resends_what_failed_in_the_window() {
+    // One attempt and no retries, so the destinations fail at once.
+    let app = spawn_app_with(&[("XWEBHOOK_RETRY_SCHEDULE", "")]).await;
+    let rx = Receiver::start().await;
+    rx.script("/down", &[500, 500, 500]);
+    let (app_id, ep_id, _) = app.app_with_endpoint(&rx.url("/down")).await;
+    let since = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let failed: Vec<String> =
+        futures_util::future::join_all((0..3).map(|i| send(&app, &app_id, "a", json!({"i": i})))).await;
+    rx.wait_for("/down", 3).await;
+    eventually("three failed destinations", || async {
+        let (_, msgs) = app
+            .call(
+                "GET",
+                &format!("/app/{app_id}/endpoint/{ep_id}/msg?status=2"),
+                None,
+            )
+            .await;
+        (msgs["data"].as_array().map(Vec::len) == Some(3)).then_some(())
+    })
+    .await;
+    let path = format!("/app/{app_id}/endpoint/{ep_id}/recover");
+    let bad = json!({"since": since, "until": since - chrono::Duration::seconds(1)});
+    assert_eq!(app.call("POST", &path, Some(bad)).await.0, 422);
+    let (status, task) = app.call("POST", &path, Some(json!({"since": since}))).await;
+    assert_eq!(status, 202, "{task}");
+    assert!(
+        task["id"].as_str().is_some_and(|id| id.starts_with("qtask_")),
+        "{task}"
+    );
+    assert_eq!(task["task"], "endpoint.recover");
+    rx.wait_for("/down", 6).await;
+    let recovered: std::collections::BTreeSet<String> = rx.ids("/down");
+    assert!(failed.iter().all(|id| recovered.contains(id)));
+    eventually("every destination to succeed", || async {
+        let (_, msgs) = app
+            .call(
+                "GET",
+                &format!("/app/{app_id}/endpoint/{ep_id}/msg?status=0"),
+                None,
+            )
+            .await;
+        (msgs["data"].as_array().map(Vec::len) == Some(3)).then_some(())
+    })
+    .await;
+}
