@@ -36,7 +36,7 @@ pub use state::{ApiConfig, AppState};
 use error::ApiError;
 use routes::{
     admin, application, attempt, endpoint, event_type, example, headers, health, message, portal, recover,
-    secret,
+    secret, stats,
 };
 
 /// The API's routes with their layers.
@@ -100,6 +100,7 @@ fn endpoint_routes() -> Router<AppState> {
         .route(&format!("{ONE}/msg"), get(attempt::list_endpoint_messages))
         .route(&format!("{ONE}/send-example"), post(example::send_example))
         .route(&format!("{ONE}/recover"), post(recover::recover))
+        .route(&format!("{ONE}/stats"), get(stats::stats))
 }
 
 fn message_routes() -> Router<AppState> {

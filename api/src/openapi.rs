@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 use crate::dto;
 use crate::routes::{
     admin, application, attempt, endpoint, event_type, example, headers, health, message, portal, recover,
-    secret,
+    secret, stats,
 };
 
 #[derive(OpenApi)]
@@ -55,6 +55,7 @@ use crate::routes::{
         portal::app_portal_access,
         example::send_example,
         recover::recover,
+        stats::stats,
     ),
     components(schemas(
         dto::application::ApplicationIn,
@@ -84,6 +85,7 @@ use crate::routes::{
         example::EventExampleIn,
         recover::RecoverIn,
         recover::RecoverOut,
+        stats::EndpointStats,
     ))
 )]
 pub struct ApiDoc;

@@ -14,3 +14,4 @@ pub mod message;
 pub mod portal;
 pub mod recover;
 pub mod secret;
+pub mod stats;

@@ -13,7 +13,7 @@ pub use filter::{AttemptFilter, DestinationFilter, MessageFilter, TimeTypeChanne
 pub use page::{Cursor, DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order, Page, Walk};
 pub use ports::{
     ApplicationStore, AttemptRecord, AttemptStore, CachedResponse, EndpointStore, EventTypeStore,
-    IdempotencyCache, IdempotencyState, MessageStore, Ref,
+    IdempotencyCache, IdempotencyState, MessageStore, Ref, StatusCounts,
 };
 pub use queue::{DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
 

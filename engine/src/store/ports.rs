@@ -5,8 +5,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{AttemptFilter, DestinationFilter, ListQuery, MessageFilter, StoreResult};
-use crate::domain::{Application, Attempt, Destination, Endpoint, EventType, EventTypeName, Message, Uid};
+use super::{
+    AttemptFilter, Cursor, DestinationFilter, ListQuery, MAX_LIMIT, MessageFilter, Order, Page, StoreResult,
+    TimeTypeChannel,
+};
+use crate::domain::{
+    Application, Attempt, Destination, Endpoint, EventType, EventTypeName, Message, MessageStatus, Uid,
+};
 use crate::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
 
 /// How a path addresses an application or endpoint: by id, or by the UID its owner chose.
@@ -196,6 +201,58 @@ pub trait AttemptStore: Send + Sync {
         filter: &DestinationFilter,
         query: &ListQuery,
     ) -> StoreResult<Vec<Destination>>;
+
+    /// How many of the endpoint's destinations are in each status, for messages created within `window`.
+    /// Derived by paging through [`Self::list_destinations_by_endpoint`]; a backend that can count in place
+    /// (Postgres `GROUP BY`) should override it.
+    async fn destination_counts(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        endpoint: &EndpointId,
+        window: &TimeTypeChannel,
+    ) -> StoreResult<StatusCounts> {
+        let filter = DestinationFilter {
+            common: window.clone(),
+            status: None,
+        };
+        let (mut counts, mut cursor) = (StatusCounts::default(), None);
+        loop {
+            let query = ListQuery::new(MAX_LIMIT, cursor.take(), Order::Ascending);
+            let rows = self
+                .list_destinations_by_endpoint(org, app, endpoint, &filter, &query)
+                .await?;
+            let page = Page::from_walk(rows, &query, |d| d.msg_id.to_string());
+            page.items.iter().for_each(|d| counts.add(d.status));
+            match page.iterator {
+                Some(next) if !page.done => cursor = Some(Cursor::parse(&next)),
+                _ => return Ok(counts),
+            }
+        }
+    }
+}
+
+/// Destinations by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub success: u64,
+    pub pending: u64,
+    pub sending: u64,
+    pub fail: u64,
+    pub canceled: u64,
+}
+
+impl StatusCounts {
+    pub fn add(&mut self, status: MessageStatus) {
+        let slot = match status {
+            MessageStatus::Success => &mut self.success,
+            MessageStatus::Pending => &mut self.pending,
+            MessageStatus::Sending => &mut self.sending,
+            MessageStatus::Fail => &mut self.fail,
+            MessageStatus::Canceled => &mut self.canceled,
+        };
+        *slot += 1;
+    }
 }
 
 /// A response kept for replay under an `Idempotency-Key`.

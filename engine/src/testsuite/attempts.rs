@@ -2,8 +2,11 @@
 
 use super::fixtures::*;
 use crate::domain::{Attempt, Destination, Message, MessageStatus};
-use crate::id::{AppId, EndpointId, OrgId};
-use crate::store::{AttemptFilter, AttemptRecord, DestinationFilter, ListQuery, Order, StoreResult, Stores};
+use crate::id::{AppId, EndpointId, MessageId, OrgId};
+use crate::store::{
+    AttemptFilter, AttemptRecord, DestinationFilter, ListQuery, Order, StatusCounts, StoreResult, Stores,
+    TimeTypeChannel,
+};
 
 struct World {
     org: OrgId,
@@ -256,5 +259,68 @@ pub async fn create_destinations_keeps_existing(s: Stores) {
         d2.map(|d| d.status),
         Some(MessageStatus::Pending),
         "new destination added"
+    );
+}
+
+pub async fn destination_counts_by_status(s: Stores) {
+    let (org, app, ep) = (OrgId::generate(), AppId::generate(), EndpointId::generate());
+    let statuses = [
+        MessageStatus::Success,
+        MessageStatus::Success,
+        MessageStatus::Fail,
+        MessageStatus::Sending,
+    ];
+    let mut destinations = Vec::new();
+    for status in statuses {
+        destinations.push(destination(&message(&org, &app, "a.b", None, &[]), &ep, status));
+        next_millisecond().await;
+    }
+    // Another endpoint's and another organization's destinations do not count.
+    destinations.push(destination(
+        &message(&org, &app, "a.b", None, &[]),
+        &EndpointId::generate(),
+        MessageStatus::Fail,
+    ));
+    destinations.push(destination(
+        &message(&OrgId::generate(), &app, "a.b", None, &[]),
+        &ep,
+        MessageStatus::Fail,
+    ));
+    s.attempts
+        .create_destinations(&destinations)
+        .await
+        .expect("create");
+    let all = s
+        .attempts
+        .destination_counts(&org, &app, &ep, &TimeTypeChannel::default())
+        .await
+        .expect("counts");
+    assert_eq!(
+        all,
+        StatusCounts {
+            success: 2,
+            fail: 1,
+            sending: 1,
+            ..StatusCounts::default()
+        }
+    );
+    // The window is on message creation time: only the last two messages are after the second's.
+    let after = MessageId::timestamp(&destinations[1].msg_id);
+    let window = TimeTypeChannel {
+        after: Some(after),
+        ..TimeTypeChannel::default()
+    };
+    let recent = s
+        .attempts
+        .destination_counts(&org, &app, &ep, &window)
+        .await
+        .expect("counts");
+    assert_eq!(
+        recent,
+        StatusCounts {
+            fail: 1,
+            sending: 1,
+            ..StatusCounts::default()
+        }
     );
 }

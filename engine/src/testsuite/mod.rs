@@ -79,6 +79,7 @@ macro_rules! conformance_suite {
             attempts_listing_and_filters,
             destinations_listing_and_filters,
             create_destinations_keeps_existing,
+            destination_counts_by_status,
             queue_enqueue_receive_finish,
             queue_consumers_never_share_tasks,
             queue_two_receivers_race_for_one_task,

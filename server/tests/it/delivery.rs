@@ -482,6 +482,21 @@ async fn recover_resends_what_failed_in_the_window() {
         (msgs["data"].as_array().map(Vec::len) == Some(3)).then_some(())
     })
     .await;
+    let stats = format!("/app/{app_id}/endpoint/{ep_id}/stats");
+    let (_, before) = app.call("GET", &stats, None).await;
+    assert_eq!(
+        before,
+        json!({"success": 0, "pending": 0, "sending": 0, "fail": 3, "canceled": 0})
+    );
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let (_, none) = app
+        .call(
+            "GET",
+            &format!("{stats}?since={}", later.replace('+', "%2B")),
+            None,
+        )
+        .await;
+    assert_eq!(none["fail"], 0, "a window after the messages counts none");
     let path = format!("/app/{app_id}/endpoint/{ep_id}/recover");
     let bad = json!({"since": since, "until": since - chrono::Duration::seconds(1)});
     assert_eq!(app.call("POST", &path, Some(bad)).await.0, 422);
