@@ -26,7 +26,7 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower_http::cors::CorsLayer;
 use tower_http::normalize_path::NormalizePathLayer;
 
@@ -35,8 +35,8 @@ pub use state::{ApiConfig, AppState};
 
 use error::ApiError;
 use routes::{
-    admin, application, attempt, endpoint, event_type, example, headers, health, message, portal, recover,
-    secret, stats,
+    admin, application, attempt, endpoint, event_type, example, expunge, headers, health, message, portal,
+    recover, secret, stats,
 };
 
 /// The API's routes with their layers.
@@ -107,6 +107,14 @@ fn message_routes() -> Router<AppState> {
     Router::new()
         .route("/app/{app_id}/msg", get(message::list).post(message::create))
         .route("/app/{app_id}/msg/{msg_id}", get(message::get))
+        .route(
+            "/app/{app_id}/msg/{msg_id}/content",
+            delete(expunge::message_content),
+        )
+        .route(
+            "/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}/content",
+            delete(expunge::attempt_content),
+        )
         .route(
             "/app/{app_id}/msg/{msg_id}/endpoint",
             get(attempt::list_destinations),

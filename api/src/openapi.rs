@@ -5,8 +5,8 @@ use utoipa::OpenApi;
 
 use crate::dto;
 use crate::routes::{
-    admin, application, attempt, endpoint, event_type, example, headers, health, message, portal, recover,
-    secret, stats,
+    admin, application, attempt, endpoint, event_type, example, expunge, headers, health, message, portal,
+    recover, secret, stats,
 };
 
 #[derive(OpenApi)]
@@ -56,6 +56,8 @@ use crate::routes::{
         example::send_example,
         recover::recover,
         stats::stats,
+        expunge::message_content,
+        expunge::attempt_content,
     ),
     components(schemas(
         dto::application::ApplicationIn,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use xwebhook_engine::domain::{Attempt, Destination};
 use xwebhook_engine::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
 use xwebhook_engine::store::{
-    AttemptFilter, AttemptRecord, AttemptStore, DestinationFilter, ListQuery, StoreResult,
+    AttemptFilter, AttemptRecord, AttemptStore, DestinationFilter, ListQuery, StoreError, StoreResult,
 };
 
 use crate::EmbeddedStore;
@@ -103,6 +103,25 @@ impl AttemptStore for EmbeddedStore {
         let tx = self.read()?;
         let rows = tx.open_table(DESTINATIONS).context("cannot open destinations")?;
         get_row(&rows, &destination_key(org, app, msg, endpoint), "a destination")
+    }
+
+    async fn expunge_attempt_content(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        msg: &MessageId,
+        id: &AttemptId,
+    ) -> StoreResult<()> {
+        let k = key(&[org.as_str(), app.as_str(), msg.as_str(), id.as_str()]);
+        self.writer
+            .write(move |b| {
+                let mut rows = b.tx.open_table(ATTEMPTS).context("cannot open attempts")?;
+                let mut a: Attempt =
+                    get_row(&rows, &k, "an attempt")?.ok_or_else(|| StoreError::not_found("attempt"))?;
+                a.response.clear();
+                put_row(&mut rows, &k, &a, "an attempt")
+            })
+            .await
     }
 
     async fn get_attempt(

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use xwebhook_engine::domain::{Message, Uid};
+use xwebhook_engine::domain::{Message, Payload, Uid};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::store::{
     ListQuery, MessageFilter, MessageStore, StoreError, StoreErrorKind, StoreResult,
@@ -69,6 +69,19 @@ impl MessageStore for EmbeddedStore {
         let tx = self.read()?;
         let rows = tx.open_table(MESSAGES).context("cannot open messages")?;
         get_row(&rows, &row_key(org, app, id), WHAT)
+    }
+
+    async fn expunge_message_content(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<()> {
+        let k = row_key(org, app, id);
+        self.writer
+            .write(move |b| {
+                let mut rows = b.tx.open_table(MESSAGES).context("cannot open messages")?;
+                let mut m: Message =
+                    get_row(&rows, &k, WHAT)?.ok_or_else(|| StoreError::not_found("message"))?;
+                m.payload = Payload::empty();
+                put_row(&mut rows, &k, &m, WHAT)
+            })
+            .await
     }
 
     async fn message_id_by_event_id(

@@ -5,7 +5,7 @@ use chrono::Duration;
 use xwebhook_engine::domain::{Attempt, Destination};
 use xwebhook_engine::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
 use xwebhook_engine::store::{
-    AttemptFilter, AttemptRecord, AttemptStore, DestinationFilter, ListQuery, StoreResult,
+    AttemptFilter, AttemptRecord, AttemptStore, DestinationFilter, ListQuery, StoreError, StoreResult,
 };
 
 use crate::PostgresStore;
@@ -165,6 +165,32 @@ impl AttemptStore for PostgresStore {
             .eq("endpoint_id", endpoint.as_str().to_owned());
         let rows = self.query(&q, "cannot read a destination").await?;
         rows.first().map(|r| doc(r, 0, "a destination")).transpose()
+    }
+
+    async fn expunge_attempt_content(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        msg: &MessageId,
+        id: &AttemptId,
+    ) -> StoreResult<()> {
+        let client = self.client().await?;
+        let sql = "UPDATE attempts SET doc = jsonb_set(doc, '{response}', '\"\"') \
+                   WHERE org_id = $1 AND app_id = $2 AND msg_id = $3 AND id = $4";
+        let stmt = client
+            .prepare_cached(sql)
+            .await
+            .context("cannot prepare an attempt expunge")?;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+            [&org.as_str(), &app.as_str(), &msg.as_str(), &id.as_str()];
+        let changed = client
+            .execute(&stmt, &params)
+            .await
+            .context("cannot expunge an attempt")?;
+        if changed == 0 {
+            return Err(StoreError::not_found("attempt"));
+        }
+        Ok(())
     }
 
     async fn get_attempt(

@@ -8,7 +8,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::Json;
 use xwebhook_engine::domain::{Message, Payload, Uid};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
-use xwebhook_engine::store::{ListQuery, MessageFilter, MessageStore, StoreResult};
+use xwebhook_engine::store::{ListQuery, MessageFilter, MessageStore, StoreError, StoreResult};
 
 use crate::PostgresStore;
 use crate::error::{Context as _, corrupt, on_conflict};
@@ -95,6 +95,23 @@ impl MessageStore for PostgresStore {
             .execute(&stmt, &params)
             .await
             .map_err(|e| on_conflict(e, "cannot insert a message", conflict(m)))?;
+        Ok(())
+    }
+
+    async fn expunge_message_content(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<()> {
+        let client = self.client().await?;
+        let sql = "UPDATE messages SET payload = '{}' WHERE org_id = $1 AND app_id = $2 AND id = $3";
+        let stmt = client
+            .prepare_cached(sql)
+            .await
+            .context("cannot prepare a message expunge")?;
+        let changed = client
+            .execute(&stmt, &[&org.as_str(), &app.as_str(), &id.as_str()])
+            .await
+            .context("cannot expunge a message")?;
+        if changed == 0 {
+            return Err(StoreError::not_found("message"));
+        }
         Ok(())
     }
 

@@ -7,6 +7,7 @@ pub mod attempt;
 pub mod endpoint;
 pub mod event_type;
 pub mod example;
+pub mod expunge;
 pub mod headers;
 pub mod health;
 mod lookup;

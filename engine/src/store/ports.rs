@@ -104,6 +104,10 @@ pub trait MessageStore: Send + Sync {
         event_id: &Uid,
     ) -> StoreResult<Option<MessageId>>;
 
+    /// Replaces the message's payload with `{}` for good (the sender asked to forget it); its metadata stays.
+    /// `NotFound` if absent; expunging twice is harmless.
+    async fn expunge_message_content(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<()>;
+
     /// A message by id, or by its `eventId` (the API accepts either where a message id is expected).
     async fn find_message(
         &self,
@@ -162,6 +166,15 @@ pub trait AttemptStore: Send + Sync {
         msg: &MessageId,
         id: &AttemptId,
     ) -> StoreResult<Option<Attempt>>;
+
+    /// Clears the attempt's recorded response body for good. `NotFound` if absent; twice is harmless.
+    async fn expunge_attempt_content(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        msg: &MessageId,
+        id: &AttemptId,
+    ) -> StoreResult<()>;
 
     /// Attempts to one endpoint ordered by attempt id, filtered, scanned as `query.walk()` says.
     async fn list_attempts_by_endpoint(

@@ -2,10 +2,10 @@
 
 use super::fixtures::*;
 use crate::domain::{Attempt, Destination, Message, MessageStatus};
-use crate::id::{AppId, EndpointId, MessageId, OrgId};
+use crate::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
 use crate::store::{
-    AttemptFilter, AttemptRecord, DestinationFilter, ListQuery, Order, StatusCounts, StoreResult, Stores,
-    TimeTypeChannel,
+    AttemptFilter, AttemptRecord, DestinationFilter, ListQuery, Order, StatusCounts, StoreErrorKind,
+    StoreResult, Stores, TimeTypeChannel,
 };
 
 struct World {
@@ -323,4 +323,57 @@ pub async fn destination_counts_by_status(s: Stores) {
             ..StatusCounts::default()
         }
     );
+}
+
+pub async fn expunge_forgets_content_only(s: Stores) {
+    let (org, app, ep) = (OrgId::generate(), AppId::generate(), EndpointId::generate());
+    let m = message(&org, &app, "a.b", Some("evt-x"), &["c"]);
+    s.messages.create_message(&m).await.expect("create");
+    let mut a = attempt(&m, &ep, MessageStatus::Fail, 500);
+    a.response = "secret details".into();
+    let record = AttemptRecord {
+        attempt: a.clone(),
+        destination: destination(&m, &ep, MessageStatus::Fail),
+    };
+    s.attempts.record_attempts(&[record]).await.expect("record");
+
+    let stranger = OrgId::generate();
+    let denied = s.messages.expunge_message_content(&stranger, &app, &m.id).await;
+    assert_kind(denied, StoreErrorKind::NotFound, "another organization's message");
+    for _ in 0..2 {
+        s.messages
+            .expunge_message_content(&org, &app, &m.id)
+            .await
+            .expect("expunge, twice");
+        s.attempts
+            .expunge_attempt_content(&org, &app, &m.id, &a.id)
+            .await
+            .expect("expunge, twice");
+    }
+    let kept = s
+        .messages
+        .get_message(&org, &app, &m.id)
+        .await
+        .expect("get")
+        .expect("still there");
+    assert_eq!(kept.payload.as_str(), "{}");
+    assert_eq!(
+        (kept.event_type, kept.event_id, kept.channels),
+        (m.event_type, m.event_id, m.channels)
+    );
+    let attempt = s
+        .attempts
+        .get_attempt(&org, &app, &m.id, &a.id)
+        .await
+        .expect("get")
+        .expect("still there");
+    assert_eq!(
+        (attempt.response.as_str(), attempt.response_status_code),
+        ("", 500)
+    );
+    let absent = s
+        .attempts
+        .expunge_attempt_content(&org, &app, &m.id, &AttemptId::generate())
+        .await;
+    assert_kind(absent, StoreErrorKind::NotFound, "an absent attempt");
 }

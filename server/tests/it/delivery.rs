@@ -522,3 +522,37 @@ async fn recover_resends_what_failed_in_the_window() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn expunged_content_is_gone_and_history_stays() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    let (app_id, _, _) = app.app_with_endpoint(&rx.url("/forget")).await;
+    let msg_id = send(&app, &app_id, "a", json!({"card": "4111"})).await;
+    let listed = attempts(&app, &format!("/app/{app_id}/attempt/msg/{msg_id}"), 1).await;
+    let attempt_id = listed[0]["id"].as_str().expect("attempt id");
+    assert_eq!(
+        app.call("DELETE", &format!("/app/{app_id}/msg/{msg_id}/content"), None)
+            .await
+            .0,
+        204
+    );
+    let attempt_path = format!("/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}");
+    assert_eq!(
+        app.call("DELETE", &format!("{attempt_path}/content"), None)
+            .await
+            .0,
+        204
+    );
+    let (_, msg) = app
+        .call("GET", &format!("/app/{app_id}/msg/{msg_id}"), None)
+        .await;
+    assert_eq!((&msg["payload"], &msg["eventType"]), (&json!({}), &json!("a")));
+    let (_, attempt) = app.call("GET", &attempt_path, None).await;
+    assert_eq!(
+        (&attempt["response"], &attempt["responseStatusCode"]),
+        (&json!(""), &json!(200))
+    );
+    let missing = format!("/app/{app_id}/msg/{msg_id}/attempt/atmpt_01ARZ3NDEKTSV4RRFFQ69G5FAV/content");
+    assert_eq!(app.call("DELETE", &missing, None).await.0, 404);
+}

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use xwebhook_engine::domain::{Attempt, Destination};
 use xwebhook_engine::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
 use xwebhook_engine::store::{
-    AttemptFilter, AttemptRecord, AttemptStore, DestinationFilter, ListQuery, StoreResult,
+    AttemptFilter, AttemptRecord, AttemptStore, DestinationFilter, ListQuery, StoreError, StoreResult,
 };
 
 use super::listing::{self, Rows, Window};
@@ -142,6 +142,22 @@ impl AttemptStore for RedisStore {
             .await
             .redis("cannot read a destination")?;
         decode_opt(row, DESTINATION)
+    }
+
+    async fn expunge_attempt_content(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        msg: &MessageId,
+        id: &AttemptId,
+    ) -> StoreResult<()> {
+        let mut a = self
+            .get_attempt(org, app, msg, id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("attempt"))?;
+        a.response.clear();
+        let k = AppKeys::new(&self.keys, org, app).attempt(id.as_str());
+        super::replace_json(&self.pool, &k, &a, ATTEMPT).await
     }
 
     async fn get_attempt(

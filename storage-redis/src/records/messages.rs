@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use xwebhook_engine::domain::{Message, Uid};
+use xwebhook_engine::domain::{Message, Payload, Uid};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::store::{
     ListQuery, MessageFilter, MessageStore, StoreError, StoreResult, TimeTypeChannel,
@@ -68,6 +68,16 @@ impl MessageStore for RedisStore {
             .await
             .redis("cannot read a message")?;
         decode_opt(row, WHAT)
+    }
+
+    async fn expunge_message_content(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<()> {
+        let mut m = self
+            .get_message(org, app, id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("message"))?;
+        m.payload = Payload::empty();
+        let k = AppKeys::new(&self.keys, org, app).message(id.as_str());
+        super::replace_json(&self.pool, &k, &m, WHAT).await
     }
 
     async fn message_id_by_event_id(

@@ -185,3 +185,32 @@ fn corrupt_index(what: &str, e: xwebhook_engine::id::InvalidId) -> StoreError {
         e,
     )
 }
+
+/// Overwrites an existing JSON row (`SET … XX`): a row deleted meanwhile stays deleted, and reads `NotFound`.
+pub(crate) async fn replace_json<T: serde::Serialize>(
+    pool: &crate::conn::Pool,
+    key: &str,
+    row: &T,
+    what: &str,
+) -> xwebhook_engine::store::StoreResult<()> {
+    use crate::error::Context as _;
+    let json = serde_json::to_vec(row).map_err(|e| {
+        xwebhook_engine::store::StoreError::with_source(
+            xwebhook_engine::store::StoreErrorKind::Internal,
+            format!("cannot encode {what}"),
+            e,
+        )
+    })?;
+    let mut conn = pool.get().await?;
+    let set: Option<String> = redis::cmd("SET")
+        .arg(key)
+        .arg(json)
+        .arg("XX")
+        .query_async(&mut conn)
+        .await
+        .redis("cannot rewrite a row")?;
+    match set {
+        Some(_) => Ok(()),
+        None => Err(xwebhook_engine::store::StoreError::not_found(what.to_owned())),
+    }
+}
