@@ -29,6 +29,26 @@ async fn load(state: &AppState, auth: &Auth, segment: &str) -> ApiResult<EventTy
     found.ok_or_else(ApiError::not_found)
 }
 
+/// Schemas are kept by version (`{"1": {…}}`, as Svix does); each must be a JSON Schema that compiles.
+fn check_schemas(schemas: Option<&serde_json::Value>) -> ApiResult<()> {
+    let Some(schemas) = schemas else { return Ok(()) };
+    let versions = schemas.as_object().ok_or_else(|| {
+        ApiError::invalid(
+            &["body", "schemas"],
+            "must be an object of JSON Schemas by version, e.g. {\"1\": {…}}",
+        )
+    })?;
+    for (version, schema) in versions {
+        jsonschema::validator_for(schema).map_err(|e| {
+            ApiError::invalid(
+                &["body", "schemas", version],
+                format!("not a valid JSON Schema: {e}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
 fn check_feature_flag(flag: Option<&String>) -> ApiResult<()> {
     match flag {
         Some(f) if f.parse::<EventTypeName>().is_err() => Err(ApiError::invalid(
@@ -71,6 +91,7 @@ pub async fn create(
     auth.require_org()?;
     let feature_flag = one_flag(body.feature_flag, body.feature_flags);
     check_feature_flag(feature_flag.as_ref())?;
+    check_schemas(body.schemas.as_ref())?;
     let now = state.clock.now();
     let event_type = EventType {
         org_id: auth.org_id.clone(),
@@ -111,6 +132,7 @@ pub async fn upsert(
 ) -> ApiResult<(StatusCode, Json<EventTypeOut>)> {
     let feature_flag = one_flag(body.feature_flag, body.feature_flags);
     check_feature_flag(feature_flag.as_ref())?;
+    check_schemas(body.schemas.as_ref())?;
     match load(&state, &auth, &segment).await {
         Ok(mut t) => {
             t.description = body.description;
@@ -159,7 +181,10 @@ pub async fn patch(
     t.description = body.description.unwrap_or(t.description);
     t.archived = body.archived.unwrap_or(t.archived);
     t.deprecated = body.deprecated.unwrap_or(t.deprecated);
-    t.schemas = body.schemas.unwrap_or(t.schemas);
+    if let Some(schemas) = body.schemas {
+        check_schemas(schemas.as_ref())?;
+        t.schemas = schemas;
+    }
     t.updated_at = state.clock.now();
     state.stores.event_types.update_event_type(&t).await?;
     Ok(Json(EventTypeOut::new(t, true)))
@@ -186,4 +211,26 @@ pub async fn delete(
         state.stores.event_types.update_event_type(&t).await?;
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::check_schemas;
+
+    #[test]
+    fn schemas_must_compile_by_version() {
+        let good =
+            json!({"1": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}});
+        assert!(check_schemas(Some(&good)).is_ok());
+        assert!(check_schemas(None).is_ok());
+        for bad in [
+            json!([1]),
+            json!({"1": {"type": "no-such-type"}}),
+            json!({"1": {"minLength": "three"}}),
+        ] {
+            assert!(check_schemas(Some(&bad)).is_err(), "{bad}");
+        }
+    }
 }

@@ -119,6 +119,15 @@ async fn bad_input_gets_precise_4xx() {
         ("GET", "/app/app_01ARZ3NDEKTSV4RRFFQ69G5FAV".into(), None, 404, ""),
         ("GET", "/app/unknown-uid".into(), None, 404, ""),
         (
+            "POST",
+            "/event-type".into(),
+            Some(
+                json!({"name": "bad.schema", "description": "d", "schemas": {"1": {"type": "no-such-type"}}}),
+            ),
+            422,
+            "schemas",
+        ),
+        (
             "PUT",
             format!("/app/{app_id}/endpoint/{ep_id}/headers"),
             Some(json!({"headers": {"webhook-id": "x"}})),
