@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 use xwebhook_engine::domain::{Application, Endpoint, MessageStatus, TriggerType};
 use xwebhook_engine::id::BackgroundTaskId;
 use xwebhook_engine::store::{
-    Cursor, DestinationFilter, ListQuery, MAX_LIMIT, Order, Page, StoreResult, Stores, Task, TaskKind,
-    TimeTypeChannel,
+    DestinationFilter, Order, Pager, StoreResult, Stores, Task, TaskKind, TimeTypeChannel,
 };
 
 use super::lookup;
@@ -93,21 +92,19 @@ async fn resend_failed(
         common: window,
         status: Some(MessageStatus::Fail),
     };
-    let (mut queued, mut cursor) = (0, None);
-    loop {
-        let query = ListQuery::new(MAX_LIMIT, cursor.take(), Order::Ascending);
+    let (mut queued, mut pager) = (0, Pager::new(Order::Ascending));
+    while let Some(query) = pager.next_query() {
         let rows = stores
             .attempts
             .list_destinations_by_endpoint(&app.org_id, &app.id, &endpoint.id, &filter, &query)
             .await?;
-        let page = Page::from_walk(rows, &query, |d| d.msg_id.to_string());
-        let tasks: Vec<Task> = page
-            .items
-            .iter()
+        let tasks: Vec<Task> = pager
+            .advance(rows, &query, |d| d.msg_id.to_string())
+            .into_iter()
             .map(|d| Task {
                 org_id: app.org_id.clone(),
                 app_id: app.id.clone(),
-                msg_id: d.msg_id.clone(),
+                msg_id: d.msg_id,
                 kind: TaskKind::Deliver {
                     endpoint_id: endpoint.id.clone(),
                     attempt: 0,
@@ -117,9 +114,6 @@ async fn resend_failed(
             .collect();
         queued += tasks.len();
         stores.queue.enqueue(tasks).await?;
-        match page.iterator {
-            Some(next) if !page.done => cursor = Some(Cursor::parse(&next)),
-            _ => return Ok(queued),
-        }
     }
+    Ok(queued)
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 pub use error::{StoreError, StoreErrorKind, StoreResult};
 pub use filter::{AttemptFilter, DestinationFilter, MessageFilter, TimeTypeChannel, status_code_class};
-pub use page::{Cursor, DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order, Page, Walk};
+pub use page::{Cursor, DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order, Page, Pager, Walk};
 pub use ports::{
     ApplicationStore, AttemptRecord, AttemptStore, CachedResponse, EndpointStore, EventTypeStore,
     IdempotencyCache, IdempotencyState, MessageStore, Ref, StatusCounts,

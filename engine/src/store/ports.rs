@@ -6,8 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    AttemptFilter, Cursor, DestinationFilter, ListQuery, MAX_LIMIT, MessageFilter, Order, Page, StoreResult,
-    TimeTypeChannel,
+    AttemptFilter, DestinationFilter, ListQuery, MessageFilter, Order, Pager, StoreResult, TimeTypeChannel,
 };
 use crate::domain::{
     Application, Attempt, Destination, Endpoint, EventType, EventTypeName, Message, MessageStatus, Uid,
@@ -229,19 +228,17 @@ pub trait AttemptStore: Send + Sync {
             common: window.clone(),
             status: None,
         };
-        let (mut counts, mut cursor) = (StatusCounts::default(), None);
-        loop {
-            let query = ListQuery::new(MAX_LIMIT, cursor.take(), Order::Ascending);
+        let (mut counts, mut pager) = (StatusCounts::default(), Pager::new(Order::Ascending));
+        while let Some(query) = pager.next_query() {
             let rows = self
                 .list_destinations_by_endpoint(org, app, endpoint, &filter, &query)
                 .await?;
-            let page = Page::from_walk(rows, &query, |d| d.msg_id.to_string());
-            page.items.iter().for_each(|d| counts.add(d.status));
-            match page.iterator {
-                Some(next) if !page.done => cursor = Some(Cursor::parse(&next)),
-                _ => return Ok(counts),
-            }
+            pager
+                .advance(rows, &query, |d| d.msg_id.to_string())
+                .iter()
+                .for_each(|d| counts.add(d.status));
         }
+        Ok(counts)
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use xwebhook_engine::delivery::Recorder;
 use xwebhook_engine::domain::MessageStatus;
 use xwebhook_engine::id::{AppId, EndpointId, OrgId};
-use xwebhook_engine::store::{AttemptFilter, AttemptRecord, AttemptStore, Cursor, ListQuery, Order, Page};
+use xwebhook_engine::store::{AttemptFilter, AttemptRecord, AttemptStore, Order, Pager};
 use xwebhook_engine::testsuite::fixtures::{attempt, destination, message};
 use xwebhook_storage_embedded::EmbeddedStore;
 
@@ -37,19 +37,13 @@ async fn concurrent_records_are_batched_and_all_stored() {
         "300 records took {writes} store writes: they were not batched"
     );
     let filter = AttemptFilter::default();
-    let (mut stored, mut cursor) = (0, None);
-    loop {
-        let query = ListQuery::new(250, cursor.take(), Order::Ascending);
+    let (mut stored, mut pager) = (0, Pager::new(Order::Ascending));
+    while let Some(query) = pager.next_query() {
         let rows = store
             .list_attempts_by_endpoint(&org, &app, &ep, &filter, &query)
             .await
             .expect("list");
-        let page = Page::from_walk(rows, &query, |a| a.id.to_string());
-        stored += page.items.len();
-        match page.iterator {
-            Some(next) if !page.done => cursor = Some(Cursor::parse(&next)),
-            _ => break,
-        }
+        stored += pager.advance(rows, &query, |a| a.id.to_string()).len();
     }
     assert_eq!(stored, 300, "every record is stored");
 }
