@@ -152,41 +152,25 @@ async fn exhausted_schedule_marks_destination_failed() {
     assert_eq!(listed.len(), 2);
 }
 
+/// Private addresses are refused, whether the URL names the IP or a host that resolves to it, as a failed
+/// attempt with a clear message.
 #[tokio::test]
 async fn private_addresses_are_refused_as_failed_attempts() {
     let app = spawn_app_with(&[("XWEBHOOK_ALLOW_SUBNETS", ""), ("XWEBHOOK_RETRY_SCHEDULE", "")]).await;
     let rx = Receiver::start().await;
-    let (app_id, _, _) = app.app_with_endpoint(&rx.url("/private")).await;
-    let msg_id = send(&app, &app_id, "a", json!({})).await;
-    let listed = attempts(&app, &format!("/app/{app_id}/attempt/msg/{msg_id}"), 1).await;
-    assert_eq!(listed[0]["responseStatusCode"], 0);
-    assert!(
-        listed[0]["response"]
-            .as_str()
-            .is_some_and(|r| r.contains("refused")),
-        "{}",
-        listed[0]
-    );
-    assert!(rx.received("/private").is_empty());
-}
-
-#[tokio::test]
-async fn hostnames_resolving_to_private_addresses_are_refused() {
-    let app = spawn_app_with(&[("XWEBHOOK_ALLOW_SUBNETS", ""), ("XWEBHOOK_RETRY_SCHEDULE", "")]).await;
-    let rx = Receiver::start().await;
-    let (app_id, _, _) = app
-        .app_with_endpoint(&format!("http://localhost:{}/named", rx.addr.port()))
-        .await;
-    let msg_id = send(&app, &app_id, "a", json!({})).await;
-    let listed = attempts(&app, &format!("/app/{app_id}/attempt/msg/{msg_id}"), 1).await;
-    assert!(
-        listed[0]["response"]
-            .as_str()
-            .is_some_and(|r| r.contains("refused")),
-        "{}",
-        listed[0]
-    );
-    assert!(rx.received("/named").is_empty());
+    let port = rx.addr.port();
+    for (url, path) in [
+        (rx.url("/literal"), "/literal"),
+        (format!("http://localhost:{port}/named"), "/named"),
+    ] {
+        let (app_id, _, _) = app.app_with_endpoint(&url).await;
+        let msg_id = send(&app, &app_id, "a", json!({})).await;
+        let listed = attempts(&app, &format!("/app/{app_id}/attempt/msg/{msg_id}"), 1).await;
+        assert_eq!(listed[0]["responseStatusCode"], 0, "{url}");
+        let response = listed[0]["response"].as_str().unwrap_or_default();
+        assert!(response.contains("refused"), "{url}: {response}");
+        assert!(rx.received(path).is_empty(), "{url}");
+    }
 }
 
 #[tokio::test]
