@@ -186,21 +186,8 @@ impl AttemptStore for RedisStore {
         filter: &AttemptFilter,
         query: &ListQuery,
     ) -> StoreResult<Vec<Attempt>> {
-        let k = AppKeys::new(&self.keys, org, app);
-        let set = k.attempts_of_endpoint(endpoint.as_str());
-        let row_key = |id: &str| k.attempt(id);
-        let mut conn = self.pool.get().await?;
-        let (walk, keep) = (query.walk(), |a: &Attempt| filter.matches_attempt(a));
-        listing::walk(
-            &mut conn,
-            &set,
-            Rows::Keys(&row_key),
-            &walk,
-            Window::default(),
-            ATTEMPT,
-            keep,
-        )
-        .await
+        let set = AppKeys::new(&self.keys, org, app).attempts_of_endpoint(endpoint.as_str());
+        self.list_attempts_in(org, app, &set, filter, query).await
     }
 
     async fn list_attempts_by_message(
@@ -211,21 +198,8 @@ impl AttemptStore for RedisStore {
         filter: &AttemptFilter,
         query: &ListQuery,
     ) -> StoreResult<Vec<Attempt>> {
-        let k = AppKeys::new(&self.keys, org, app);
-        let set = k.attempts_of_message(msg.as_str());
-        let row_key = |id: &str| k.attempt(id);
-        let mut conn = self.pool.get().await?;
-        let (walk, keep) = (query.walk(), |a: &Attempt| filter.matches_attempt(a));
-        listing::walk(
-            &mut conn,
-            &set,
-            Rows::Keys(&row_key),
-            &walk,
-            Window::default(),
-            ATTEMPT,
-            keep,
-        )
-        .await
+        let set = AppKeys::new(&self.keys, org, app).attempts_of_message(msg.as_str());
+        self.list_attempts_in(org, app, &set, filter, query).await
     }
 
     async fn list_destinations_by_message(
@@ -278,6 +252,33 @@ impl AttemptStore for RedisStore {
             &walk,
             window,
             DESTINATION,
+            keep,
+        )
+        .await
+    }
+}
+
+impl RedisStore {
+    /// Attempts listed in one of the application's attempt sets (by endpoint or by message), filtered.
+    async fn list_attempts_in(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        set: &str,
+        filter: &AttemptFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Vec<Attempt>> {
+        let k = AppKeys::new(&self.keys, org, app);
+        let row_key = |id: &str| k.attempt(id);
+        let mut conn = self.pool.get().await?;
+        let (walk, keep) = (query.walk(), |a: &Attempt| filter.matches_attempt(a));
+        listing::walk(
+            &mut conn,
+            set,
+            Rows::Keys(&row_key),
+            &walk,
+            Window::default(),
+            ATTEMPT,
             keep,
         )
         .await
