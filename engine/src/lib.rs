@@ -10,6 +10,7 @@
 //! - [`store`]: the storage and queue ports, their error type and pagination.
 //! - [`signing`], [`retry`]: pure policy (Standard Webhooks signatures, retry delays).
 //! - [`delivery`]: the worker: fan-out, send, record, retry.
+//! - [`operational`]: events about endpoints and deliveries, reported for operational webhooks.
 //! - `testsuite` (feature `testsuite`): the conformance suite every backend must pass.
 //!
 //! It must never depend on an HTTP routing framework, on the API crate, or on any one database.
@@ -18,6 +19,7 @@ pub mod clock;
 pub mod delivery;
 pub mod domain;
 pub mod id;
+pub mod operational;
 pub mod retry;
 pub mod signing;
 pub mod store;
