@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::Duration;
+use deadpool_postgres::Pool;
 use xwebhook_engine::domain::{Attempt, Destination};
 use xwebhook_engine::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
 use xwebhook_engine::store::{
@@ -13,6 +14,7 @@ use crate::batch::{
     AttemptColumns, CREATE_DESTINATIONS, DestinationColumns, RECORD_ATTEMPTS, last_destinations,
 };
 use crate::error::Context as _;
+use crate::group::each_failed;
 use crate::sql::{Query, ceil_millis, doc, docs};
 
 /// Attempt-specific conditions on top of the time, type and channel bounds.
@@ -109,23 +111,37 @@ pub(crate) fn destinations_of(
     q
 }
 
+/// Inserts the destinations of a group of fan-outs in one statement (see `group`): one commit for all.
+pub(crate) async fn insert_destination_group(
+    pool: Pool,
+    fan_outs: Vec<Vec<Destination>>,
+) -> Vec<StoreResult<()>> {
+    let all: Vec<&Destination> = fan_outs.iter().flatten().collect();
+    let written = async {
+        let client = pool.get().await.context("cannot get a postgres connection")?;
+        let stmt = client
+            .prepare_cached(CREATE_DESTINATIONS)
+            .await
+            .context("cannot prepare the destinations insert")?;
+        let columns = DestinationColumns::new(all);
+        client
+            .execute(&stmt, &columns.params())
+            .await
+            .context("cannot insert destinations")
+    };
+    match written.await {
+        Ok(_) => fan_outs.iter().map(|_| Ok(())).collect(),
+        Err(e) => each_failed(e, fan_outs.len()),
+    }
+}
+
 #[async_trait]
 impl AttemptStore for PostgresStore {
     async fn create_destinations(&self, destinations: &[Destination]) -> StoreResult<()> {
         if destinations.is_empty() {
             return Ok(());
         }
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(CREATE_DESTINATIONS)
-            .await
-            .context("cannot prepare the destinations insert")?;
-        let columns = DestinationColumns::new(destinations);
-        client
-            .execute(&stmt, &columns.params())
-            .await
-            .context("cannot insert destinations")?;
-        Ok(())
+        self.destination_writer.submit(destinations.to_vec()).await
     }
 
     async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()> {

@@ -1,15 +1,85 @@
-//! Batched writes of attempts and destinations: every row of a batch travels as one array per column and is
-//! inserted by one statement (`UNNEST`), so recording a thousand attempts costs one round trip, not a thousand.
+//! Batched writes of messages, attempts and destinations: every row of a batch travels as one array per column
+//! and is inserted by one statement (`UNNEST`), so recording a thousand attempts costs one round trip, not a
+//! thousand.
 
 use std::collections::HashSet;
 
 use tokio_postgres::types::{Json, ToSql};
-use xwebhook_engine::domain::{Attempt, Destination};
+use xwebhook_engine::domain::{Attempt, Destination, Message, Payload, Uid};
 use xwebhook_engine::store::AttemptRecord;
 
 use crate::sql::channel_list;
 
 type Params<'p, const N: usize> = [&'p (dyn ToSql + Sync); N];
+
+/// The message rows of a batch, column by column. The payload has its own column; `doc` keeps the rest of the
+/// record with an empty payload rather than a second copy.
+pub(crate) struct MessageColumns<'a> {
+    org: Vec<&'a str>,
+    app: Vec<&'a str>,
+    id: Vec<&'a str>,
+    event_type: Vec<&'a str>,
+    event_id: Vec<Option<&'a str>>,
+    channels: Vec<Option<String>>,
+    created_at: Vec<chrono::DateTime<chrono::Utc>>,
+    payload: Vec<&'a str>,
+    doc: Vec<Json<Message>>,
+}
+
+impl<'a> MessageColumns<'a> {
+    pub(crate) fn new(rows: &'a [Message]) -> Self {
+        let mut c = Self {
+            org: Vec::with_capacity(rows.len()),
+            app: Vec::with_capacity(rows.len()),
+            id: Vec::with_capacity(rows.len()),
+            event_type: Vec::with_capacity(rows.len()),
+            event_id: Vec::with_capacity(rows.len()),
+            channels: Vec::with_capacity(rows.len()),
+            created_at: Vec::with_capacity(rows.len()),
+            payload: Vec::with_capacity(rows.len()),
+            doc: Vec::with_capacity(rows.len()),
+        };
+        for m in rows {
+            c.org.push(m.org_id.as_str());
+            c.app.push(m.app_id.as_str());
+            c.id.push(m.id.as_str());
+            c.event_type.push(m.event_type.as_str());
+            c.event_id.push(m.event_id.as_ref().map(Uid::as_str));
+            c.channels.push(channel_list(m.channels.as_ref()));
+            c.created_at.push(m.created_at);
+            c.payload.push(m.payload.as_str());
+            c.doc.push(Json(Message {
+                payload: Payload::empty(),
+                ..m.clone()
+            }));
+        }
+        c
+    }
+
+    pub(crate) fn params(&self) -> Params<'_, 9> {
+        [
+            &self.org,
+            &self.app,
+            &self.id,
+            &self.event_type,
+            &self.event_id,
+            &self.channels,
+            &self.created_at,
+            &self.payload,
+            &self.doc,
+        ]
+    }
+}
+
+/// Inserts messages (`$1`–`$9`, see [`MessageColumns`]), skipping any that breaks a uniqueness rule (a taken
+/// `eventId`), and returns the ids of those inserted: one message's conflict must not fail its group.
+pub(crate) const INSERT_MESSAGES: &str = "INSERT INTO messages
+    (org_id, app_id, id, event_type, event_id, channels, created_at, payload, doc)
+SELECT o, a, i, t, e, string_to_array(ch, ','), at, p, d
+FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
+    $8::text[], $9::jsonb[]) AS x(o, a, i, t, e, ch, at, p, d)
+ON CONFLICT DO NOTHING
+RETURNING id";
 
 /// The destination rows of a batch, column by column.
 pub(crate) struct DestinationColumns<'a> {

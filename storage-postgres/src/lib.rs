@@ -14,7 +14,7 @@
 //!   `Corrupt`), the original error kept as source.
 //! - `sql`: the list-query builder (filters, and the `ListQuery::walk` scan as `key > from ORDER BY key LIMIT`).
 //! - `applications`, `endpoints`, `event_types`, `messages`, `attempts`: the ports; `batch` holds the
-//!   one-round-trip inserts of the delivery path.
+//!   one-round-trip inserts of the delivery path, and `group` the group commit that feeds them.
 //! - `plans` (tests only): the query plans of the hot listings, asserted with `EXPLAIN`.
 //!
 //! It must never depend on the API crate, on the server, or on another storage crate.
@@ -52,9 +52,10 @@
 //! # Batching
 //!
 //! `record_attempts` sends every attempt and destination of a batch as column arrays in one statement
-//! (`INSERT … SELECT FROM UNNEST(…)`, the destinations upserted by a data-modifying CTE), and
-//! `create_destinations` is one `INSERT … ON CONFLICT DO NOTHING`; statements are prepared once per
-//! connection.
+//! (`INSERT … SELECT FROM UNNEST(…)`, the destinations upserted by a data-modifying CTE). Message inserts and
+//! fan-outs' destination inserts arrive one per request, so `group` coalesces the concurrent ones into one
+//! statement and one commit (group commit), which is what bounded throughput: every commit waits for a WAL
+//! flush. Statements are prepared once per connection.
 
 mod applications;
 mod attempts;
@@ -63,6 +64,7 @@ mod config;
 mod endpoints;
 mod error;
 mod event_types;
+mod group;
 mod messages;
 mod migrate;
 mod sql;
@@ -74,17 +76,26 @@ use std::sync::Arc;
 
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::Row;
+use xwebhook_engine::domain::{Destination, Message};
 use xwebhook_engine::store::{DeliveryQueue, IdempotencyCache, StoreResult, Stores};
 
 pub use crate::config::PostgresConfig;
 use crate::error::Context as _;
+use crate::group::Coalescer;
 pub use crate::migrate::{MIGRATIONS, Migration};
 use crate::sql::Query;
+
+/// Most rows one grouped insert carries.
+const MAX_GROUP: usize = 512;
 
 /// The record ports on a pool of Postgres connections. Cheap to share: clone the `Arc`.
 pub struct PostgresStore {
     pool: Pool,
     schema: Option<String>,
+    /// Message inserts, grouped into shared commits.
+    message_writer: Coalescer<Message>,
+    /// Fan-outs' destination inserts, grouped likewise.
+    destination_writer: Coalescer<Vec<Destination>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -99,8 +110,20 @@ impl std::fmt::Debug for PostgresStore {
 impl PostgresStore {
     /// Builds the pool, checks that the server answers and, when `migrate_on_start`, applies pending migrations.
     pub async fn connect(config: &PostgresConfig) -> StoreResult<Arc<Self>> {
+        let pool = config.pool()?;
+        // A quarter of the pool for each kind of grouped write, half in all, so that reads and the attempt
+        // recorder always find a connection.
+        let writers = (config.pool_size / 4).max(1);
         let store = Self {
-            pool: config.pool()?,
+            message_writer: Coalescer::spawn(MAX_GROUP, writers, {
+                let pool = pool.clone();
+                move |group| messages::insert_group(pool.clone(), group)
+            }),
+            destination_writer: Coalescer::spawn(MAX_GROUP, writers, {
+                let pool = pool.clone();
+                move |group| attempts::insert_destination_group(pool.clone(), group)
+            }),
+            pool,
             schema: config.schema.clone(),
         };
         // Opens the first connection now, so that a wrong URL fails at start-up rather than on a request.

@@ -1,18 +1,22 @@
 //! Messages: one row per `(org_id, app_id, id)`, `eventId` unique per application. The payload is a TEXT
 //! column holding the sender's exact JSON text; `doc` holds the rest of the record.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
 use serde_json::value::RawValue;
 use tokio_postgres::Row;
-use tokio_postgres::types::Json;
 use xwebhook_engine::domain::{Message, Payload, Uid};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::store::{ListQuery, MessageFilter, MessageStore, StoreError, StoreResult};
 
 use crate::PostgresStore;
-use crate::error::{Context as _, corrupt, on_conflict};
-use crate::sql::{Query, channel_array, doc};
+use crate::batch::{INSERT_MESSAGES, MessageColumns};
+use crate::error::{Context as _, corrupt};
+use crate::group::each_failed;
+use crate::sql::{Query, doc};
 
 const WHAT: &str = "a message";
 
@@ -21,15 +25,51 @@ const WHAT: &str = "a message";
 /// then checked on `created_at`. The embedded store makes the same assumption.
 const CLOCK_SLACK: chrono::Duration = chrono::Duration::seconds(1);
 
-fn conflict(m: &Message) -> impl FnOnce(&str) -> Option<String> + '_ {
-    move |constraint| match constraint {
-        "messages_pkey" => Some(format!("a message with id `{}` already exists", m.id)),
-        "messages_event_id_key" => m
-            .event_id
-            .as_ref()
-            .map(|e| format!("a message with eventId `{e}` already exists in this application")),
-        _ => None,
+/// Why a message of a group was not inserted: its `eventId`, or (never seen with generated ids) its id, is taken.
+fn conflict(m: &Message) -> StoreError {
+    match &m.event_id {
+        Some(e) => StoreError::conflict(format!(
+            "a message with eventId `{e}` already exists in this application"
+        )),
+        None => StoreError::conflict(format!("a message with id `{}` already exists", m.id)),
     }
+}
+
+/// Inserts a group of messages in one statement (see `group`): one commit for all of them. A message that
+/// breaks a uniqueness rule gets its conflict; the others stand.
+pub(crate) async fn insert_group(pool: Pool, messages: Vec<Message>) -> Vec<StoreResult<()>> {
+    match insert_rows(&pool, &messages).await {
+        Ok(inserted) => messages
+            .iter()
+            .map(|m| {
+                if inserted.contains(m.id.as_str()) {
+                    Ok(())
+                } else {
+                    Err(conflict(m))
+                }
+            })
+            .collect(),
+        Err(e) => each_failed(e, messages.len()),
+    }
+}
+
+async fn insert_rows(pool: &Pool, messages: &[Message]) -> StoreResult<HashSet<String>> {
+    let client = pool.get().await.context("cannot get a postgres connection")?;
+    let stmt = client
+        .prepare_cached(INSERT_MESSAGES)
+        .await
+        .context("cannot prepare the messages insert")?;
+    let columns = MessageColumns::new(messages);
+    let rows = client
+        .query(&stmt, &columns.params())
+        .await
+        .context("cannot insert messages")?;
+    rows.iter()
+        .map(|r| {
+            r.try_get::<_, String>(0)
+                .map_err(|e| corrupt("an inserted message id", e))
+        })
+        .collect()
 }
 
 /// A message from its `doc` and `payload` columns.
@@ -65,37 +105,7 @@ pub(crate) fn list_query(org: &OrgId, app: &AppId, filter: &MessageFilter, query
 #[async_trait]
 impl MessageStore for PostgresStore {
     async fn create_message(&self, m: &Message) -> StoreResult<()> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "INSERT INTO messages (org_id, app_id, id, event_type, event_id, channels, created_at, \
-                 payload, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .await
-            .context("cannot prepare a message insert")?;
-        // The payload has its own column; `doc` keeps a placeholder rather than a second copy.
-        let rest = Message {
-            payload: Payload::empty(),
-            ..m.clone()
-        };
-        let event_id = m.event_id.as_ref().map(Uid::as_str);
-        let channels = channel_array(m.channels.as_ref());
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 9] = [
-            &m.org_id.as_str(),
-            &m.app_id.as_str(),
-            &m.id.as_str(),
-            &m.event_type.as_str(),
-            &event_id,
-            &channels,
-            &m.created_at,
-            &m.payload.as_str(),
-            &Json(&rest),
-        ];
-        client
-            .execute(&stmt, &params)
-            .await
-            .map_err(|e| on_conflict(e, "cannot insert a message", conflict(m)))?;
-        Ok(())
+        self.message_writer.submit(m.clone()).await
     }
 
     async fn expunge_message_content(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<()> {

@@ -123,11 +123,6 @@ pub(crate) fn doc<T: DeserializeOwned>(row: &Row, index: usize, what: &str) -> S
         .map_err(|e| corrupt(what, e))
 }
 
-/// A channel set as the `channels` column holds it.
-pub(crate) fn channel_array(channels: Option<&BTreeSet<Channel>>) -> Option<Vec<&str>> {
-    channels.map(|set| set.iter().map(Channel::as_str).collect())
-}
-
 /// A channel set as one text value for batched inserts (`UNNEST` cannot take arrays of uneven arrays).
 /// Channel names cannot contain a comma (see `Channel`), so `string_to_array(…, ',')` restores the set.
 pub(crate) fn channel_list(channels: Option<&BTreeSet<Channel>>) -> Option<String> {

@@ -6,6 +6,7 @@
 //! overrides the URL). Each case works in its own schema, dropped when the case ends, so cases run in parallel.
 
 mod batch;
+mod group_commit;
 mod helpers;
 mod migrations;
 
