@@ -5,6 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use xwebhook_engine::intake::IntakeError;
 use xwebhook_engine::store::{StoreError, StoreErrorKind};
 
 /// One problem with one input field, located as FastAPI (and so Svix) does: `["body", "field", …]`.
@@ -82,6 +83,15 @@ impl From<StoreError> for ApiError {
             StoreErrorKind::Conflict => Self::Conflict(e.context),
             StoreErrorKind::Unavailable | StoreErrorKind::Timeout => Self::Unavailable(e),
             StoreErrorKind::Corrupt | StoreErrorKind::Internal => Self::Internal(Box::new(e)),
+        }
+    }
+}
+
+impl From<IntakeError> for ApiError {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::DuplicateEventId(_) => Self::Conflict(e.to_string()),
+            IntakeError::Store(e) => e.into(),
         }
     }
 }

@@ -1,9 +1,11 @@
-//! What every handler shares: the stores, the token verifier, the clock and the API's settings.
+//! What every handler shares: the stores, the token verifier, the clock, where operational events go, and the
+//! API's settings.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use xwebhook_engine::clock::Clock;
+use xwebhook_engine::operational::OperationalEvents;
 use xwebhook_engine::store::Stores;
 
 use crate::auth::JwtAuth;
@@ -33,5 +35,8 @@ pub struct AppState {
     pub stores: Stores,
     pub auth: Arc<JwtAuth>,
     pub clock: Arc<dyn Clock>,
+    /// Where handlers report endpoint changes. Handlers await `report` before answering, so it must return
+    /// quickly: the server gives it [`xwebhook_engine::operational::InBackground`] (or `Discard`).
+    pub events: Arc<dyn OperationalEvents>,
     pub config: ApiConfig,
 }

@@ -9,6 +9,7 @@
 //! - [`domain`]: names, secrets, payloads and stored records.
 //! - [`store`]: the storage and queue ports, their error type and pagination.
 //! - [`signing`], [`retry`]: pure policy (Standard Webhooks signatures, retry delays).
+//! - [`intake`]: accepting a message (the one path for the API and the operational publisher).
 //! - [`delivery`]: the worker: fan-out, send, record, retry.
 //! - [`operational`]: events about endpoints and deliveries, reported for operational webhooks.
 //! - `testsuite` (feature `testsuite`): the conformance suite every backend must pass.
@@ -19,6 +20,7 @@ pub mod clock;
 pub mod delivery;
 pub mod domain;
 pub mod id;
+pub mod intake;
 pub mod operational;
 pub mod retry;
 pub mod signing;

@@ -4,6 +4,9 @@
 //! The API and the worker report events through [`OperationalEvents`]; what becomes of them (delivered as signed
 //! webhooks, or discarded) is the implementation's business. Reporting never fails the caller: an implementation
 //! logs its own errors.
+//!
+//! Implementations: [`Discard`]; [`OperatorWebhooks`] (`publisher`), which delivers them to the operator as
+//! webhooks; [`InBackground`] (`background`), which takes reports off a latency-sensitive caller's path.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -11,6 +14,12 @@ use serde::Serialize;
 
 use crate::domain::Uid;
 use crate::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
+
+mod background;
+mod publisher;
+
+pub use background::{BackgroundTask, InBackground};
+pub use publisher::OperatorWebhooks;
 
 /// An endpoint that an event is about.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,6 +10,7 @@ use tracing::info;
 use xwebhook_api::{ApiConfig, AppState, JwtAuth};
 use xwebhook_engine::clock::{Clock, SystemClock};
 use xwebhook_engine::delivery::{AddressPolicy, Worker, WorkerConfig};
+use xwebhook_engine::operational::{Discard, InBackground, OperationalEvents, OperatorWebhooks};
 use xwebhook_engine::retry::RetryPolicy;
 use xwebhook_engine::store::Stores;
 use xwebhook_storage_embedded::EmbeddedStore;
@@ -109,6 +110,22 @@ fn consumer_name() -> String {
     format!("worker-{}-{}", std::process::id(), ulid::Ulid::new())
 }
 
+/// Where the API and the worker report operational events: the operator's applications when
+/// `XWEBHOOK_OPERATIONAL_WEBHOOKS_ORG` is set, else nowhere.
+pub fn operational_events(
+    config: &Config,
+    stores: &Stores,
+    clock: &Arc<dyn Clock>,
+) -> Arc<dyn OperationalEvents> {
+    match &config.operational_webhooks_org {
+        Some(org) => {
+            info!(operator_org = %org, "operational webhooks on");
+            Arc::new(OperatorWebhooks::new(stores.clone(), org.clone(), clock.clone()))
+        }
+        None => Arc::new(Discard),
+    }
+}
+
 /// A started process: its API address (when it runs the API) and its running roles.
 pub struct Running {
     pub api_addr: Option<SocketAddr>,
@@ -135,6 +152,8 @@ impl Running {
 pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let stores = open_stores(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // TODO(merge): the worker takes the same `events` (endpoint auto-disable, attempt failing/exhausted/recovered).
+    let events = operational_events(&config, &stores, &clock);
     let mut tasks = JoinSet::new();
     let mut api_addr = None;
     if config.role.runs_worker() {
@@ -148,10 +167,13 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     }
     if config.role.runs_api() {
         let secret = jwt_secret(&config)?;
+        // Requests only queue their reports; the ones still queued at shutdown are published before exit.
+        let (api_events, reports) = InBackground::spawn(events);
         let state = AppState {
             stores,
             auth: JwtAuth::new(secret.expose().as_bytes()),
             clock,
+            events: Arc::new(api_events),
             config: ApiConfig {
                 max_body_bytes: config.max_body_bytes,
                 ..ApiConfig::default()
@@ -165,9 +187,10 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         api_addr = Some(addr);
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
-            xwebhook_api::serve(listener, state, async move { shutdown.cancelled().await })
-                .await
-                .context("the API server failed")
+            let served =
+                xwebhook_api::serve(listener, state, async move { shutdown.cancelled().await }).await;
+            reports.finish().await;
+            served.context("the API server failed")
         });
     }
     Ok(Running {

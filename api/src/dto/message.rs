@@ -9,7 +9,7 @@ use xwebhook_engine::domain::{Channel, EventTypeName, Message, Payload, Uid};
 use super::application::ApplicationIn;
 
 /// Payloads are kept this many days unless the sender asks otherwise.
-pub const DEFAULT_RETENTION_DAYS: u16 = 90;
+pub use xwebhook_engine::intake::DEFAULT_RETENTION_DAYS;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

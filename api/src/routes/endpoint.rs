@@ -9,6 +9,7 @@ use xwebhook_engine::domain::{
     Application, Channel, Endpoint, EndpointSecret, EventTypeName, SecretSet, Uid,
 };
 use xwebhook_engine::id::EndpointId;
+use xwebhook_engine::operational::{EndpointRef, OperationalEvent};
 use xwebhook_engine::store::{Order, Page, Ref};
 
 use super::{headers, lookup};
@@ -53,6 +54,7 @@ pub async fn create(
     let app = lookup::application(&state, &auth, &app_id).await?;
     let endpoint = new_endpoint(&state, &app, body, None).await?;
     state.stores.endpoints.create_endpoint(&endpoint).await?;
+    report(&state, &endpoint, OperationalEvent::EndpointCreated).await;
     Ok((StatusCode::CREATED, Json(endpoint.into())))
 }
 
@@ -188,6 +190,7 @@ pub async fn upsert(
             apply_in(&state, &mut endpoint, body).await?;
             endpoint.updated_at = state.clock.now();
             state.stores.endpoints.update_endpoint(&endpoint).await?;
+            report(&state, &endpoint, OperationalEvent::EndpointUpdated).await;
             Ok((StatusCode::OK, Json(endpoint.into())))
         }
         Err(ApiError::NotFound(_)) => {
@@ -196,6 +199,7 @@ pub async fn upsert(
             };
             let endpoint = new_endpoint(&state, &app, body, Some(uid)).await?;
             state.stores.endpoints.create_endpoint(&endpoint).await?;
+            report(&state, &endpoint, OperationalEvent::EndpointCreated).await;
             Ok((StatusCode::CREATED, Json(endpoint.into())))
         }
         Err(e) => Err(e),
@@ -235,6 +239,7 @@ pub async fn patch(
     endpoint.metadata = body.metadata.unwrap_or(endpoint.metadata);
     endpoint.updated_at = state.clock.now();
     state.stores.endpoints.update_endpoint(&endpoint).await?;
+    report(&state, &endpoint, OperationalEvent::EndpointUpdated).await;
     Ok(Json(endpoint.into()))
 }
 
@@ -252,7 +257,19 @@ pub async fn delete(
         .endpoints
         .delete_endpoint(&app.org_id, &app.id, &endpoint.id)
         .await?;
+    report(&state, &endpoint, OperationalEvent::EndpointDeleted).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reports a change that succeeded, for operational webhooks.
+async fn report(state: &AppState, endpoint: &Endpoint, event: fn(EndpointRef) -> OperationalEvent) {
+    let endpoint = EndpointRef {
+        org_id: endpoint.org_id.clone(),
+        app_id: endpoint.app_id.clone(),
+        endpoint_id: endpoint.id.clone(),
+        endpoint_uid: endpoint.uid.clone(),
+    };
+    state.events.report(event(endpoint)).await;
 }
 
 /// Parses list-filter query values, rejecting the first invalid one with its location.

@@ -5,7 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use xwebhook_engine::domain::{Application, Channel, Message, Payload};
 use xwebhook_engine::id::MessageId;
-use xwebhook_engine::store::{MessageFilter, Order, Page, Ref, Task, TaskKind};
+use xwebhook_engine::intake;
+use xwebhook_engine::store::{MessageFilter, Order, Page, Ref};
 
 use super::application::create_application;
 use super::endpoint::parse_names;
@@ -53,30 +54,7 @@ pub async fn create(
         retention_days,
         created_at: state.clock.now(),
     };
-    if let Some(event_id) = &message.event_id {
-        // Most duplicates are refused here, before a fan-out task is queued for a message that will not exist.
-        if state
-            .stores
-            .messages
-            .message_id_by_event_id(&app.org_id, &app.id, event_id)
-            .await?
-            .is_some()
-        {
-            return Err(ApiError::Conflict(format!(
-                "a message with eventId `{event_id}` already exists"
-            )));
-        }
-    }
-    // The fan-out is queued before the message is stored, so no accepted message can lack one; the worker
-    // waits for a message that is not stored yet, and gives up on one that never will be (a failed insert).
-    let task = Task {
-        org_id: app.org_id.clone(),
-        app_id: app.id.clone(),
-        msg_id: message.id.clone(),
-        kind: TaskKind::FanOut,
-    };
-    state.stores.queue.enqueue(vec![task]).await?;
-    state.stores.messages.create_message(&message).await?;
+    intake::accept_message(&state.stores, &message).await?;
     Ok((StatusCode::ACCEPTED, Json(MessageOut::new(message, with_content))))
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::Deserialize;
+use xwebhook_engine::id::OrgId;
 
 /// A secret value that never prints.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -107,6 +108,9 @@ pub struct Config {
     pub database_pool_size: usize,
     /// Apply pending migrations at start (safe when several processes start at once).
     pub database_migrate: bool,
+    /// The operator's organization, whose applications (uid = a tenant's org id) receive operational webhooks;
+    /// unset = none are sent.
+    pub operational_webhooks_org: Option<OrgId>,
 }
 
 impl Default for Config {
@@ -134,6 +138,7 @@ impl Default for Config {
             database_schema: None,
             database_pool_size: 16,
             database_migrate: true,
+            operational_webhooks_org: None,
         }
     }
 }
@@ -201,6 +206,11 @@ const SETTINGS: &[(&str, &str, Setter)] = &[
         c.database_migrate = parse(v, "true or false")?;
         Ok(())
     }),
+    (
+        "XWEBHOOK_OPERATIONAL_WEBHOOKS_ORG",
+        "operational_webhooks_org",
+        set_operational_webhooks_org,
+    ),
 ];
 
 type Setter = fn(&mut Config, &str) -> Result<(), String>;
@@ -265,6 +275,18 @@ fn set_database_schema(c: &mut Config, v: &str) -> Result<(), String> {
         return Err("must be a plain lower-case identifier (letters, digits, '_')".into());
     }
     c.database_schema = Some(v.to_owned());
+    Ok(())
+}
+
+fn set_operational_webhooks_org(c: &mut Config, v: &str) -> Result<(), String> {
+    let v = v.trim();
+    c.operational_webhooks_org = match v {
+        "" => None,
+        _ => Some(
+            OrgId::parse(v)
+                .map_err(|_| format!("`{v}` is not an organization id (org_ and letters or digits)"))?,
+        ),
+    };
     Ok(())
 }
 

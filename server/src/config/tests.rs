@@ -85,3 +85,23 @@ fn secrets_do_not_print() {
     assert!(!format!("{c:?}").contains("hunter2"));
     assert!(!format!("{c:?}").contains("pa55word"));
 }
+
+#[test]
+fn operational_webhooks_are_off_unless_an_organization_is_given() {
+    let off = Config::load(None, &HashMap::new(), &Overrides::default()).expect("valid");
+    assert_eq!(off.operational_webhooks_org, None);
+    let org = "org_2Xoperator1";
+    let on = Config::load(
+        None,
+        &env(&[("XWEBHOOK_OPERATIONAL_WEBHOOKS_ORG", org)]),
+        &Overrides::default(),
+    )
+    .expect("valid");
+    assert_eq!(on.operational_webhooks_org.as_ref().map(OrgId::as_str), Some(org));
+    let bad = env(&[("XWEBHOOK_OPERATIONAL_WEBHOOKS_ORG", "app_123")]);
+    let err = Config::load(None, &bad, &Overrides::default()).expect_err("not an org id");
+    assert!(
+        err.0[0].starts_with("XWEBHOOK_OPERATIONAL_WEBHOOKS_ORG: `app_123`"),
+        "{err}"
+    );
+}

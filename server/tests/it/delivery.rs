@@ -9,7 +9,7 @@ use xwebhook_engine::signing::sign;
 
 use crate::helpers::{Received, Receiver, TestApp, eventually, spawn_app, spawn_app_with};
 
-fn header<'a>(r: &'a Received, name: &str) -> &'a str {
+pub fn header<'a>(r: &'a Received, name: &str) -> &'a str {
     r.headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -17,7 +17,7 @@ fn header<'a>(r: &'a Received, name: &str) -> &'a str {
 }
 
 /// Checks a delivery's Standard Webhooks signature with `secret`.
-fn signed_by(r: &Received, secret: &str) -> bool {
+pub fn signed_by(r: &Received, secret: &str) -> bool {
     let secret = EndpointSecret::parse(secret).expect("valid secret");
     let ts: i64 = header(r, "webhook-timestamp").parse().expect("numeric timestamp");
     let expected = sign(&secret, header(r, "webhook-id"), ts, &r.body);

@@ -149,6 +149,15 @@ impl Client {
         }
     }
 
+    /// A client of the server at `base` for the organization `org`.
+    pub fn for_org(base: &str, org: &OrgId) -> Self {
+        Self {
+            base: base.to_owned(),
+            token: org_token(org),
+            http: Http::new(),
+        }
+    }
+
     /// The same organization on another server (processes sharing one backend).
     pub fn on(&self, base: &str) -> Self {
         Self {

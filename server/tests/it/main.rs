@@ -6,5 +6,6 @@ mod api;
 mod binary;
 mod delivery;
 mod helpers;
+mod operational;
 mod process;
 mod redis;
