@@ -117,3 +117,27 @@ fn replay(cached: CachedResponse) -> Response {
     }
     response
 }
+
+/// Documents the `idempotency-key` header on every POST operation, because [`layer`] honours it on every POST:
+/// one place for both, so no handler's annotation can forget it.
+pub struct HeaderDoc;
+
+impl utoipa::Modify for HeaderDoc {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ObjectBuilder, Type};
+
+        for item in openapi.paths.paths.values_mut() {
+            let Some(post) = item.post.as_mut() else {
+                continue;
+            };
+            let header = ParameterBuilder::new()
+                .name(HEADER)
+                .parameter_in(ParameterIn::Header)
+                .description(Some("The request's idempotency key"))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build();
+            post.parameters.get_or_insert_with(Vec::new).push(header);
+        }
+    }
+}
