@@ -1,6 +1,7 @@
 //! `xwebhook`: a Svix-compatible webhook sending service.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -128,10 +129,14 @@ fn migrate(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints our document, or the differences from the contract (exit 1 when there are any). Output goes through
+/// `writeln!` so that a closed pipe (`| head`) is an error, not a panic.
 fn openapi(check_against: Option<&Path>) -> anyhow::Result<()> {
     let ours = serde_json::to_value(xwebhook_api::openapi::document())?;
+    let mut out = std::io::stdout().lock();
     let Some(file) = check_against else {
-        println!("{}", serde_json::to_string_pretty(&ours)?);
+        serde_json::to_writer_pretty(&mut out, &ours)?;
+        writeln!(out)?;
         return Ok(());
     };
     let text = std::fs::read_to_string(file)
@@ -140,12 +145,13 @@ fn openapi(check_against: Option<&Path>) -> anyhow::Result<()> {
         .with_context(|| format!("the contract {} is not JSON", file.display()))?;
     let differences = contract::compare(&contract, &ours);
     for difference in &differences {
-        println!("{difference}");
+        writeln!(out, "{difference}")?;
     }
     if differences.is_empty() {
-        println!("our OpenAPI document covers the contract {}", file.display());
+        writeln!(out, "our OpenAPI document covers the contract {}", file.display())?;
         return Ok(());
     }
+    out.flush()?;
     eprintln!(
         "{} difference(s) from the contract {}",
         differences.len(),
