@@ -30,7 +30,7 @@ pub struct AppPortalAccessIn {
         dead_code,
         reason = "accepted for the contract and ignored: no event type is hidden behind a feature flag yet"
     )]
-    pub feature_flags: Vec<String>,
+    pub feature_flags: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -56,7 +56,11 @@ impl<'a> SchemaCheck<'a> {
     /// Every difference between `theirs` and `ours`, located under `at`.
     pub(super) fn compare(&self, at: &str, theirs: &'a Value, ours: &'a Value) -> Vec<Difference> {
         let mut out = Vec::new();
-        self.walk(&Place { at, field: "" }, theirs, ours, 0, &mut out);
+        let place = Place {
+            at,
+            field: String::new(),
+        };
+        self.walk(&place, theirs, ours, 0, &mut out);
         out
     }
 
@@ -138,15 +142,15 @@ impl<'a> SchemaCheck<'a> {
             let inner = place.field(&format!(".{name}"));
             match o.properties.get(name) {
                 None => out.push(inner.diff(Kind::MissingField)),
-                Some(our) => self.walk(&inner.place(), schema, our, depth + 1, out),
+                Some(our) => self.walk(&inner, schema, our, depth + 1, out),
             }
         }
         if let Some(items) = t.items {
-            let inner = place.field("[]");
-            self.walk(&inner.place(), items, o.items.unwrap_or(&NOTHING), depth + 1, out);
+            let our_items = o.items.unwrap_or(&NOTHING);
+            self.walk(&place.field("[]"), items, our_items, depth + 1, out);
         }
         if let (Some(theirs), Some(ours)) = (t.additional, o.additional) {
-            self.walk(&place.field("{}").place(), theirs, ours, depth + 1, out);
+            self.walk(&place.field("{}"), theirs, ours, depth + 1, out);
         }
     }
 }
@@ -161,17 +165,12 @@ fn names(types: &BTreeSet<&str>) -> String {
 /// Where a schema sits: the operation part (`POST /x request body`) and the field path in it (`.a[].b`).
 struct Place<'p> {
     at: &'p str,
-    field: &'p str,
-}
-
-struct OwnedPlace<'p> {
-    at: &'p str,
     field: String,
 }
 
 impl<'p> Place<'p> {
-    fn field(&self, step: &str) -> OwnedPlace<'p> {
-        OwnedPlace {
+    fn field(&self, step: &str) -> Place<'p> {
+        Place {
             at: self.at,
             field: format!("{}{step}", self.field),
         }
@@ -184,19 +183,6 @@ impl<'p> Place<'p> {
             format!("{} {}", self.at, self.field)
         };
         Difference { at, kind }
-    }
-}
-
-impl OwnedPlace<'_> {
-    fn place(&self) -> Place<'_> {
-        Place {
-            at: self.at,
-            field: &self.field,
-        }
-    }
-
-    fn diff(&self, kind: Kind) -> Difference {
-        self.place().diff(kind)
     }
 }
 

@@ -86,13 +86,16 @@ async fn portal_access_accepts_feature_flags() {
     let app = spawn_app().await;
     app.create("/app", json!({"name": "portal", "uid": "flagged"}))
         .await;
-    let (status, out) = app
-        .call(
-            "POST",
-            "/auth/app-portal-access/flagged",
-            Some(json!({"featureFlags": ["beta"]})),
-        )
-        .await;
-    assert_eq!(status, 200, "{out}");
-    assert!(out["token"].is_string(), "{out}");
+    // Older clients send no flags or `null`; the contract's newer ones send a list.
+    for flags in [json!(["beta"]), Value::Null] {
+        let (status, out) = app
+            .call(
+                "POST",
+                "/auth/app-portal-access/flagged",
+                Some(json!({"featureFlags": flags})),
+            )
+            .await;
+        assert_eq!(status, 200, "{flags}: {out}");
+        assert!(out["token"].is_string(), "{out}");
+    }
 }
