@@ -16,7 +16,7 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 mod extract;
-pub(crate) mod idempotency;
+mod idempotency;
 pub mod openapi;
 pub mod pagination;
 mod routes;
