@@ -117,3 +117,58 @@ fn replay(cached: CachedResponse) -> Response {
     }
     response
 }
+
+/// Documents the `idempotency-key` header on every POST operation, because [`layer`] honours it on every POST:
+/// one place for both, so no handler's annotation can forget it.
+pub struct HeaderDoc;
+
+impl utoipa::Modify for HeaderDoc {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ObjectBuilder, Type};
+
+        for item in openapi.paths.paths.values_mut() {
+            let Some(post) = item.post.as_mut() else {
+                continue;
+            };
+            let parameters = post.parameters.get_or_insert_with(Vec::new);
+            // A handler may already document it; a second copy would make the document invalid.
+            if parameters.iter().any(|p| p.name.eq_ignore_ascii_case(HEADER)) {
+                continue;
+            }
+            let header = ParameterBuilder::new()
+                .name(HEADER)
+                .parameter_in(ParameterIn::Header)
+                .description(Some("The request's idempotency key"))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build();
+            parameters.push(header);
+        }
+    }
+}
+
+#[cfg(test)]
+mod header_doc_tests {
+    use super::HEADER;
+
+    #[test]
+    fn every_post_and_only_posts_document_the_header_once() {
+        let doc = serde_json::to_value(crate::openapi::document()).expect("the document serializes");
+        let paths = doc["paths"].as_object().expect("paths");
+        for (path, item) in paths {
+            for (method, op) in item.as_object().expect("path item") {
+                let count = op["parameters"].as_array().map_or(0, |ps| {
+                    ps.iter()
+                        .filter(|p| p["name"] == HEADER && p["in"] == "header")
+                        .count()
+                });
+                let expected = usize::from(method == "post");
+                assert_eq!(count, expected, "{method} {path}");
+            }
+        }
+        assert!(
+            paths.values().any(|item| item.get("post").is_some()),
+            "the document has POSTs"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 use utoipa::OpenApi;
 
 use crate::dto;
+use crate::idempotency::HeaderDoc;
 use crate::routes::{
     admin, application, attempt, endpoint, event_type, example, expunge, headers, health, message, portal,
     recover, secret, stats,
@@ -88,7 +89,8 @@ use crate::routes::{
         recover::RecoverIn,
         recover::RecoverOut,
         stats::EndpointStats,
-    ))
+    )),
+    modifiers(&HeaderDoc)
 )]
 pub struct ApiDoc;
 

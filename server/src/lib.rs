@@ -3,6 +3,7 @@
 //!
 //! Layout:
 //! - `config`: defaults → TOML file → `XWEBHOOK_*` environment → flags, validated.
+//! - `contract`: the `openapi --check-against` comparison of a reference OpenAPI document with ours.
 //! - `run`: opens backends and runs the API and the worker.
 //! - `secret_file`: the generated JWT secret kept in the data directory.
 //! - `logging`: text or JSON log lines.
@@ -10,6 +11,7 @@
 //! It must never hold delivery or API logic of its own: that belongs to `xwebhook-engine` and `xwebhook-api`.
 
 pub mod config;
+pub mod contract;
 pub mod logging;
 pub mod run;
 pub mod secret_file;

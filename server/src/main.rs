@@ -1,13 +1,14 @@
 //! `xwebhook`: a Svix-compatible webhook sending service.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use xwebhook::config::{Config, Overrides};
-use xwebhook::{logging, run, secret_file};
+use xwebhook::{contract, logging, run, secret_file};
 use xwebhook_api::JwtAuth;
 use xwebhook_engine::id::OrgId;
 
@@ -47,6 +48,12 @@ enum Command {
     },
     /// Apply pending Postgres migrations (XWEBHOOK_DATABASE_URL), then exit.
     Migrate,
+    /// Print our OpenAPI document, or check it against a reference contract.
+    Openapi {
+        /// Compare with this OpenAPI document (Svix's): list what ours lacks and exit 1, or exit 0.
+        #[arg(long, value_name = "FILE")]
+        check_against: Option<PathBuf>,
+    },
     /// Manage API tokens.
     Jwt {
         #[command(subcommand)]
@@ -66,6 +73,10 @@ enum JwtCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // The document depends on no configuration, so a broken one must not stop the contract check.
+    if let Command::Openapi { check_against } = &cli.command {
+        return openapi(check_against.as_deref());
+    }
     let env: HashMap<String, String> = std::env::vars()
         .filter(|(k, _)| k.starts_with("XWEBHOOK_"))
         .collect();
@@ -90,6 +101,7 @@ fn main() -> anyhow::Result<()> {
             command: JwtCommand::Generate { org_id },
         } => generate_token(&config, &org_id),
         Command::Migrate => migrate(config),
+        Command::Openapi { .. } => unreachable!("handled before the configuration is loaded"),
     }
 }
 
@@ -115,6 +127,37 @@ fn migrate(config: Config) -> anyhow::Result<()> {
         println!("applied migrations: {applied:?}");
     }
     Ok(())
+}
+
+/// Prints our document, or the differences from the contract (exit 1 when there are any). Output goes through
+/// `writeln!` so that a closed pipe (`| head`) is an error, not a panic.
+fn openapi(check_against: Option<&Path>) -> anyhow::Result<()> {
+    let ours = serde_json::to_value(xwebhook_api::openapi::document())?;
+    let mut out = std::io::stdout().lock();
+    let Some(file) = check_against else {
+        serde_json::to_writer_pretty(&mut out, &ours)?;
+        writeln!(out)?;
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the contract {}", file.display()))?;
+    let contract: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("the contract {} is not JSON", file.display()))?;
+    let differences = contract::compare(&contract, &ours);
+    for difference in &differences {
+        writeln!(out, "{difference}")?;
+    }
+    if differences.is_empty() {
+        writeln!(out, "our OpenAPI document covers the contract {}", file.display())?;
+        return Ok(());
+    }
+    out.flush()?;
+    eprintln!(
+        "{} difference(s) from the contract {}",
+        differences.len(),
+        file.display()
+    );
+    std::process::exit(1)
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {

@@ -13,9 +13,11 @@ pub struct ApplicationIn {
     #[schema(value_type = Option<String>)]
     pub uid: Option<Uid>,
     #[serde(default)]
+    #[schema(format = "uint16")]
     pub rate_limit: Option<u16>,
     /// The contract's older name for `rateLimit`.
     #[serde(default)]
+    #[schema(format = "uint16")]
     pub throttle_rate: Option<u16>,
     #[serde(default)]
     pub metadata: Option<Metadata>,
@@ -30,8 +32,10 @@ pub struct ApplicationPatch {
     #[schema(value_type = Option<String>)]
     pub uid: Option<Option<Uid>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(format = "uint16")]
     pub rate_limit: Option<Option<u16>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(format = "uint16")]
     pub throttle_rate: Option<Option<u16>>,
     #[serde(default)]
     pub metadata: Option<Metadata>,
@@ -43,7 +47,9 @@ pub struct ApplicationOut {
     pub id: String,
     pub uid: Option<String>,
     pub name: String,
+    #[schema(format = "uint16")]
     pub rate_limit: Option<u16>,
+    #[schema(format = "uint16")]
     pub throttle_rate: Option<u16>,
     pub metadata: Metadata,
     pub created_at: DateTime<Utc>,

@@ -14,6 +14,7 @@ pub struct MessageAttemptOut {
     pub endpoint_id: String,
     pub url: String,
     pub response: String,
+    #[schema(format = "int16")]
     pub response_status_code: i16,
     pub response_duration_ms: i64,
     /// 0 success, 1 pending, 2 fail, 3 sending.

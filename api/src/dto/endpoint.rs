@@ -31,8 +31,10 @@ pub struct EndpointIn {
     #[schema(value_type = Option<String>)]
     pub uid: Option<Uid>,
     #[serde(default)]
+    #[schema(format = "uint16")]
     pub rate_limit: Option<u16>,
     #[serde(default)]
+    #[schema(format = "uint16")]
     pub throttle_rate: Option<u16>,
     #[serde(default)]
     pub metadata: Option<Metadata>,
@@ -66,8 +68,10 @@ pub struct EndpointPatch {
     #[schema(value_type = Option<String>)]
     pub uid: Option<Option<Uid>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(format = "uint16")]
     pub rate_limit: Option<Option<u16>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(format = "uint16")]
     pub throttle_rate: Option<Option<u16>>,
     #[serde(default)]
     pub metadata: Option<Metadata>,
@@ -84,7 +88,9 @@ pub struct EndpointOut {
     pub filter_types: Option<Vec<String>>,
     pub event_types: Option<Vec<String>>,
     pub channels: Option<Vec<String>>,
+    #[schema(format = "uint16")]
     pub rate_limit: Option<u16>,
+    #[schema(format = "uint16")]
     pub throttle_rate: Option<u16>,
     pub metadata: Metadata,
     /// Deprecated in the contract, still read by older SDKs.
@@ -132,6 +138,7 @@ pub struct EndpointSecretRotateIn {
     pub key: Option<EndpointSecret>,
     /// How long the old secret keeps signing (default one day, at most a week).
     #[serde(default)]
+    #[schema(format = "uint32")]
     pub grace_period_seconds: Option<u32>,
 }
 

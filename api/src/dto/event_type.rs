@@ -15,7 +15,9 @@ pub struct EventTypeIn {
     pub archived: Option<bool>,
     #[serde(default)]
     pub deprecated: Option<bool>,
+    /// JSON Schemas by version (`{"1": {…}}`).
     #[serde(default)]
+    #[schema(value_type = Option<HashMap<String, Object>>)]
     pub schemas: Option<serde_json::Value>,
     #[serde(default)]
     pub feature_flag: Option<String>,
@@ -33,7 +35,9 @@ pub struct EventTypeUpdate {
     pub archived: Option<bool>,
     #[serde(default)]
     pub deprecated: Option<bool>,
+    /// JSON Schemas by version (`{"1": {…}}`).
     #[serde(default)]
+    #[schema(value_type = Option<HashMap<String, Object>>)]
     pub schemas: Option<serde_json::Value>,
     #[serde(default)]
     pub feature_flag: Option<String>,
@@ -52,6 +56,7 @@ pub struct EventTypePatch {
     #[serde(default)]
     pub deprecated: Option<bool>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<HashMap<String, Object>>)]
     pub schemas: Option<Option<serde_json::Value>>,
     #[serde(default, deserialize_with = "double_option")]
     pub feature_flag: Option<Option<String>>,
@@ -66,6 +71,7 @@ pub struct EventTypeOut {
     pub description: String,
     pub archived: bool,
     pub deprecated: bool,
+    #[schema(value_type = Option<HashMap<String, Object>>)]
     pub schemas: Option<serde_json::Value>,
     pub feature_flag: Option<String>,
     pub feature_flags: Option<Vec<String>>,

@@ -1,5 +1,8 @@
 //! The API's JSON shapes (Svix's, camelCase): `XIn` to create, `XPatch` to change, `XOut` to answer. They are
 //! separate from the stored records, which they are converted from and into.
+//!
+//! Small integers carry an explicit `format` as the contract spells it (`uint16`, `int16`, …): utoipa documents
+//! them all as `int32`, and its opt-in exact formats serialize as `u-int16` (juhaku/utoipa#1527).
 
 pub mod application;
 pub mod attempt;

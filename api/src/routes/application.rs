@@ -16,7 +16,7 @@ use crate::pagination::{ListResponse, list_query};
 use crate::state::AppState;
 
 #[utoipa::path(get, path = "/api/v1/app", tag = "Application",
-    params(("limit" = Option<u64>, Query), ("iterator" = Option<String>, Query), ("order" = Option<String>, Query)),
+    params(("limit" = Option<u64>, Query, format = "uint64"), ("iterator" = Option<String>, Query), ("order" = Option<String>, Query)),
     responses((status = 200, body = ListResponse<ApplicationOut>)))]
 pub async fn list(
     State(state): State<AppState>,

@@ -52,7 +52,7 @@ fn attempt_out(with_content: bool) -> impl Fn(xwebhook_engine::domain::Attempt) 
 }
 
 #[utoipa::path(get, path = "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", tag = "Message Attempt",
-    params(("app_id" = String, Path), ("endpoint_id" = String, Path), ("limit" = Option<u64>, Query),
+    params(("app_id" = String, Path), ("endpoint_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"),
         ("iterator" = Option<String>, Query), ("status" = Option<u8>, Query), ("status_code_class" = Option<u16>, Query),
         ("channel" = Option<String>, Query), ("before" = Option<String>, Query), ("after" = Option<String>, Query),
         ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query)),
@@ -78,7 +78,7 @@ pub async fn list_by_endpoint(
 }
 
 #[utoipa::path(get, path = "/api/v1/app/{app_id}/attempt/msg/{msg_id}", tag = "Message Attempt",
-    params(("app_id" = String, Path), ("msg_id" = String, Path), ("limit" = Option<u64>, Query),
+    params(("app_id" = String, Path), ("msg_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"),
         ("iterator" = Option<String>, Query), ("status" = Option<u8>, Query), ("status_code_class" = Option<u16>, Query),
         ("channel" = Option<String>, Query), ("endpoint_id" = Option<String>, Query), ("before" = Option<String>, Query),
         ("after" = Option<String>, Query), ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query)),
@@ -129,7 +129,7 @@ pub async fn get(
 }
 
 #[utoipa::path(get, path = "/api/v1/app/{app_id}/msg/{msg_id}/endpoint", tag = "Message Attempt",
-    params(("app_id" = String, Path), ("msg_id" = String, Path), ("limit" = Option<u64>, Query),
+    params(("app_id" = String, Path), ("msg_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"),
         ("iterator" = Option<String>, Query)),
     responses((status = 200, body = ListResponse<MessageEndpointOut>)))]
 pub async fn list_destinations(
@@ -167,7 +167,7 @@ pub async fn list_destinations(
 }
 
 #[utoipa::path(get, path = "/api/v1/app/{app_id}/endpoint/{endpoint_id}/msg", tag = "Message Attempt",
-    params(("app_id" = String, Path), ("endpoint_id" = String, Path), ("limit" = Option<u64>, Query),
+    params(("app_id" = String, Path), ("endpoint_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"),
         ("iterator" = Option<String>, Query), ("channel" = Option<String>, Query), ("status" = Option<u8>, Query),
         ("before" = Option<String>, Query), ("after" = Option<String>, Query), ("with_content" = Option<bool>, Query),
         ("event_types" = Option<Vec<String>>, Query)),

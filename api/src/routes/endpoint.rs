@@ -23,7 +23,7 @@ use crate::state::AppState;
 const MAX_CHANNELS: usize = 10;
 
 #[utoipa::path(get, path = "/api/v1/app/{app_id}/endpoint", tag = "Endpoint",
-    params(("app_id" = String, Path), ("limit" = Option<u64>, Query), ("iterator" = Option<String>, Query),
+    params(("app_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"), ("iterator" = Option<String>, Query),
         ("order" = Option<String>, Query)),
     responses((status = 200, body = ListResponse<EndpointOut>)))]
 pub async fn list(

@@ -60,7 +60,7 @@ fn check_feature_flag(flag: Option<&String>) -> ApiResult<()> {
 }
 
 #[utoipa::path(get, path = "/api/v1/event-type", tag = "Event Type",
-    params(("limit" = Option<u64>, Query), ("iterator" = Option<String>, Query), ("order" = Option<String>, Query),
+    params(("limit" = Option<u64>, Query, format = "uint64"), ("iterator" = Option<String>, Query), ("order" = Option<String>, Query),
         ("include_archived" = Option<bool>, Query), ("with_content" = Option<bool>, Query)),
     responses((status = 200, body = ListResponse<EventTypeOut>)))]
 pub async fn list(

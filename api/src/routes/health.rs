@@ -7,7 +7,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Ready when the record store answers; 503 otherwise, so that a load balancer takes the process out.
-#[utoipa::path(get, path = "/api/v1/health", tag = "Health", responses((status = 204), (status = 503)))]
+// axum answers HEAD on every GET route (without the body), as the contract documents.
+#[utoipa::path(method(get, head), path = "/api/v1/health", tag = "Health", responses((status = 204), (status = 503)))]
 pub async fn health(State(state): State<AppState>) -> Result<StatusCode, ApiError> {
     let probe = xwebhook_engine::id::OrgId::generate();
     let query = xwebhook_engine::store::ListQuery::first(1, xwebhook_engine::store::Order::Ascending);
@@ -18,7 +19,7 @@ pub async fn health(State(state): State<AppState>) -> Result<StatusCode, ApiErro
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/api/v1/health/ping", tag = "Health", responses((status = 204)))]
+#[utoipa::path(method(get, head), path = "/api/v1/health/ping", tag = "Health", responses((status = 204)))]
 pub async fn ping() -> StatusCode {
     StatusCode::NO_CONTENT
 }

@@ -99,7 +99,7 @@ async fn app_for_message(
 }
 
 #[utoipa::path(get, path = "/api/v1/app/{app_id}/msg", tag = "Message",
-    params(("app_id" = String, Path), ("limit" = Option<u64>, Query), ("iterator" = Option<String>, Query),
+    params(("app_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"), ("iterator" = Option<String>, Query),
         ("channel" = Option<String>, Query), ("before" = Option<String>, Query), ("after" = Option<String>, Query),
         ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query)),
     responses((status = 200, body = ListResponse<MessageOut>)))]

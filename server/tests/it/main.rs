@@ -4,6 +4,7 @@
 mod access;
 mod api;
 mod binary;
+mod contract;
 mod delivery;
 mod helpers;
 mod operational;
