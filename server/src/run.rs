@@ -23,7 +23,7 @@ use crate::secret_file;
 /// - nothing configured: the embedded store in the data directory, for everything;
 /// - `XWEBHOOK_REDIS_URL`: Redis for everything;
 /// - `XWEBHOOK_DATABASE_URL`: records in Postgres, the queue and the idempotency cache on Redis when it is
-///   configured, else on the embedded store.
+///   configured, else on the embedded store (and so do endpoint failing streaks, which workers share).
 pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
     let base = match &config.redis_url {
         Some(url) => Stores::from_one(open_redis(config, url).await?),
@@ -36,7 +36,7 @@ pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
         .await
         .context("cannot connect to Postgres")?;
     info!(schema = ?config.database_schema, "records in Postgres");
-    Ok(postgres.stores(base.queue, base.idempotency))
+    Ok(postgres.stores(base.queue, base.idempotency, base.endpoint_health))
 }
 
 async fn open_redis(config: &Config, url: &Secret) -> anyhow::Result<Arc<RedisStore>> {
