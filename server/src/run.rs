@@ -10,6 +10,7 @@ use tracing::info;
 use xwebhook_api::{ApiConfig, AppState, JwtAuth};
 use xwebhook_engine::clock::{Clock, SystemClock};
 use xwebhook_engine::delivery::{AddressPolicy, Worker, WorkerConfig};
+use xwebhook_engine::operational::{Discard, OperationalEvents};
 use xwebhook_engine::retry::RetryPolicy;
 use xwebhook_engine::store::Stores;
 use xwebhook_storage_embedded::EmbeddedStore;
@@ -101,6 +102,7 @@ pub fn worker_config(config: &Config) -> WorkerConfig {
     w.request_timeout = config.request_timeout;
     w.max_in_flight = config.worker_concurrency;
     w.svix_headers = config.svix_headers;
+    w.disable_after = config.endpoint_failure_disable_after;
     w
 }
 
@@ -139,7 +141,15 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let mut api_addr = None;
     if config.role.runs_worker() {
         let policy = AddressPolicy::new(config.allow_subnets.clone());
-        let worker = Worker::new(stores.clone(), worker_config(&config), policy, clock.clone());
+        // Operational webhooks are not sent yet: the worker's reports are dropped.
+        let events: Arc<dyn OperationalEvents> = Arc::new(Discard);
+        let worker = Worker::new(
+            stores.clone(),
+            worker_config(&config),
+            policy,
+            clock.clone(),
+            events,
+        );
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
             worker.run(shutdown).await;

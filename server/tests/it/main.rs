@@ -5,6 +5,7 @@ mod access;
 mod api;
 mod binary;
 mod delivery;
+mod health;
 mod helpers;
 mod process;
 mod redis;
