@@ -10,7 +10,8 @@ use xwebhook_engine::store::{
 
 use crate::PostgresStore;
 use crate::batch::{
-    AttemptColumns, CREATE_DESTINATIONS, DestinationColumns, RECORD_ATTEMPTS, last_destinations,
+    AttemptColumns, CREATE_DESTINATIONS, DestinationColumns, PUT_DESTINATIONS, RECORD_ATTEMPTS,
+    last_destinations,
 };
 use crate::error::Context as _;
 use crate::sql::{Query, ceil_millis, doc, docs};
@@ -125,6 +126,23 @@ impl AttemptStore for PostgresStore {
             .execute(&stmt, &columns.params())
             .await
             .context("cannot insert destinations")?;
+        Ok(())
+    }
+
+    async fn put_destinations(&self, destinations: &[Destination]) -> StoreResult<()> {
+        if destinations.is_empty() {
+            return Ok(());
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(PUT_DESTINATIONS)
+            .await
+            .context("cannot prepare the destinations upsert")?;
+        let columns = DestinationColumns::new(destinations);
+        client
+            .execute(&stmt, &columns.params())
+            .await
+            .context("cannot write destinations")?;
         Ok(())
     }
 

@@ -254,6 +254,7 @@ impl Worker {
             }
         );
         if endpoint.disabled && !manual {
+            self.end_untried(task, &endpoint).await?;
             return Ok(FollowUp::none());
         }
         let mut recorded = self.attempt(task, &message, &endpoint).await;
@@ -271,6 +272,28 @@ impl Worker {
             self.events.report(event).await;
         }
         Ok(retry.map_or_else(FollowUp::none, |(next, due)| FollowUp::retry_at(next, due)))
+    }
+
+    /// A scheduled retry whose endpoint was disabled meanwhile is not sent (Svix stops delivering to disabled
+    /// endpoints). Its destination, still waiting, is marked failed so that listings tell the truth and
+    /// `recover` sends it again once the endpoint is enabled.
+    async fn end_untried(&self, task: &Task, endpoint: &Endpoint) -> StoreResult<()> {
+        let (org, app) = (&task.org_id, &task.app_id);
+        let destination = self
+            .stores
+            .attempts
+            .get_destination(org, app, &task.msg_id, &endpoint.id)
+            .await?;
+        let Some(mut d) =
+            destination.filter(|d| matches!(d.status, MessageStatus::Pending | MessageStatus::Sending))
+        else {
+            return Ok(());
+        };
+        d.status = MessageStatus::Fail;
+        d.next_attempt = None;
+        d.updated_at = self.clock.now();
+        debug!(msg_id = %task.msg_id, endpoint_id = %endpoint.id, "endpoint disabled; delivery ends untried");
+        self.stores.attempts.put_destinations(&[d]).await
     }
 
     /// Notes the attempt in the endpoint's failing streak and disables the endpoint once the streak is long

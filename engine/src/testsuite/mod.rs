@@ -20,6 +20,7 @@ pub mod fixtures;
 mod idempotency;
 mod isolation;
 mod messages;
+mod put_destinations;
 mod queue;
 mod records;
 
@@ -30,6 +31,7 @@ pub use endpoint_health::*;
 pub use idempotency::*;
 pub use isolation::*;
 pub use messages::*;
+pub use put_destinations::*;
 pub use queue::*;
 pub use records::*;
 
@@ -98,6 +100,7 @@ macro_rules! conformance_suite {
             endpoint_health_streak_keeps_first_failure,
             endpoint_health_streak_lapses,
             endpoint_health_racers_agree,
+            put_destinations_overwrites_state,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

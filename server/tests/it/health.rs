@@ -201,3 +201,32 @@ async fn a_healthy_endpoint_reports_nothing() {
     assert!(s.heard.events().is_empty(), "{:?}", s.heard.types());
     assert!(!is_disabled(&s.app, &app_id, &ep_id).await);
 }
+
+/// A retry waiting when its endpoint is disabled is not sent, and its destination ends failed (so that
+/// `recover` finds it once the endpoint is enabled again).
+#[tokio::test]
+async fn a_disabled_endpoints_waiting_retry_ends_failed_untried() {
+    let app = spawn_app_with(&[("XWEBHOOK_RETRY_SCHEDULE", "2")]).await;
+    let rx = Receiver::start().await;
+    rx.script("/paused", &[500; 5]);
+    let (app_id, ep_id, _) = app.app_with_endpoint(&rx.url("/paused")).await;
+    let msg_id = app.send_message(&app_id, json!({"n": 1})).await;
+    rx.wait_for("/paused", 1).await;
+    let (status, ep) = app
+        .call(
+            "PATCH",
+            &format!("/app/{app_id}/endpoint/{ep_id}"),
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{ep}");
+    let destinations = format!("/app/{app_id}/msg/{msg_id}/endpoint");
+    eventually("the waiting delivery to end failed", || async {
+        let (_, page) = app.call("GET", &destinations, None).await;
+        (page["data"][0]["status"] == 2).then_some(())
+    })
+    .await;
+    let (_, page) = app.call("GET", &destinations, None).await;
+    assert_eq!(page["data"][0]["nextAttempt"], serde_json::Value::Null, "{page}");
+    assert_eq!(rx.received("/paused").len(), 1, "the retry was not sent");
+}
