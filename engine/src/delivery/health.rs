@@ -156,7 +156,105 @@ fn is_fresh(view: &View, now: DateTime<Utc>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+
     use super::*;
+    use crate::domain::{EndpointSecret, EndpointUrl, Metadata, SecretSet};
+    use crate::id::{AppId, EndpointId, OrgId};
+
+    /// The port's contract in memory, counting writes: what the views are meant to spare.
+    #[derive(Default)]
+    struct CountingStore {
+        streaks: Mutex<HashMap<EndpointId, DateTime<Utc>>>,
+        writes: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl EndpointHealth for CountingStore {
+        async fn note_failure(
+            &self,
+            _: &OrgId,
+            _: &AppId,
+            ep: &EndpointId,
+            at: DateTime<Utc>,
+            _: Duration,
+        ) -> StoreResult<DateTime<Utc>> {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            let mut streaks = self.streaks.lock().unwrap_or_else(PoisonError::into_inner);
+            Ok(*streaks.entry(ep.clone()).or_insert(at))
+        }
+
+        async fn note_success(&self, _: &OrgId, _: &AppId, ep: &EndpointId) -> StoreResult<()> {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            self.streaks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(ep);
+            Ok(())
+        }
+    }
+
+    fn endpoint() -> Endpoint {
+        let now = Utc::now();
+        Endpoint {
+            id: EndpointId::generate(),
+            org_id: OrgId::generate(),
+            app_id: AppId::generate(),
+            uid: None,
+            url: EndpointUrl::try_from("https://example.com/hook".to_owned()).expect("valid url"),
+            description: String::new(),
+            disabled: false,
+            event_types: None,
+            channels: None,
+            rate_limit: None,
+            metadata: Metadata::new(),
+            secrets: SecretSet::new(EndpointSecret::generate()),
+            headers: BTreeMap::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_hot_path_writes_on_changes_and_disables_once_due() {
+        let store = Arc::new(CountingStore::default());
+        // Shorter than RECHECK, so that a view still trusted can look due.
+        let tracker = HealthTracker::new(store.clone(), Duration::from_secs(1));
+        let ep = endpoint();
+        let t0 = Utc::now();
+        let at = |ms: i64| t0 + chrono::Duration::milliseconds(ms);
+        let writes = || store.writes.load(Ordering::SeqCst);
+
+        for ms in [0, 10, 20] {
+            assert_eq!(tracker.after_attempt(&ep, true, at(ms)).await.expect("ok"), None);
+        }
+        assert_eq!(writes(), 1, "successes within RECHECK write once");
+        for ms in [30, 40, 50] {
+            assert_eq!(tracker.after_attempt(&ep, false, at(ms)).await.expect("ok"), None);
+        }
+        assert_eq!(writes(), 2, "a streak's failures write once");
+        assert_eq!(tracker.after_attempt(&ep, true, at(60)).await.expect("ok"), None);
+        assert_eq!(writes(), 3, "a success after failures ends the streak");
+
+        tracker.after_attempt(&ep, false, at(100)).await.expect("ok");
+        // Another process saw a success: the store's streak is gone, this process's view is not.
+        store
+            .streaks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        let late = tracker.after_attempt(&ep, false, at(1_200)).await.expect("ok");
+        assert_eq!(
+            late, None,
+            "the store is asked before disabling, and the streak starts afresh"
+        );
+        assert_eq!(writes(), 5);
+        let due = tracker.after_attempt(&ep, false, at(2_300)).await.expect("ok");
+        assert_eq!(due, Some(at(1_200)), "due once a whole threshold failed");
+    }
 
     #[test]
     fn views_spare_the_store_until_the_outcome_changes() {
