@@ -1,5 +1,8 @@
 //! Endpoint auto-disable: an endpoint whose deliveries have all failed for `disable_after` is disabled.
 //!
+//! Every attempt counts, manual resends too: each says whether the endpoint answers. An endpoint already
+//! disabled is not watched.
+//!
 //! When the failing streak began is kept in the shared [`EndpointHealth`] store, so that every worker process
 //! counts the same streak. Asking the store on every attempt would put a round trip on the hot path, so each
 //! process keeps a view per endpoint — "failing since T" or "healthy" — and trusts it for [`RECHECK`]:

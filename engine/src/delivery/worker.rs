@@ -257,15 +257,28 @@ impl Worker {
             self.end_untried(task, &endpoint).await?;
             return Ok(FollowUp::none());
         }
-        let mut recorded = self.attempt(task, &message, &endpoint).await;
-        if self.watch_health(&endpoint, &recorded).await {
+        let recorded = self.attempt(task, &message, &endpoint).await;
+        self.conclude(task, &message, &endpoint, recorded).await
+    }
+
+    /// After an attempt: the endpoint's health (which may end the delivery), the record, the news.
+    async fn conclude(
+        &self,
+        task: &Task,
+        message: &Message,
+        endpoint: &Endpoint,
+        mut recorded: Recorded,
+    ) -> StoreResult<FollowUp> {
+        if self.watch_health(endpoint, &recorded).await {
             recorded.end_here();
         }
-        let TaskKind::Deliver { attempt, trigger, .. } = task.kind else {
-            unreachable!("only deliver tasks are delivered")
-        };
         let Recorded { record, retry } = recorded;
-        let news = news::news_event(trigger, attempt, &message, &record);
+        let news = match task.kind {
+            TaskKind::Deliver { attempt, trigger, .. } => {
+                news::news_event(trigger, attempt, message, &record)
+            }
+            TaskKind::FanOut => None,
+        };
         self.recorder.record(record).await?;
         // Reported once the attempt is stored, so that whoever hears the news can read the attempt back.
         if let Some(event) = news {
