@@ -24,7 +24,7 @@ use crate::secret_file;
 /// - nothing configured: the embedded store in the data directory, for everything;
 /// - `XWEBHOOK_REDIS_URL`: Redis for everything;
 /// - `XWEBHOOK_DATABASE_URL`: records in Postgres, the queue and the idempotency cache on Redis when it is
-///   configured, else on the embedded store.
+///   configured, else on the embedded store (and so do endpoint failing streaks, which workers share).
 pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
     let base = match &config.redis_url {
         Some(url) => Stores::from_one(open_redis(config, url).await?),
@@ -37,7 +37,7 @@ pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
         .await
         .context("cannot connect to Postgres")?;
     info!(schema = ?config.database_schema, "records in Postgres");
-    Ok(postgres.stores(base.queue, base.idempotency))
+    Ok(postgres.stores(base.queue, base.idempotency, base.endpoint_health))
 }
 
 async fn open_redis(config: &Config, url: &Secret) -> anyhow::Result<Arc<RedisStore>> {
@@ -102,6 +102,7 @@ pub fn worker_config(config: &Config) -> WorkerConfig {
     w.request_timeout = config.request_timeout;
     w.max_in_flight = config.worker_concurrency;
     w.svix_headers = config.svix_headers;
+    w.disable_after = config.endpoint_failure_disable_after;
     w
 }
 
@@ -152,13 +153,19 @@ impl Running {
 pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let stores = open_stores(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    // TODO(merge): the worker takes the same `events` (endpoint auto-disable, attempt failing/exhausted/recovered).
     let events = operational_events(&config, &stores, &clock);
     let mut tasks = JoinSet::new();
     let mut api_addr = None;
     if config.role.runs_worker() {
         let policy = AddressPolicy::new(config.allow_subnets.clone());
-        let worker = Worker::new(stores.clone(), worker_config(&config), policy, clock.clone());
+        // The worker reports directly: a delivery can afford to wait for its report, which keeps them in order.
+        let worker = Worker::new(
+            stores.clone(),
+            worker_config(&config),
+            policy,
+            clock.clone(),
+            events.clone(),
+        );
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
             worker.run(shutdown).await;

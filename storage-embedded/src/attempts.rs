@@ -93,6 +93,13 @@ impl AttemptStore for EmbeddedStore {
         self.writer.write(move |b| record(b, &records)).await
     }
 
+    async fn put_destinations(&self, destinations: &[Destination]) -> StoreResult<()> {
+        let ds = destinations.to_vec();
+        self.writer
+            .write(move |b| ds.iter().try_for_each(|d| put_destination(b, d, false)))
+            .await
+    }
+
     async fn get_destination(
         &self,
         org: &OrgId,

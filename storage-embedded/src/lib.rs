@@ -13,6 +13,7 @@
 //! - `applications`, `endpoints`, `event_types`, `messages`, `attempts`: the record ports.
 //! - `queue`: the delivery queue (durable rows, in-memory leases).
 //! - `idempotency`: the idempotency cache, with expiry kept in the rows.
+//! - `health`: endpoint failing streaks (for auto-disable), with expiry kept in the rows.
 //!
 //! It must never depend on the API crate, on the server, or on another storage crate: it implements the
 //! `xwebhook_engine::store` ports and nothing else.
@@ -43,6 +44,7 @@ mod attempts;
 mod endpoints;
 mod error;
 mod event_types;
+mod health;
 mod idempotency;
 mod keys;
 mod messages;

@@ -49,6 +49,11 @@ pub(crate) const IDEMPOTENCY: Rows = TableDefinition::new("idempotency");
 /// (expiry ms, idempotency key) → (), to purge lapsed entries in expiry order.
 pub(crate) const IDEMPOTENCY_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
     TableDefinition::new("idempotency_expiry");
+/// `org/app/ep` → the endpoint's failing streak.
+pub(crate) const ENDPOINT_HEALTH: Rows = TableDefinition::new("endpoint_health");
+/// (expiry ms, endpoint key) → (), to purge lapsed streaks in expiry order.
+pub(crate) const ENDPOINT_HEALTH_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
+    TableDefinition::new("endpoint_health_expiry");
 
 pub(crate) const NEXT_SEQ: &str = "next_seq";
 
@@ -62,6 +67,7 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
         ATTEMPTS,
         DESTINATIONS,
         IDEMPOTENCY,
+        ENDPOINT_HEALTH,
     ] {
         tx.open_table(rows).context("cannot create a table")?;
     }
@@ -81,6 +87,8 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
     tx.open_table(META).context("cannot create the meta table")?;
     tx.open_table(IDEMPOTENCY_EXPIRY)
         .context("cannot create the idempotency expiry index")?;
+    tx.open_table(ENDPOINT_HEALTH_EXPIRY)
+        .context("cannot create the endpoint health expiry index")?;
     Ok(())
 }
 

@@ -11,7 +11,8 @@ use xwebhook_engine::store::{
 
 use crate::PostgresStore;
 use crate::batch::{
-    AttemptColumns, CREATE_DESTINATIONS, DestinationColumns, RECORD_ATTEMPTS, last_destinations,
+    AttemptColumns, CREATE_DESTINATIONS, DestinationColumns, PUT_DESTINATIONS, RECORD_ATTEMPTS,
+    last_destinations,
 };
 use crate::error::Context as _;
 use crate::group::each_failed;
@@ -142,6 +143,23 @@ impl AttemptStore for PostgresStore {
             return Ok(());
         }
         self.destination_writer.submit(destinations.to_vec()).await
+    }
+
+    async fn put_destinations(&self, destinations: &[Destination]) -> StoreResult<()> {
+        if destinations.is_empty() {
+            return Ok(());
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(PUT_DESTINATIONS)
+            .await
+            .context("cannot prepare the destinations upsert")?;
+        let columns = DestinationColumns::new(destinations);
+        client
+            .execute(&stmt, &columns.params())
+            .await
+            .context("cannot write destinations")?;
+        Ok(())
     }
 
     async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()> {

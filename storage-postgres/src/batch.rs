@@ -203,6 +203,15 @@ FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], $6::text
     AS x(o, a, m, e, s, t, ch, d)
 ON CONFLICT (org_id, app_id, msg_id, endpoint_id) DO NOTHING";
 
+/// Writes destinations, overwriting existing ones (same parameters as [`CREATE_DESTINATIONS`]).
+pub(crate) const PUT_DESTINATIONS: &str = "INSERT INTO destinations
+    (org_id, app_id, msg_id, endpoint_id, status, event_type, channels, doc)
+SELECT o, a, m, e, s, t, string_to_array(ch, ','), d
+FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], $6::text[], $7::text[], $8::jsonb[])
+    AS x(o, a, m, e, s, t, ch, d)
+ON CONFLICT (org_id, app_id, msg_id, endpoint_id) DO UPDATE SET
+    status = EXCLUDED.status, event_type = EXCLUDED.event_type, channels = EXCLUDED.channels, doc = EXCLUDED.doc";
+
 /// Inserts the attempts (`$1`–`$11`, see [`AttemptColumns`]) and overwrites their destinations (`$12`–`$19`)
 /// in one statement: a data-modifying CTE runs to completion with its statement, so both land or neither does.
 pub(crate) const RECORD_ATTEMPTS: &str = "WITH inserted AS (

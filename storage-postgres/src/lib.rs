@@ -77,7 +77,7 @@ use std::sync::Arc;
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::Row;
 use xwebhook_engine::domain::{Destination, Message};
-use xwebhook_engine::store::{DeliveryQueue, IdempotencyCache, StoreResult, Stores};
+use xwebhook_engine::store::{DeliveryQueue, EndpointHealth, IdempotencyCache, StoreResult, Stores};
 
 pub use crate::config::PostgresConfig;
 use crate::error::Context as _;
@@ -141,11 +141,13 @@ impl PostgresStore {
         migrate::apply(&mut client, self.schema.as_deref()).await
     }
 
-    /// Every port of a `Stores`: the records from here, the queue and the idempotency cache from elsewhere.
+    /// Every port of a `Stores`: the records from here, the queue, the idempotency cache and endpoint health
+    /// from elsewhere.
     pub fn stores(
         self: &Arc<Self>,
         queue: Arc<dyn DeliveryQueue>,
         idempotency: Arc<dyn IdempotencyCache>,
+        endpoint_health: Arc<dyn EndpointHealth>,
     ) -> Stores {
         Stores {
             applications: self.clone(),
@@ -155,6 +157,7 @@ impl PostgresStore {
             attempts: self.clone(),
             queue,
             idempotency,
+            endpoint_health,
         }
     }
 

@@ -8,6 +8,7 @@
 //! - `error`: Redis failures mapped to `StoreError` kinds, sources kept.
 //! - `records`: applications, endpoints, event types, messages, attempts (JSON values, sorted-set indexes).
 //! - `idempotency`: the idempotency cache (`SET NX PX`).
+//! - `health`: endpoint failing streaks for auto-disable (`SET NX` + `PEXPIRE`).
 //! - `queue`: the delivery queue on Redis streams with a consumer group, retries in sorted sets, a dead-letter
 //!   stream.
 //!
@@ -17,6 +18,7 @@
 mod config;
 mod conn;
 mod error;
+mod health;
 mod idempotency;
 mod keys;
 mod queue;

@@ -87,6 +87,17 @@ pub struct Recorded {
     pub retry: Option<(Task, DateTime<Utc>)>,
 }
 
+impl Recorded {
+    /// Ends the delivery with this attempt, whatever the schedule says (its endpoint was just disabled): no
+    /// retry, and a failed destination, which `recover` can send again once the endpoint is fixed.
+    pub fn end_here(&mut self) {
+        if self.retry.take().is_some() {
+            self.record.destination.status = MessageStatus::Fail;
+            self.record.destination.next_attempt = None;
+        }
+    }
+}
+
 /// Turns an outcome into the attempt record, the destination's new state and the retry decision.
 pub fn record(
     task: &Task,

@@ -3,6 +3,8 @@
 //! Layout:
 //! - `worker`: the loops (lease → run under bounds → finish; promote due retries; reclaim dead leases).
 //! - `attempt`: one attempt as stages: `prepare` (sign) → send → `record` (attempt + retry decision).
+//! - `news`: which attempts make operational news (failing, exhausted, recovered).
+//! - `health`: failing streaks per endpoint, and when one has lasted long enough to disable it.
 //! - `gates`: per-endpoint concurrency (bounded in flight and waiting).
 //! - `http`: the pooled client, the address-checking resolver, bounded response reads.
 //! - `recorder`: attempt records written in batches.
@@ -11,7 +13,9 @@
 mod address;
 mod attempt;
 mod gates;
+mod health;
 mod http;
+mod news;
 mod recorder;
 mod worker;
 
@@ -19,7 +23,9 @@ use std::time::Duration;
 
 pub use address::AddressPolicy;
 pub use attempt::{RESERVED_HEADERS, USER_AGENT, prepare, record};
+pub use health::RECHECK as HEALTH_RECHECK;
 pub use http::{FailureKind, HttpSender, MAX_RESPONSE_BODY, OutgoingRequest, SendOutcome};
+pub use news::{DeliveryNews, FAILING_AFTER, delivery_news};
 pub use recorder::Recorder;
 pub use worker::Worker;
 
@@ -43,6 +49,8 @@ pub struct WorkerConfig {
     pub maintenance_interval: Duration,
     /// Also send `svix-id`, `svix-timestamp`, `svix-signature` for receivers migrating from Svix.
     pub svix_headers: bool,
+    /// Disable an endpoint whose deliveries have all failed for this long; `None`: never.
+    pub disable_after: Option<Duration>,
 }
 
 impl WorkerConfig {
@@ -57,6 +65,7 @@ impl WorkerConfig {
             poll_wait: Duration::from_secs(1),
             maintenance_interval: Duration::from_millis(200),
             svix_headers: false,
+            disable_after: Some(Duration::from_secs(120 * 3600)),
         }
     }
 

@@ -11,12 +11,15 @@ use tracing::{debug, info, warn};
 
 use super::attempt::{self, Recorded};
 use super::gates::EndpointGates;
+use super::health::HealthTracker;
 use super::http::HttpSender;
+use super::news;
 use super::recorder::Recorder;
 use super::{AddressPolicy, WorkerConfig};
 use crate::clock::Clock;
 use crate::domain::{Destination, Endpoint, Message, MessageStatus, TriggerType};
 use crate::id::EndpointId;
+use crate::operational::{EndpointRef, OperationalEvent, OperationalEvents};
 use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
 
 /// When an endpoint has its maximum of deliveries in flight and as many waiting, further tasks for it wait this
@@ -35,6 +38,9 @@ pub struct Worker {
     slots: Arc<Semaphore>,
     gates: EndpointGates,
     recorder: Recorder,
+    events: Arc<dyn OperationalEvents>,
+    /// `None` when endpoints are never disabled automatically.
+    health: Option<HealthTracker>,
 }
 
 impl Worker {
@@ -43,11 +49,15 @@ impl Worker {
         config: WorkerConfig,
         policy: AddressPolicy,
         clock: Arc<dyn Clock>,
+        events: Arc<dyn OperationalEvents>,
     ) -> Arc<Self> {
         let sender = HttpSender::new(policy, config.request_timeout);
         let slots = Arc::new(Semaphore::new(config.max_in_flight));
         let gates = EndpointGates::new(config.max_per_endpoint);
         let recorder = Recorder::spawn(stores.attempts.clone());
+        let health = config
+            .disable_after
+            .map(|after| HealthTracker::new(stores.endpoint_health.clone(), after));
         Arc::new(Self {
             stores,
             sender,
@@ -56,6 +66,8 @@ impl Worker {
             slots,
             gates,
             recorder,
+            events,
+            health,
         })
     }
 
@@ -242,11 +254,129 @@ impl Worker {
             }
         );
         if endpoint.disabled && !manual {
+            self.end_untried(task, &endpoint).await?;
             return Ok(FollowUp::none());
         }
-        let Recorded { record, retry } = self.attempt(task, &message, &endpoint).await;
+        let recorded = self.attempt(task, &message, &endpoint).await;
+        self.conclude(task, &message, &endpoint, recorded).await
+    }
+
+    /// After an attempt: the endpoint's health (which may end the delivery), the record, the news.
+    async fn conclude(
+        &self,
+        task: &Task,
+        message: &Message,
+        endpoint: &Endpoint,
+        mut recorded: Recorded,
+    ) -> StoreResult<FollowUp> {
+        if self.watch_health(endpoint, &recorded).await {
+            recorded.end_here();
+        }
+        let Recorded { record, retry } = recorded;
+        let news = match task.kind {
+            TaskKind::Deliver { attempt, trigger, .. } => {
+                news::news_event(trigger, attempt, message, &record)
+            }
+            TaskKind::FanOut => None,
+        };
         self.recorder.record(record).await?;
+        // Reported once the attempt is stored, so that whoever hears the news can read the attempt back.
+        if let Some(event) = news {
+            self.events.report(event).await;
+        }
         Ok(retry.map_or_else(FollowUp::none, |(next, due)| FollowUp::retry_at(next, due)))
+    }
+
+    /// A scheduled retry whose endpoint was disabled meanwhile is not sent (Svix stops delivering to disabled
+    /// endpoints). Its destination, still waiting, is marked failed so that listings tell the truth and
+    /// `recover` sends it again once the endpoint is enabled.
+    async fn end_untried(&self, task: &Task, endpoint: &Endpoint) -> StoreResult<()> {
+        let (org, app) = (&task.org_id, &task.app_id);
+        let destination = self
+            .stores
+            .attempts
+            .get_destination(org, app, &task.msg_id, &endpoint.id)
+            .await?;
+        let Some(mut d) =
+            destination.filter(|d| matches!(d.status, MessageStatus::Pending | MessageStatus::Sending))
+        else {
+            return Ok(());
+        };
+        d.status = MessageStatus::Fail;
+        d.next_attempt = None;
+        d.updated_at = self.clock.now();
+        debug!(msg_id = %task.msg_id, endpoint_id = %endpoint.id, "endpoint disabled; delivery ends untried");
+        self.stores.attempts.put_destinations(&[d]).await
+    }
+
+    /// Notes the attempt in the endpoint's failing streak and disables the endpoint once the streak is long
+    /// enough; true when the endpoint is (now) disabled. A health store failure costs auto-disable for this
+    /// attempt, never the delivery.
+    async fn watch_health(&self, endpoint: &Endpoint, recorded: &Recorded) -> bool {
+        let Some(health) = &self.health else {
+            return false;
+        };
+        // A manual resend to a disabled endpoint says nothing new about a streak that already disabled it.
+        if endpoint.disabled {
+            return false;
+        }
+        let succeeded = recorded.record.attempt.status == MessageStatus::Success;
+        let fail_since = match health.after_attempt(endpoint, succeeded, self.clock.now()).await {
+            Ok(Some(since)) => since,
+            Ok(None) => return false,
+            Err(e) => {
+                warn!(error = %e, endpoint_id = %endpoint.id, "noting an endpoint's health failed");
+                return false;
+            }
+        };
+        match self.disable(endpoint, fail_since).await {
+            Ok(disabled) => disabled,
+            Err(e) => {
+                warn!(error = %e, endpoint_id = %endpoint.id, "disabling a failing endpoint failed");
+                false
+            }
+        }
+    }
+
+    /// Disables the endpoint as a `PATCH {"disabled": true}` would, and reports it; true when the endpoint is
+    /// disabled now (by us, or already), false when it is gone.
+    async fn disable(
+        &self,
+        endpoint: &Endpoint,
+        fail_since: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<bool> {
+        let (org, app) = (&endpoint.org_id, &endpoint.app_id);
+        // Reloaded, so that changes made since this delivery loaded it are kept.
+        let Some(mut current) = self
+            .stores
+            .endpoints
+            .get_endpoint(org, app, &Ref::Id(endpoint.id.clone()))
+            .await?
+        else {
+            return Ok(false);
+        };
+        if current.disabled {
+            return Ok(true);
+        }
+        current.disabled = true;
+        current.updated_at = self.clock.now();
+        self.stores.endpoints.update_endpoint(&current).await?;
+        info!(endpoint_id = %current.id, %fail_since, "disabled an endpoint whose deliveries kept failing");
+        if let Some(health) = &self.health
+            && let Err(e) = health.forget(&current).await
+        {
+            warn!(error = %e, endpoint_id = %current.id, "clearing a disabled endpoint's failing streak failed");
+        }
+        let endpoint = EndpointRef {
+            org_id: current.org_id,
+            app_id: current.app_id,
+            endpoint_id: current.id,
+            endpoint_uid: current.uid,
+        };
+        self.events
+            .report(OperationalEvent::EndpointDisabled { endpoint, fail_since })
+            .await;
+        Ok(true)
     }
 
     async fn attempt(&self, task: &Task, message: &Message, endpoint: &Endpoint) -> Recorded {

@@ -1,5 +1,6 @@
 //! Storage and queue ports: what any backend must provide, with each method's contract.
 
+mod endpoint_health;
 mod error;
 mod filter;
 mod page;
@@ -8,6 +9,7 @@ mod queue;
 
 use std::sync::Arc;
 
+pub use endpoint_health::EndpointHealth;
 pub use error::{StoreError, StoreErrorKind, StoreResult};
 pub use filter::{AttemptFilter, DestinationFilter, MessageFilter, TimeTypeChannel, status_code_class};
 pub use page::{Cursor, DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order, Page, Pager, Walk};
@@ -28,6 +30,8 @@ pub struct Stores {
     pub attempts: Arc<dyn AttemptStore>,
     pub queue: Arc<dyn DeliveryQueue>,
     pub idempotency: Arc<dyn IdempotencyCache>,
+    /// Where failing streaks live: beside the queue, since every worker process must share them.
+    pub endpoint_health: Arc<dyn EndpointHealth>,
 }
 
 impl Stores {
@@ -41,6 +45,7 @@ impl Stores {
             + AttemptStore
             + DeliveryQueue
             + IdempotencyCache
+            + EndpointHealth
             + 'static,
     {
         Self {
@@ -50,7 +55,8 @@ impl Stores {
             messages: backend.clone(),
             attempts: backend.clone(),
             queue: backend.clone(),
-            idempotency: backend,
+            idempotency: backend.clone(),
+            endpoint_health: backend,
         }
     }
 }

@@ -150,6 +150,10 @@ pub trait AttemptStore: Send + Sync {
     /// Inserts the attempts and overwrites their destinations' state, all or nothing.
     async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()>;
 
+    /// Writes destinations without an attempt, overwriting existing ones: a delivery that ends without being
+    /// tried (its endpoint was disabled while a retry waited).
+    async fn put_destinations(&self, destinations: &[Destination]) -> StoreResult<()>;
+
     async fn get_destination(
         &self,
         org: &OrgId,

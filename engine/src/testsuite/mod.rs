@@ -15,19 +15,23 @@
 //! prefix, a schema). The invoking crate needs `tokio` with `macros` and `rt-multi-thread`.
 
 mod attempts;
+mod endpoint_health;
 pub mod fixtures;
 mod idempotency;
 mod isolation;
 mod messages;
+mod put_destinations;
 mod queue;
 mod records;
 
 use std::any::Any;
 
 pub use attempts::*;
+pub use endpoint_health::*;
 pub use idempotency::*;
 pub use isolation::*;
 pub use messages::*;
+pub use put_destinations::*;
 pub use queue::*;
 pub use records::*;
 
@@ -93,6 +97,10 @@ macro_rules! conformance_suite {
             idempotency_complete_then_replay,
             idempotency_abandon_then_begin,
             idempotency_stale_claim_expires,
+            endpoint_health_streak_keeps_first_failure,
+            endpoint_health_streak_lapses,
+            endpoint_health_racers_agree,
+            put_destinations_overwrites_state,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

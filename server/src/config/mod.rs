@@ -96,6 +96,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub worker_concurrency: usize,
     pub svix_headers: bool,
+    /// Disable an endpoint whose deliveries have all failed for this long; `None` (configured as 0): never.
+    pub endpoint_failure_disable_after: Option<Duration>,
     /// Redis for records, queue and cache; unset = the embedded store. May hold a password, so it never prints.
     pub redis_url: Option<Secret>,
     pub redis_prefix: String,
@@ -130,6 +132,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             worker_concurrency: 512,
             svix_headers: false,
+            endpoint_failure_disable_after: Some(Duration::from_secs(120 * 3600)),
             redis_url: None,
             redis_prefix: "xwebhook".into(),
             redis_cluster: false,
@@ -186,6 +189,11 @@ const SETTINGS: &[(&str, &str, Setter)] = &[
         c.svix_headers = parse(v, "true or false")?;
         Ok(())
     }),
+    (
+        "XWEBHOOK_ENDPOINT_FAILURE_DISABLE_AFTER",
+        "endpoint_failure_disable_after",
+        set_endpoint_failure_disable_after,
+    ),
     ("XWEBHOOK_REDIS_URL", "redis_url", set_redis_url),
     ("XWEBHOOK_REDIS_PREFIX", "redis_prefix", set_redis_prefix),
     ("XWEBHOOK_REDIS_CLUSTER", "redis_cluster", |c, v| {
@@ -322,6 +330,15 @@ fn set_request_timeout(c: &mut Config, v: &str) -> Result<(), String> {
         return Err("must be more than 0 seconds".into());
     }
     c.request_timeout = t;
+    Ok(())
+}
+
+/// Hours, fractions allowed (tests and cautious operators use short values); 0 turns auto-disable off.
+fn set_endpoint_failure_disable_after(c: &mut Config, v: &str) -> Result<(), String> {
+    let hours: f64 = parse(v, "a number of hours")?;
+    let after =
+        seconds(hours * 3600.0).map_err(|_| format!("`{v}` is not a non-negative number of hours"))?;
+    c.endpoint_failure_disable_after = (!after.is_zero()).then_some(after);
     Ok(())
 }
 

@@ -15,6 +15,35 @@ fn defaults_match_the_documentation() {
     assert_eq!(c.retry_schedule.len(), 7);
     assert_eq!(c.request_timeout, Duration::from_secs(30));
     assert_eq!(c.role, Role::All);
+    assert_eq!(
+        c.endpoint_failure_disable_after,
+        Some(Duration::from_secs(120 * 3600))
+    );
+}
+
+#[test]
+fn endpoint_failure_disable_after_takes_fractional_hours_and_zero_for_never() {
+    let load = |v: &str| {
+        Config::load(
+            None,
+            &env(&[("XWEBHOOK_ENDPOINT_FAILURE_DISABLE_AFTER", v)]),
+            &Overrides::default(),
+        )
+    };
+    let half = load("0.5").expect("valid").endpoint_failure_disable_after;
+    assert_eq!(half, Some(Duration::from_secs(1800)));
+    assert_eq!(
+        load("0").expect("valid").endpoint_failure_disable_after,
+        None,
+        "0 means never"
+    );
+    for bad in ["-1", "soon", "inf"] {
+        let err = load(bad).expect_err(bad);
+        assert!(
+            err.0[0].starts_with("XWEBHOOK_ENDPOINT_FAILURE_DISABLE_AFTER:"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

@@ -403,6 +403,7 @@ async fn fan_out_waits_for_its_message_and_drops_orphans() {
         WorkerConfig::new("t"),
         AddressPolicy::allow_all(),
         Arc::new(SystemClock),
+        Arc::new(xwebhook_engine::operational::Discard),
     );
     tokio::spawn(worker.run(shutdown.clone()));
     let rx = Receiver::start().await;

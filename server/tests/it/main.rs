@@ -6,6 +6,7 @@ mod api;
 mod binary;
 mod contract;
 mod delivery;
+mod health;
 mod helpers;
 mod operational;
 mod process;

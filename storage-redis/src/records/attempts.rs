@@ -102,6 +102,23 @@ impl AttemptStore for RedisStore {
         Ok(())
     }
 
+    async fn put_destinations(&self, destinations: &[Destination]) -> StoreResult<()> {
+        let mut groups: BTreeMap<AppRef<'_>, Group<'_>> = BTreeMap::new();
+        for d in destinations {
+            groups
+                .entry((&d.org_id, &d.app_id))
+                .or_default()
+                .destinations
+                .push(d);
+        }
+        let mut conn = self.pool.get().await?;
+        for ((org, app), group) in groups {
+            self.write_group(&mut conn, &AppKeys::new(&self.keys, org, app), &group, false)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// All or nothing per application: a batch spanning applications spans cluster slots, which no one Redis
     /// operation can cover. A failure part-way leaves earlier applications recorded; the caller retries the
     /// batch, and rewriting an attempt or a destination state is harmless.

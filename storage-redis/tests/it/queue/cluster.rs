@@ -142,5 +142,8 @@ async fn queue_conformance_on_a_cluster() {
     testsuite::queue_finish_adds_follow_up_once(store(&cluster).await).await;
     testsuite::queue_promotes_due_task_exactly_once(store(&cluster).await).await;
     testsuite::queue_receive_waits_and_wakes(store(&cluster).await).await;
+    // Endpoint health rides beside the queue, so it must hold on a cluster too.
+    testsuite::endpoint_health_streak_keeps_first_failure(store(&cluster).await).await;
+    testsuite::endpoint_health_racers_agree(store(&cluster).await).await;
     drop(cluster);
 }
