@@ -11,6 +11,7 @@
 //! - [`signing`], [`retry`]: pure policy (Standard Webhooks signatures, retry delays).
 //! - [`delivery`]: the worker: fan-out, send, record, retry.
 //! - [`operational`]: events about endpoints and deliveries, reported for operational webhooks.
+//! - [`retention`]: the background cleaner that expunges payloads past their retention period.
 //! - `testsuite` (feature `testsuite`): the conformance suite every backend must pass.
 //!
 //! It must never depend on an HTTP routing framework, on the API crate, or on any one database.
@@ -20,6 +21,7 @@ pub mod delivery;
 pub mod domain;
 pub mod id;
 pub mod operational;
+pub mod retention;
 pub mod retry;
 pub mod signing;
 pub mod store;

@@ -12,6 +12,7 @@
 //! - `error`: redb and serde failures mapped to `StoreError` kinds, sources kept.
 //! - `applications`, `endpoints`, `event_types`, `messages`, `attempts`: the record ports.
 //! - `queue`: the delivery queue (durable rows, in-memory leases).
+//! - `retention`: payload expiry and pruning across organizations, through two global indexes.
 //! - `idempotency`: the idempotency cache, with expiry kept in the rows.
 //!
 //! It must never depend on the API crate, on the server, or on another storage crate: it implements the
@@ -47,6 +48,7 @@ mod idempotency;
 mod keys;
 mod messages;
 mod queue;
+mod retention;
 mod tables;
 mod writer;
 

@@ -50,6 +50,12 @@ pub(crate) const IDEMPOTENCY: Rows = TableDefinition::new("idempotency");
 pub(crate) const IDEMPOTENCY_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
     TableDefinition::new("idempotency_expiry");
 
+/// (payload expiry ms, message row key) → (): payloads to expunge, in expiry order, across organizations.
+pub(crate) const MESSAGE_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
+    TableDefinition::new("message_expiry");
+/// msg id → `org/app`: every message in id (creation) order, across organizations, for pruning.
+pub(crate) const MESSAGES_BY_ID: Index = TableDefinition::new("messages_by_id");
+
 pub(crate) const NEXT_SEQ: &str = "next_seq";
 
 /// Opens every table once so that read transactions never meet a missing one.
@@ -71,6 +77,7 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
         MESSAGE_EVENT_IDS,
         ATTEMPTS_BY_ENDPOINT,
         DESTINATIONS_BY_ENDPOINT,
+        MESSAGES_BY_ID,
     ] {
         tx.open_table(index).context("cannot create an index table")?;
     }
@@ -81,6 +88,8 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
     tx.open_table(META).context("cannot create the meta table")?;
     tx.open_table(IDEMPOTENCY_EXPIRY)
         .context("cannot create the idempotency expiry index")?;
+    tx.open_table(MESSAGE_EXPIRY)
+        .context("cannot create the message expiry index")?;
     Ok(())
 }
 

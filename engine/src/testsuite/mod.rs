@@ -21,6 +21,7 @@ mod isolation;
 mod messages;
 mod queue;
 mod records;
+mod retention;
 
 use std::any::Any;
 
@@ -30,6 +31,7 @@ pub use isolation::*;
 pub use messages::*;
 pub use queue::*;
 pub use records::*;
+pub use retention::*;
 
 use crate::store::Stores;
 
@@ -93,6 +95,10 @@ macro_rules! conformance_suite {
             idempotency_complete_then_replay,
             idempotency_abandon_then_begin,
             idempotency_stale_claim_expires,
+            retention_expires_each_message_by_its_own_period,
+            retention_expiry_batches_respect_limit,
+            prune_removes_old_messages_in_every_tenant,
+            prune_batches_respect_limit,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
