@@ -8,7 +8,9 @@ use tokio_postgres::Row;
 use tokio_postgres::types::Json;
 use xwebhook_engine::domain::{Message, Payload, Uid};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
-use xwebhook_engine::store::{ListQuery, MessageFilter, MessageStore, StoreError, StoreResult};
+use xwebhook_engine::store::{
+    ListQuery, MessageFilter, MessageStore, StoreError, StoreResult, payload_expires_at,
+};
 
 use crate::PostgresStore;
 use crate::error::{Context as _, corrupt, on_conflict};
@@ -69,7 +71,7 @@ impl MessageStore for PostgresStore {
         let stmt = client
             .prepare_cached(
                 "INSERT INTO messages (org_id, app_id, id, event_type, event_id, channels, created_at, \
-                 payload, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 payload, doc, payload_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .await
             .context("cannot prepare a message insert")?;
@@ -80,7 +82,8 @@ impl MessageStore for PostgresStore {
         };
         let event_id = m.event_id.as_ref().map(Uid::as_str);
         let channels = channel_array(m.channels.as_ref());
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 9] = [
+        let expires_at = payload_expires_at(m);
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 10] = [
             &m.org_id.as_str(),
             &m.app_id.as_str(),
             &m.id.as_str(),
@@ -90,6 +93,7 @@ impl MessageStore for PostgresStore {
             &m.created_at,
             &m.payload.as_str(),
             &Json(&rest),
+            &expires_at,
         ];
         client
             .execute(&stmt, &params)
@@ -100,7 +104,8 @@ impl MessageStore for PostgresStore {
 
     async fn expunge_message_content(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<()> {
         let client = self.client().await?;
-        let sql = "UPDATE messages SET payload = '{}' WHERE org_id = $1 AND app_id = $2 AND id = $3";
+        let sql = "UPDATE messages SET payload = '{}', payload_expires_at = NULL \
+                   WHERE org_id = $1 AND app_id = $2 AND id = $3";
         let stmt = client
             .prepare_cached(sql)
             .await
