@@ -47,6 +47,15 @@ enum Command {
     },
     /// Apply pending Postgres migrations (XWEBHOOK_DATABASE_URL), then exit.
     Migrate,
+    /// Delete messages created before a time, with their attempts and destinations, then exit.
+    Prune {
+        /// An RFC 3339 time (2026-01-31T00:00:00Z) or an age such as 30d, 12h, 1d12h (units s, m, h, d, w).
+        #[arg(long, value_name = "TIME")]
+        older_than: String,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage API tokens.
     Jwt {
         #[command(subcommand)]
@@ -90,6 +99,7 @@ fn main() -> anyhow::Result<()> {
             command: JwtCommand::Generate { org_id },
         } => generate_token(&config, &org_id),
         Command::Migrate => migrate(config),
+        Command::Prune { older_than, json } => prune(config, &older_than, json),
     }
 }
 
@@ -113,6 +123,21 @@ fn migrate(config: Config) -> anyhow::Result<()> {
         println!("the database schema is up to date");
     } else {
         println!("applied migrations: {applied:?}");
+    }
+    Ok(())
+}
+
+fn prune(config: Config, older_than: &str, json: bool) -> anyhow::Result<()> {
+    let cutoff = xwebhook::prune::parse_cutoff(older_than, chrono::Utc::now()).context("--older-than")?;
+    logging::init(&config.log, config.log_format)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(xwebhook::prune::prune(&config, cutoff))?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{report}");
     }
     Ok(())
 }

@@ -96,6 +96,13 @@ impl EmbeddedStore {
         Ok(Arc::new(Self { db, queue, writer }))
     }
 
+    /// Whether `error` (from [`Self::open`]) means that another process has the file open: redb locks it.
+    pub fn is_held_elsewhere(error: &StoreError) -> bool {
+        std::error::Error::source(error)
+            .and_then(|s| s.downcast_ref::<redb::DatabaseError>())
+            .is_some_and(|e| matches!(e, redb::DatabaseError::DatabaseAlreadyOpen))
+    }
+
     /// How many commits the writes so far took: with concurrent writers, far fewer than operations.
     pub fn write_stats(&self) -> WriteStats {
         self.writer.stats()

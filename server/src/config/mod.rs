@@ -107,6 +107,8 @@ pub struct Config {
     pub database_pool_size: usize,
     /// Apply pending migrations at start (safe when several processes start at once).
     pub database_migrate: bool,
+    /// Pause between rounds of the payload cleaner (worker role).
+    pub retention_interval: Duration,
 }
 
 impl Default for Config {
@@ -134,6 +136,7 @@ impl Default for Config {
             database_schema: None,
             database_pool_size: 16,
             database_migrate: true,
+            retention_interval: Duration::from_secs(300),
         }
     }
 }
@@ -199,6 +202,10 @@ const SETTINGS: &[(&str, &str, Setter)] = &[
     }),
     ("XWEBHOOK_DATABASE_MIGRATE", "database_migrate", |c, v| {
         c.database_migrate = parse(v, "true or false")?;
+        Ok(())
+    }),
+    ("XWEBHOOK_RETENTION_INTERVAL", "retention_interval", |c, v| {
+        c.retention_interval = positive_seconds(v)?;
         Ok(())
     }),
 ];
@@ -294,12 +301,16 @@ fn seconds(s: f64) -> Result<Duration, String> {
     Duration::try_from_secs_f64(s).map_err(|_| format!("`{s}` is not a non-negative number of seconds"))
 }
 
-fn set_request_timeout(c: &mut Config, v: &str) -> Result<(), String> {
+fn positive_seconds(v: &str) -> Result<Duration, String> {
     let t = seconds(parse(v, "a number of seconds")?)?;
     if t.is_zero() {
         return Err("must be more than 0 seconds".into());
     }
-    c.request_timeout = t;
+    Ok(t)
+}
+
+fn set_request_timeout(c: &mut Config, v: &str) -> Result<(), String> {
+    c.request_timeout = positive_seconds(v)?;
     Ok(())
 }
 

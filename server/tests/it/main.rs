@@ -8,3 +8,4 @@ mod delivery;
 mod helpers;
 mod process;
 mod redis;
+mod retention;
