@@ -82,8 +82,16 @@ impl MessageStore for RedisStore {
             .await?
             .ok_or_else(|| StoreError::not_found("message"))?;
         m.payload = Payload::empty();
-        let k = AppKeys::new(&self.keys, org, app).message(id.as_str());
-        super::replace_json(&self.pool, &k, &m, WHAT).await
+        let keys = AppKeys::new(&self.keys, org, app);
+        super::replace_json(&self.pool, &keys.message(id.as_str()), &m, WHAT).await?;
+        // Nothing left for the cleaner to expire (nor to count).
+        let mut conn = self.pool.get().await?;
+        redis::cmd("ZREM")
+            .arg(keys.payload_expiry())
+            .arg(id.as_str())
+            .query_async::<()>(&mut conn)
+            .await
+            .redis("cannot forget a payload expiry")
     }
 
     async fn message_id_by_event_id(
