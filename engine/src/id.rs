@@ -31,6 +31,11 @@ macro_rules! prefixed_id {
                 Self::from_ulid(Ulid::new())
             }
 
+            /// A fresh identifier stamped with `at` instead of now (records imported or made for tests).
+            pub fn generate_at(at: DateTime<Utc>) -> Self {
+                Self::from_ulid(Ulid::from_datetime(at.into()))
+            }
+
             /// The smallest identifier that can be generated at `at`: every id made at or after `at` sorts at
             /// or above it, every id made before sorts below.
             pub fn lower_bound_at(at: DateTime<Utc>) -> Self {

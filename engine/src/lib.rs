@@ -12,6 +12,7 @@
 //! - [`intake`]: accepting a message (the one path for the API and the operational publisher).
 //! - [`delivery`]: the worker: fan-out, send, record, retry.
 //! - [`operational`]: events about endpoints and deliveries, reported for operational webhooks.
+//! - [`retention`]: the background cleaner that expunges payloads past their retention period.
 //! - `testsuite` (feature `testsuite`): the conformance suite every backend must pass.
 //!
 //! It must never depend on an HTTP routing framework, on the API crate, or on any one database.
@@ -22,6 +23,7 @@ pub mod domain;
 pub mod id;
 pub mod intake;
 pub mod operational;
+pub mod retention;
 pub mod retry;
 pub mod signing;
 pub mod store;

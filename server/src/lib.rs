@@ -1,10 +1,11 @@
 //! The `xwebhook` binary's library: configuration, the composition root that picks backends, and the
-//! commands (`serve`, `jwt generate`). Only this crate knows which storage crates exist.
+//! commands (`serve`, `migrate`, `prune`, `jwt generate`). Only this crate knows which storage crates exist.
 //!
 //! Layout:
 //! - `config`: defaults → TOML file → `XWEBHOOK_*` environment → flags, validated.
 //! - `contract`: the `openapi --check-against` comparison of a reference OpenAPI document with ours.
-//! - `run`: opens backends and runs the API and the worker.
+//! - `run`: opens backends and runs the API and the worker (with the payload cleaner).
+//! - `prune`: `xwebhook prune --older-than`, its cutoff parsing and report.
 //! - `secret_file`: the generated JWT secret kept in the data directory.
 //! - `logging`: text or JSON log lines.
 //!
@@ -13,5 +14,6 @@
 pub mod config;
 pub mod contract;
 pub mod logging;
+pub mod prune;
 pub mod run;
 pub mod secret_file;

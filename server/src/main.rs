@@ -54,6 +54,15 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         check_against: Option<PathBuf>,
     },
+    /// Delete messages created before a time, with their attempts and destinations, then exit.
+    Prune {
+        /// An RFC 3339 time (2026-01-31T00:00:00Z) or an age such as 30d, 12h, 1d12h (units s, m, h, d, w).
+        #[arg(long, value_name = "TIME")]
+        older_than: String,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage API tokens.
     Jwt {
         #[command(subcommand)]
@@ -102,6 +111,7 @@ fn main() -> anyhow::Result<()> {
         } => generate_token(&config, &org_id),
         Command::Migrate => migrate(config),
         Command::Openapi { .. } => unreachable!("handled before the configuration is loaded"),
+        Command::Prune { older_than, json } => prune(config, &older_than, json),
     }
 }
 
@@ -158,6 +168,21 @@ fn openapi(check_against: Option<&Path>) -> anyhow::Result<()> {
         file.display()
     );
     std::process::exit(1)
+}
+
+fn prune(config: Config, older_than: &str, json: bool) -> anyhow::Result<()> {
+    let cutoff = xwebhook::prune::parse_cutoff(older_than, chrono::Utc::now()).context("--older-than")?;
+    logging::init(&config.log, config.log_format)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(xwebhook::prune::prune(&config, cutoff))?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(())
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {

@@ -11,6 +11,7 @@ use xwebhook_api::{ApiConfig, AppState, JwtAuth};
 use xwebhook_engine::clock::{Clock, SystemClock};
 use xwebhook_engine::delivery::{AddressPolicy, Worker, WorkerConfig};
 use xwebhook_engine::operational::{Discard, InBackground, OperationalEvents, OperatorWebhooks};
+use xwebhook_engine::retention::{CleanerConfig, PayloadCleaner};
 use xwebhook_engine::retry::RetryPolicy;
 use xwebhook_engine::store::Stores;
 use xwebhook_storage_embedded::EmbeddedStore;
@@ -40,7 +41,7 @@ pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
     Ok(postgres.stores(base.queue, base.idempotency, base.endpoint_health))
 }
 
-async fn open_redis(config: &Config, url: &Secret) -> anyhow::Result<Arc<RedisStore>> {
+pub(crate) async fn open_redis(config: &Config, url: &Secret) -> anyhow::Result<Arc<RedisStore>> {
     let mut redis = RedisConfig::new(url.expose());
     redis.prefix = config.redis_prefix.clone();
     redis.cluster = config.redis_cluster;
@@ -106,6 +107,13 @@ pub fn worker_config(config: &Config) -> WorkerConfig {
     w
 }
 
+fn cleaner_config(config: &Config) -> CleanerConfig {
+    CleanerConfig {
+        interval: config.retention_interval,
+        ..CleanerConfig::default()
+    }
+}
+
 /// Unique per process, so that a restarted process never inherits a dead one's leases by name.
 fn consumer_name() -> String {
     format!("worker-{}-{}", std::process::id(), ulid::Ulid::new())
@@ -166,9 +174,16 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
             clock.clone(),
             events.clone(),
         );
+        let worker_shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            worker.run(worker_shutdown).await;
+            Ok(())
+        });
+        // Payload expiry runs wherever deliveries do, so an API-only process never writes in the background.
+        let cleaner = PayloadCleaner::new(stores.retention.clone(), clock.clone(), cleaner_config(&config));
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
-            worker.run(shutdown).await;
+            cleaner.run(shutdown).await;
             Ok(())
         });
     }

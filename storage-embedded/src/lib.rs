@@ -12,6 +12,7 @@
 //! - `error`: redb and serde failures mapped to `StoreError` kinds, sources kept.
 //! - `applications`, `endpoints`, `event_types`, `messages`, `attempts`: the record ports.
 //! - `queue`: the delivery queue (durable rows, in-memory leases).
+//! - `retention`: payload expiry and pruning across organizations, through two global indexes.
 //! - `idempotency`: the idempotency cache, with expiry kept in the rows.
 //! - `health`: endpoint failing streaks (for auto-disable), with expiry kept in the rows.
 //!
@@ -49,6 +50,7 @@ mod idempotency;
 mod keys;
 mod messages;
 mod queue;
+mod retention;
 mod tables;
 mod writer;
 
@@ -94,6 +96,13 @@ impl EmbeddedStore {
         let writer = Writer::spawn(db.clone(), queue.clone(), next_seq)?;
         tracing::info!(path = %dir.join(FILE_NAME).display(), "embedded store open");
         Ok(Arc::new(Self { db, queue, writer }))
+    }
+
+    /// Whether `error` (from [`Self::open`]) means that another process has the file open: redb locks it.
+    pub fn is_held_elsewhere(error: &StoreError) -> bool {
+        std::error::Error::source(error)
+            .and_then(|s| s.downcast_ref::<redb::DatabaseError>())
+            .is_some_and(|e| matches!(e, redb::DatabaseError::DatabaseAlreadyOpen))
     }
 
     /// How many commits the writes so far took: with concurrent writers, far fewer than operations.

@@ -20,7 +20,7 @@ const WHAT: &str = "a message";
 /// only widens the key range, and the filter's own predicate still decides on `created_at`.
 const CLOCK_SLACK: chrono::Duration = chrono::Duration::seconds(1);
 
-fn row_key(org: &OrgId, app: &AppId, id: &MessageId) -> String {
+pub(crate) fn row_key(org: &OrgId, app: &AppId, id: &MessageId) -> String {
     key(&[org.as_str(), app.as_str(), id.as_str()])
 }
 
@@ -62,7 +62,12 @@ fn id_range(filter: &MessageFilter) -> (Option<String>, Option<String>) {
 impl MessageStore for EmbeddedStore {
     async fn create_message(&self, message: &Message) -> StoreResult<()> {
         let m = message.clone();
-        self.writer.write(move |b| create(b, &m)).await
+        self.writer
+            .write(move |b| {
+                create(b, &m)?;
+                crate::retention::index_message(b, &m)
+            })
+            .await
     }
 
     async fn get_message(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<Option<Message>> {
@@ -79,7 +84,8 @@ impl MessageStore for EmbeddedStore {
                 let mut m: Message =
                     get_row(&rows, &k, WHAT)?.ok_or_else(|| StoreError::not_found("message"))?;
                 m.payload = Payload::empty();
-                put_row(&mut rows, &k, &m, WHAT)
+                put_row(&mut rows, &k, &m, WHAT)?;
+                crate::retention::unindex_expiry(b, &m)
             })
             .await
     }

@@ -55,6 +55,12 @@ pub(crate) const ENDPOINT_HEALTH: Rows = TableDefinition::new("endpoint_health")
 pub(crate) const ENDPOINT_HEALTH_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
     TableDefinition::new("endpoint_health_expiry");
 
+/// (payload expiry ms, message row key) → (): payloads to expunge, in expiry order, across organizations.
+pub(crate) const MESSAGE_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
+    TableDefinition::new("message_expiry");
+/// msg id → `org/app`: every message in id (creation) order, across organizations, for pruning.
+pub(crate) const MESSAGES_BY_ID: Index = TableDefinition::new("messages_by_id");
+
 pub(crate) const NEXT_SEQ: &str = "next_seq";
 
 /// Opens every table once so that read transactions never meet a missing one.
@@ -77,6 +83,7 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
         MESSAGE_EVENT_IDS,
         ATTEMPTS_BY_ENDPOINT,
         DESTINATIONS_BY_ENDPOINT,
+        MESSAGES_BY_ID,
     ] {
         tx.open_table(index).context("cannot create an index table")?;
     }
@@ -89,6 +96,8 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
         .context("cannot create the idempotency expiry index")?;
     tx.open_table(ENDPOINT_HEALTH_EXPIRY)
         .context("cannot create the endpoint health expiry index")?;
+    tx.open_table(MESSAGE_EXPIRY)
+        .context("cannot create the message expiry index")?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use tokio_postgres::types::{Json, ToSql};
 use xwebhook_engine::domain::{Attempt, Destination, Message, Payload, Uid};
-use xwebhook_engine::store::AttemptRecord;
+use xwebhook_engine::store::{AttemptRecord, payload_expires_at};
 
 use crate::sql::channel_list;
 
@@ -24,6 +24,7 @@ pub(crate) struct MessageColumns<'a> {
     created_at: Vec<chrono::DateTime<chrono::Utc>>,
     payload: Vec<&'a str>,
     doc: Vec<Json<Message>>,
+    payload_expires_at: Vec<chrono::DateTime<chrono::Utc>>,
 }
 
 impl<'a> MessageColumns<'a> {
@@ -38,6 +39,7 @@ impl<'a> MessageColumns<'a> {
             created_at: Vec::with_capacity(rows.len()),
             payload: Vec::with_capacity(rows.len()),
             doc: Vec::with_capacity(rows.len()),
+            payload_expires_at: Vec::with_capacity(rows.len()),
         };
         for m in rows {
             c.org.push(m.org_id.as_str());
@@ -52,11 +54,12 @@ impl<'a> MessageColumns<'a> {
                 payload: Payload::empty(),
                 ..m.clone()
             }));
+            c.payload_expires_at.push(payload_expires_at(m));
         }
         c
     }
 
-    pub(crate) fn params(&self) -> Params<'_, 9> {
+    pub(crate) fn params(&self) -> Params<'_, 10> {
         [
             &self.org,
             &self.app,
@@ -67,17 +70,18 @@ impl<'a> MessageColumns<'a> {
             &self.created_at,
             &self.payload,
             &self.doc,
+            &self.payload_expires_at,
         ]
     }
 }
 
-/// Inserts messages (`$1`–`$9`, see [`MessageColumns`]), skipping any that breaks a uniqueness rule (a taken
+/// Inserts messages (`$1`–`$10`, see [`MessageColumns`]), skipping any that breaks a uniqueness rule (a taken
 /// `eventId`), and returns the ids of those inserted: one message's conflict must not fail its group.
 pub(crate) const INSERT_MESSAGES: &str = "INSERT INTO messages
-    (org_id, app_id, id, event_type, event_id, channels, created_at, payload, doc)
-SELECT o, a, i, t, e, string_to_array(ch, ','), at, p, d
+    (org_id, app_id, id, event_type, event_id, channels, created_at, payload, doc, payload_expires_at)
+SELECT o, a, i, t, e, string_to_array(ch, ','), at, p, d, ex
 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
-    $8::text[], $9::jsonb[]) AS x(o, a, i, t, e, ch, at, p, d)
+    $8::text[], $9::jsonb[], $10::timestamptz[]) AS x(o, a, i, t, e, ch, at, p, d, ex)
 ON CONFLICT DO NOTHING
 RETURNING id";
 

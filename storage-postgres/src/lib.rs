@@ -15,6 +15,7 @@
 //! - `sql`: the list-query builder (filters, and the `ListQuery::walk` scan as `key > from ORDER BY key LIMIT`).
 //! - `applications`, `endpoints`, `event_types`, `messages`, `attempts`: the ports; `batch` holds the
 //!   one-round-trip inserts of the delivery path, and `group` the group commit that feeds them.
+//! - `retention`: payload expiry and pruning across tenants, one bounded statement per batch.
 //! - `plans` (tests only): the query plans of the hot listings, asserted with `EXPLAIN`.
 //!
 //! It must never depend on the API crate, on the server, or on another storage crate.
@@ -43,6 +44,8 @@
 //! | attempts of a message | `attempts_pkey (org_id, app_id, msg_id, id)` |
 //! | destinations of a message / of an endpoint | `destinations_pkey` / `destinations_by_endpoint` |
 //! | application, endpoint by UID; message by `eventId` | the unique constraints `*_uid_key`, `messages_event_id_key` |
+//! | payloads due to expire (any tenant) | `messages_by_payload_expiry (payload_expires_at)`, partial |
+//! | messages to prune (any tenant) | `messages_by_id_time (left(id, 14))`, the time part of the id |
 //!
 //! One event type is sent as `event_type = $n` rather than `= ANY($n)`: with an array, Postgres 15 can no longer
 //! read `messages_by_event_type` in id order and fell back to the primary key. Channel filters and several
@@ -67,6 +70,7 @@ mod event_types;
 mod group;
 mod messages;
 mod migrate;
+mod retention;
 mod sql;
 
 #[cfg(test)]
@@ -158,6 +162,7 @@ impl PostgresStore {
             queue,
             idempotency,
             endpoint_health,
+            retention: self.clone(),
         }
     }
 

@@ -110,7 +110,8 @@ impl MessageStore for PostgresStore {
 
     async fn expunge_message_content(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<()> {
         let client = self.client().await?;
-        let sql = "UPDATE messages SET payload = '{}' WHERE org_id = $1 AND app_id = $2 AND id = $3";
+        let sql = "UPDATE messages SET payload = '{}', payload_expires_at = NULL \
+                   WHERE org_id = $1 AND app_id = $2 AND id = $3";
         let stmt = client
             .prepare_cached(sql)
             .await

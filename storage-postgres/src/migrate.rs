@@ -18,11 +18,18 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "records",
-    sql: include_str!("../migrations/0001_records.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "records",
+        sql: include_str!("../migrations/0001_records.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "retention",
+        sql: include_str!("../migrations/0002_retention.sql"),
+    },
+];
 
 /// Distinguishes our advisory locks from any other application's on the same server.
 const LOCK_NAMESPACE: &str = "xwebhook.migrate";

@@ -6,7 +6,8 @@
 //! - `conn`: pooled connections (`deadpool-redis`) for single nodes and clusters behind one type.
 //! - `keys`: the key prefix; every key of a deployment starts with it.
 //! - `error`: Redis failures mapped to `StoreError` kinds, sources kept.
-//! - `records`: applications, endpoints, event types, messages, attempts (JSON values, sorted-set indexes).
+//! - `records`: applications, endpoints, event types, messages, attempts (JSON values, sorted-set indexes), and
+//!   retention across tenants (per-application expiry sets and a registry of applications).
 //! - `idempotency`: the idempotency cache (`SET NX PX`).
 //! - `health`: endpoint failing streaks for auto-disable (`SET NX` + `PEXPIRE`).
 //! - `queue`: the delivery queue on Redis streams with a consumer group, retries in sorted sets, a dead-letter
@@ -38,6 +39,7 @@ pub struct RedisStore {
     keys: Keys,
     config: RedisConfig,
     queue: queue::QueueState,
+    retention: records::RetentionState,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -60,6 +62,7 @@ impl RedisStore {
             keys,
             config,
             queue,
+            retention: records::RetentionState::default(),
         });
         store.prepare_queue().await?;
         Ok(store)

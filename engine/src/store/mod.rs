@@ -6,6 +6,7 @@ mod filter;
 mod page;
 mod ports;
 mod queue;
+mod retention;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ pub use ports::{
     IdempotencyCache, IdempotencyState, MessageStore, Ref, StatusCounts,
 };
 pub use queue::{DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
+pub use retention::{PruneCounts, RetentionStore, payload_expires_at, prune_bound};
 
 /// The backends a process runs on, chosen at start-up. Each port may come from a different backend (records in
 /// Postgres, queue and cache in Redis); the rest of the code sees only these traits.
@@ -32,6 +34,7 @@ pub struct Stores {
     pub idempotency: Arc<dyn IdempotencyCache>,
     /// Where failing streaks live: beside the queue, since every worker process must share them.
     pub endpoint_health: Arc<dyn EndpointHealth>,
+    pub retention: Arc<dyn RetentionStore>,
 }
 
 impl Stores {
@@ -46,6 +49,7 @@ impl Stores {
             + DeliveryQueue
             + IdempotencyCache
             + EndpointHealth
+            + RetentionStore
             + 'static,
     {
         Self {
@@ -56,7 +60,8 @@ impl Stores {
             attempts: backend.clone(),
             queue: backend.clone(),
             idempotency: backend.clone(),
-            endpoint_health: backend,
+            endpoint_health: backend.clone(),
+            retention: backend,
         }
     }
 }

@@ -23,6 +23,7 @@ mod messages;
 mod put_destinations;
 mod queue;
 mod records;
+mod retention;
 
 use std::any::Any;
 
@@ -34,6 +35,7 @@ pub use messages::*;
 pub use put_destinations::*;
 pub use queue::*;
 pub use records::*;
+pub use retention::*;
 
 use crate::store::Stores;
 
@@ -101,6 +103,10 @@ macro_rules! conformance_suite {
             endpoint_health_streak_lapses,
             endpoint_health_racers_agree,
             put_destinations_overwrites_state,
+            retention_expires_each_message_by_its_own_period,
+            retention_expiry_batches_respect_limit,
+            prune_removes_old_messages_in_every_tenant,
+            prune_batches_respect_limit,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

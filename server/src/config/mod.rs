@@ -113,6 +113,8 @@ pub struct Config {
     /// The operator's organization, whose applications (uid = a tenant's org id) receive operational webhooks;
     /// unset = none are sent.
     pub operational_webhooks_org: Option<OrgId>,
+    /// Pause between rounds of the payload cleaner (worker role).
+    pub retention_interval: Duration,
 }
 
 impl Default for Config {
@@ -142,6 +144,7 @@ impl Default for Config {
             database_pool_size: 16,
             database_migrate: true,
             operational_webhooks_org: None,
+            retention_interval: Duration::from_secs(300),
         }
     }
 }
@@ -219,6 +222,10 @@ const SETTINGS: &[(&str, &str, Setter)] = &[
         "operational_webhooks_org",
         set_operational_webhooks_org,
     ),
+    ("XWEBHOOK_RETENTION_INTERVAL", "retention_interval", |c, v| {
+        c.retention_interval = positive_seconds(v)?;
+        Ok(())
+    }),
 ];
 
 type Setter = fn(&mut Config, &str) -> Result<(), String>;
@@ -324,12 +331,16 @@ fn seconds(s: f64) -> Result<Duration, String> {
     Duration::try_from_secs_f64(s).map_err(|_| format!("`{s}` is not a non-negative number of seconds"))
 }
 
-fn set_request_timeout(c: &mut Config, v: &str) -> Result<(), String> {
+fn positive_seconds(v: &str) -> Result<Duration, String> {
     let t = seconds(parse(v, "a number of seconds")?)?;
     if t.is_zero() {
         return Err("must be more than 0 seconds".into());
     }
-    c.request_timeout = t;
+    Ok(t)
+}
+
+fn set_request_timeout(c: &mut Config, v: &str) -> Result<(), String> {
+    c.request_timeout = positive_seconds(v)?;
     Ok(())
 }
 

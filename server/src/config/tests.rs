@@ -134,3 +134,31 @@ fn operational_webhooks_are_off_unless_an_organization_is_given() {
         "{err}"
     );
 }
+
+#[test]
+fn retention_interval_is_positive_seconds() {
+    let c = Config::load(None, &HashMap::new(), &Overrides::default()).expect("defaults are valid");
+    assert_eq!(c.retention_interval, Duration::from_secs(300));
+    let c = Config::load(
+        None,
+        &env(&[("XWEBHOOK_RETENTION_INTERVAL", "60")]),
+        &Overrides::default(),
+    )
+    .expect("valid");
+    assert_eq!(c.retention_interval, Duration::from_secs(60));
+    let err = Config::load(
+        None,
+        &env(&[("XWEBHOOK_RETENTION_INTERVAL", "0")]),
+        &Overrides::default(),
+    )
+    .expect_err("zero");
+    assert!(
+        err.0[0].starts_with("XWEBHOOK_RETENTION_INTERVAL: must be more"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("x.toml");
+    std::fs::write(&file, "retention_interval = 30\n").expect("write config");
+    let c = Config::load(Some(&file), &HashMap::new(), &Overrides::default()).expect("valid");
+    assert_eq!(c.retention_interval, Duration::from_secs(30));
+}

@@ -11,3 +11,4 @@ mod helpers;
 mod operational;
 mod process;
 mod redis;
+mod retention;

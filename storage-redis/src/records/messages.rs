@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use xwebhook_engine::domain::{Message, Payload, Uid};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::store::{
-    ListQuery, MessageFilter, MessageStore, StoreError, StoreResult, TimeTypeChannel,
+    ListQuery, MessageFilter, MessageStore, StoreError, StoreResult, TimeTypeChannel, payload_expires_at,
 };
 
 use super::listing::{self, Rows, Window};
@@ -35,9 +35,15 @@ impl MessageStore for RedisStore {
     async fn create_message(&self, message: &Message) -> StoreResult<()> {
         let k = AppKeys::new(&self.keys, &message.org_id, &message.app_id);
         let json = encode(message, WHAT)?;
+        // Before the message exists, so the cleaner never misses an application that has messages.
+        self.register_app(&message.org_id, &message.app_id).await?;
         let mut conn = self.pool.get().await?;
         let mut call = CREATE_MESSAGE.key(k.message(message.id.as_str()));
-        call.key(k.messages()).arg(message.id.as_str()).arg(json);
+        call.key(k.messages())
+            .key(k.payload_expiry())
+            .arg(message.id.as_str())
+            .arg(json)
+            .arg(payload_expires_at(message).timestamp_millis());
         if let Some(event_id) = &message.event_id {
             call.key(k.event_id(event_id.as_str()));
         }
@@ -76,8 +82,16 @@ impl MessageStore for RedisStore {
             .await?
             .ok_or_else(|| StoreError::not_found("message"))?;
         m.payload = Payload::empty();
-        let k = AppKeys::new(&self.keys, org, app).message(id.as_str());
-        super::replace_json(&self.pool, &k, &m, WHAT).await
+        let keys = AppKeys::new(&self.keys, org, app);
+        super::replace_json(&self.pool, &keys.message(id.as_str()), &m, WHAT).await?;
+        // Nothing left for the cleaner to expire (nor to count).
+        let mut conn = self.pool.get().await?;
+        redis::cmd("ZREM")
+            .arg(keys.payload_expiry())
+            .arg(id.as_str())
+            .query_async::<()>(&mut conn)
+            .await
+            .redis("cannot forget a payload expiry")
     }
 
     async fn message_id_by_event_id(

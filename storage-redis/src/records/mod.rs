@@ -13,6 +13,10 @@
 //! - `…:atmpt:<attempt>` JSON; `…:atmpts:msg:<msg>` and `…:atmpts:ep:<endpoint>` ZSETs of attempt ids.
 //! - `…:dest:<msg>:<endpoint>` JSON; `…:dests:msg:<msg>` ZSET of endpoint ids, `…:dests:ep:<endpoint>` ZSET
 //!   of message ids.
+//! - `…:expiry` ZSET of message ids scored by payload expiry (ms).
+//!
+//! Across tenants, `P:retention:apps` SET of `<org>/<app>`: every application that has messages, for the
+//! operator jobs of [`retention`].
 //!
 //! Organization rows are hash fields rather than keys so that a Lua script can remove an application's
 //! endpoints (a whole hash) without computing key names, which Redis Cluster forbids. Application rows are
@@ -26,6 +30,7 @@ mod endpoints;
 mod event_types;
 mod listing;
 mod messages;
+mod retention;
 mod scripts;
 
 use serde::Serialize;
@@ -78,6 +83,8 @@ impl OrgKeys {
     }
 }
 
+pub(crate) use retention::RetentionState;
+
 /// Keys of one application's high-volume rows: `P:{P:<org>/<app>}:…`.
 pub(crate) struct AppKeys {
     base: String,
@@ -126,6 +133,10 @@ impl AppKeys {
     }
     pub(crate) fn destinations_of_endpoint(&self, ep: &str) -> String {
         self.at(&["dests", "ep", ep])
+    }
+    /// ZSET of message ids scored by payload expiry (ms), for the cleaner.
+    pub(crate) fn payload_expiry(&self) -> String {
+        self.at(&["expiry"])
     }
 }
 

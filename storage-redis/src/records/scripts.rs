@@ -100,16 +100,17 @@ return redis.call('HGET', KEYS[1], id)
     )
 });
 
-/// Inserts a message row, its listing entry and, optionally, its `eventId` index entry.
-/// KEYS: row, order zset, [event id key]. ARGV: id, json.
+/// Inserts a message row, its listing entry, its payload expiry entry and, optionally, its `eventId` index
+/// entry. KEYS: row, order zset, expiry zset, [event id key]. ARGV: id, json, payload expiry (ms).
 pub(super) static CREATE_MESSAGE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'id' end
-if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return 'uid' end
+if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then return 'uid' end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
-if KEYS[3] then redis.call('SET', KEYS[3], ARGV[1]) end
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+if KEYS[4] then redis.call('SET', KEYS[4], ARGV[1]) end
 return 'ok'
 ",
     )

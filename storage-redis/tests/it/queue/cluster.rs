@@ -147,3 +147,16 @@ async fn queue_conformance_on_a_cluster() {
     testsuite::endpoint_health_racers_agree(store(&cluster).await).await;
     drop(cluster);
 }
+
+/// Retention spans applications, hence slots: each step must stay within one application's slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_conformance_on_a_cluster() {
+    let cluster = tokio::task::spawn_blocking(Cluster::start)
+        .await
+        .expect("start the test cluster");
+    testsuite::retention_expires_each_message_by_its_own_period(store(&cluster).await).await;
+    testsuite::retention_expiry_batches_respect_limit(store(&cluster).await).await;
+    testsuite::prune_removes_old_messages_in_every_tenant(store(&cluster).await).await;
+    testsuite::prune_batches_respect_limit(store(&cluster).await).await;
+    drop(cluster);
+}
