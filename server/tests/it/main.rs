@@ -5,6 +5,7 @@ mod access;
 mod api;
 mod binary;
 mod delivery;
+mod ed25519;
 mod helpers;
 mod process;
 mod redis;
