@@ -22,8 +22,8 @@ use crate::secret_file;
 /// Opens the configured backends:
 /// - nothing configured: the embedded store in the data directory, for everything;
 /// - `XWEBHOOK_REDIS_URL`: Redis for everything;
-/// - `XWEBHOOK_DATABASE_URL`: records in Postgres, the queue and the idempotency cache on Redis when it is
-///   configured, else on the embedded store.
+/// - `XWEBHOOK_DATABASE_URL`: records in Postgres, the queue and the caches (idempotency, token revocations) on
+///   Redis when it is configured, else on the embedded store.
 pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
     let base = match &config.redis_url {
         Some(url) => Stores::from_one(open_redis(config, url).await?),
@@ -36,7 +36,7 @@ pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
         .await
         .context("cannot connect to Postgres")?;
     info!(schema = ?config.database_schema, "records in Postgres");
-    Ok(postgres.stores(base.queue, base.idempotency))
+    Ok(postgres.stores(base.queue, base.idempotency, base.revocations))
 }
 
 async fn open_redis(config: &Config, url: &Secret) -> anyhow::Result<Arc<RedisStore>> {

@@ -13,6 +13,7 @@
 //! - `applications`, `endpoints`, `event_types`, `messages`, `attempts`: the record ports.
 //! - `queue`: the delivery queue (durable rows, in-memory leases).
 //! - `idempotency`: the idempotency cache, with expiry kept in the rows.
+//! - `revocations`: logged-out token ids until their expiry.
 //!
 //! It must never depend on the API crate, on the server, or on another storage crate: it implements the
 //! `xwebhook_engine::store` ports and nothing else.
@@ -47,6 +48,7 @@ mod idempotency;
 mod keys;
 mod messages;
 mod queue;
+mod revocations;
 mod tables;
 mod writer;
 

@@ -49,6 +49,12 @@ pub(crate) const IDEMPOTENCY: Rows = TableDefinition::new("idempotency");
 /// (expiry ms, idempotency key) → (), to purge lapsed entries in expiry order.
 pub(crate) const IDEMPOTENCY_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
     TableDefinition::new("idempotency_expiry");
+/// token id (`jti`) → revoked-until ms.
+pub(crate) const REVOKED_TOKENS: TableDefinition<'static, &'static str, u64> =
+    TableDefinition::new("revoked_tokens");
+/// (revoked-until ms, token id) → (), to purge lapsed revocations in expiry order.
+pub(crate) const REVOKED_TOKENS_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
+    TableDefinition::new("revoked_tokens_expiry");
 
 pub(crate) const NEXT_SEQ: &str = "next_seq";
 
@@ -81,6 +87,10 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
     tx.open_table(META).context("cannot create the meta table")?;
     tx.open_table(IDEMPOTENCY_EXPIRY)
         .context("cannot create the idempotency expiry index")?;
+    tx.open_table(REVOKED_TOKENS)
+        .context("cannot create the revoked tokens table")?;
+    tx.open_table(REVOKED_TOKENS_EXPIRY)
+        .context("cannot create the revoked tokens expiry index")?;
     Ok(())
 }
 

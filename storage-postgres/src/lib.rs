@@ -74,7 +74,7 @@ use std::sync::Arc;
 
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::Row;
-use xwebhook_engine::store::{DeliveryQueue, IdempotencyCache, StoreResult, Stores};
+use xwebhook_engine::store::{DeliveryQueue, IdempotencyCache, StoreResult, Stores, TokenRevocations};
 
 pub use crate::config::PostgresConfig;
 use crate::error::Context as _;
@@ -118,11 +118,13 @@ impl PostgresStore {
         migrate::apply(&mut client, self.schema.as_deref()).await
     }
 
-    /// Every port of a `Stores`: the records from here, the queue and the idempotency cache from elsewhere.
+    /// Every port of a `Stores`: the records from here, the queue and the caches (idempotency, token
+    /// revocations) from elsewhere.
     pub fn stores(
         self: &Arc<Self>,
         queue: Arc<dyn DeliveryQueue>,
         idempotency: Arc<dyn IdempotencyCache>,
+        revocations: Arc<dyn TokenRevocations>,
     ) -> Stores {
         Stores {
             applications: self.clone(),
@@ -132,6 +134,7 @@ impl PostgresStore {
             attempts: self.clone(),
             queue,
             idempotency,
+            revocations,
         }
     }
 

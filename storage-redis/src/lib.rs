@@ -8,6 +8,7 @@
 //! - `error`: Redis failures mapped to `StoreError` kinds, sources kept.
 //! - `records`: applications, endpoints, event types, messages, attempts (JSON values, sorted-set indexes).
 //! - `idempotency`: the idempotency cache (`SET NX PX`).
+//! - `revocations`: logged-out token ids, each a key expiring with its token.
 //! - `queue`: the delivery queue on Redis streams with a consumer group, retries in sorted sets, a dead-letter
 //!   stream.
 //!
@@ -21,6 +22,7 @@ mod idempotency;
 mod keys;
 mod queue;
 mod records;
+mod revocations;
 
 use std::sync::Arc;
 

@@ -5,6 +5,7 @@ mod filter;
 mod page;
 mod ports;
 mod queue;
+mod revocation;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ pub use ports::{
     IdempotencyCache, IdempotencyState, MessageStore, Ref, StatusCounts,
 };
 pub use queue::{DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
+pub use revocation::TokenRevocations;
 
 /// The backends a process runs on, chosen at start-up. Each port may come from a different backend (records in
 /// Postgres, queue and cache in Redis); the rest of the code sees only these traits.
@@ -28,6 +30,7 @@ pub struct Stores {
     pub attempts: Arc<dyn AttemptStore>,
     pub queue: Arc<dyn DeliveryQueue>,
     pub idempotency: Arc<dyn IdempotencyCache>,
+    pub revocations: Arc<dyn TokenRevocations>,
 }
 
 impl Stores {
@@ -41,6 +44,7 @@ impl Stores {
             + AttemptStore
             + DeliveryQueue
             + IdempotencyCache
+            + TokenRevocations
             + 'static,
     {
         Self {
@@ -50,7 +54,8 @@ impl Stores {
             messages: backend.clone(),
             attempts: backend.clone(),
             queue: backend.clone(),
-            idempotency: backend,
+            idempotency: backend.clone(),
+            revocations: backend,
         }
     }
 }

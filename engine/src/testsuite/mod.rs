@@ -21,6 +21,7 @@ mod isolation;
 mod messages;
 mod queue;
 mod records;
+mod revocation;
 
 use std::any::Any;
 
@@ -30,6 +31,7 @@ pub use isolation::*;
 pub use messages::*;
 pub use queue::*;
 pub use records::*;
+pub use revocation::*;
 
 use crate::store::Stores;
 
@@ -93,6 +95,8 @@ macro_rules! conformance_suite {
             idempotency_complete_then_replay,
             idempotency_abandon_then_begin,
             idempotency_stale_claim_expires,
+            revocation_revoke_then_check,
+            revocation_lapses_at_until,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

@@ -7,5 +7,6 @@ mod binary;
 mod delivery;
 mod ed25519;
 mod helpers;
+mod logout;
 mod process;
 mod redis;

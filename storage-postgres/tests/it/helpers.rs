@@ -69,7 +69,7 @@ pub async fn fresh() -> Backend {
     let (pg, schema) = store().await;
     let dir = tempfile::tempdir().expect("temporary directory");
     let embedded = EmbeddedStore::open(dir.path()).expect("open embedded store");
-    let stores = pg.stores(embedded.clone(), embedded);
+    let stores = pg.stores(embedded.clone(), embedded.clone(), embedded);
     // Dropped in order: the schema after the pool has let go of it, then the directory.
     Backend::with_guard(stores, (schema, dir))
 }
