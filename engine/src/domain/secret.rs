@@ -38,13 +38,22 @@ enum Key {
     Ed25519(Ed25519Key),
 }
 
-/// The key material a signer needs, by scheme.
-#[derive(Debug, Clone, Copy)]
+/// The key material a signer needs, by scheme. `Debug` names the scheme only.
+#[derive(Clone, Copy)]
 pub enum SigningKey<'a> {
     /// HMAC-SHA256 key bytes, for `v1,` signatures.
     Hmac(&'a [u8]),
     /// An ed25519 keypair, for `v1a,` signatures.
     Ed25519(&'a Ed25519Key),
+}
+
+impl fmt::Debug for SigningKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Hmac(_) => f.write_str("SigningKey::Hmac(***)"),
+            Self::Ed25519(_) => f.write_str("SigningKey::Ed25519(***)"),
+        }
+    }
 }
 
 impl EndpointSecret {
@@ -197,10 +206,12 @@ mod tests {
     fn debug_hides_the_key() {
         let s = EndpointSecret::generate();
         assert!(!format!("{s:?}").contains(&s.expose()[6..]));
+        assert_eq!(format!("{:?}", s.signing_key()), "SigningKey::Hmac(***)");
         let ed = EndpointSecret::generate_ed25519();
         let shown = format!("{ed:?}");
         assert!(!shown.contains(&ed.expose()[5..20]));
         assert!(!shown.contains(&ed.public()[5..20]));
+        assert_eq!(format!("{:?}", ed.signing_key()), "SigningKey::Ed25519(***)");
     }
 
     #[test]
