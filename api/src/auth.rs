@@ -1,11 +1,15 @@
 //! Bearer-token authentication, compatible with svix-server's tokens: HS256 JWTs whose `sub` is an
 //! organization id (`org_…`), or an application id (`app_…`) plus an `org` claim for a token scoped to one
 //! application (the app portal's).
+//!
+//! App tokens issued here also carry a unique id (`jti`) and an expiry, so that `/auth/logout` can revoke one
+//! before it expires; revocations are stored (see `TokenRevocations`), so every process refuses the token.
 
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use xwebhook_engine::id::{AppId, OrgId};
@@ -26,6 +30,8 @@ struct Claims {
     nbf: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
 }
 
 /// Who is calling: an organization, or one application of it.
@@ -34,6 +40,16 @@ pub struct Auth {
     pub org_id: OrgId,
     /// `Some` for a token that may only touch this application.
     pub app_id: Option<AppId>,
+    /// `Some` for an app token that can be logged out (it has an id and an expiry).
+    pub token: Option<TokenId>,
+}
+
+/// What identifies a revocable token: its unique id, and when it expires anyway (so when its revocation can be
+/// forgotten).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenId {
+    pub jti: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 impl Auth {
@@ -93,7 +109,12 @@ impl JwtAuth {
             .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
         let claims = data.claims;
         if let Ok(org_id) = OrgId::parse(&claims.sub) {
-            return Ok(Auth { org_id, app_id: None });
+            // Organization tokens are never revocable: they are the operator's own credentials.
+            return Ok(Auth {
+                org_id,
+                app_id: None,
+                token: None,
+            });
         }
         let app_id = AppId::parse(&claims.sub).map_err(|_| {
             ApiError::Unauthorized(
@@ -104,9 +125,16 @@ impl JwtAuth {
             ApiError::Unauthorized("invalid token: an application token needs an `org` claim".into())
         })?;
         let org_id = OrgId::parse(org).map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
+        let token = match (claims.jti, claims.exp) {
+            (Some(jti), Some(exp)) => {
+                DateTime::from_timestamp(exp, 0).map(|expires_at| TokenId { jti, expires_at })
+            }
+            _ => None,
+        };
         Ok(Auth {
             org_id,
             app_id: Some(app_id),
+            token,
         })
     }
 
@@ -119,10 +147,11 @@ impl JwtAuth {
             exp: None,
             nbf: Some(now),
             iss: Some("xwebhook".into()),
+            jti: None,
         })
     }
 
-    /// A token that can only see one application, valid for `ttl_secs`.
+    /// A token that can only see one application, valid for `ttl_secs`, with a unique id so it can be logged out.
     pub fn issue_app_token(&self, org: &OrgId, app: &AppId, now: i64, ttl_secs: i64) -> String {
         self.issue(Claims {
             sub: app.to_string(),
@@ -131,6 +160,7 @@ impl JwtAuth {
             exp: Some(now + ttl_secs),
             nbf: Some(now),
             iss: Some("xwebhook".into()),
+            jti: Some(ulid::Ulid::new().to_string()),
         })
     }
 
@@ -161,6 +191,12 @@ impl FromRequestParts<AppState> for Auth {
                 ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
             })?;
         let auth = state.auth.verify(token.trim())?;
+        // Only revocable (app) tokens cost a store lookup; organization tokens never do.
+        if let Some(id) = &auth.token
+            && state.stores.revocations.is_revoked(&id.jti).await?
+        {
+            return Err(ApiError::Unauthorized("invalid token: it was logged out".into()));
+        }
         parts.extensions.insert(auth.clone());
         Ok(auth)
     }
@@ -180,17 +216,19 @@ mod tests {
             jwt.verify(&jwt.issue_org_token(&org, now)).ok(),
             Some(Auth {
                 org_id: org.clone(),
-                app_id: None
+                app_id: None,
+                token: None,
             })
         );
-        let scoped = jwt.verify(&jwt.issue_app_token(&org, &app, now, 60)).ok();
-        assert_eq!(
-            scoped,
-            Some(Auth {
-                org_id: org,
-                app_id: Some(app)
-            })
-        );
+        let scoped = jwt
+            .verify(&jwt.issue_app_token(&org, &app, now, 60))
+            .expect("app token verifies");
+        assert_eq!((scoped.org_id, scoped.app_id), (org.clone(), Some(app.clone())));
+        let id = scoped.token.expect("an app token is revocable");
+        assert_eq!(id.expires_at.timestamp(), now + 60);
+        let again = jwt.verify(&jwt.issue_app_token(&org, &app, now, 60));
+        let again_id = again.ok().and_then(|a| a.token).expect("revocable");
+        assert_ne!(id.jti, again_id.jti, "every app token has its own id");
     }
 
     #[test]
@@ -212,6 +250,7 @@ mod tests {
             exp: None,
             nbf: None,
             iss: None,
+            jti: None,
         });
         assert!(jwt.verify(&no_org).is_err());
     }
@@ -228,6 +267,7 @@ mod tests {
             exp: Some(now + 3600),
             nbf: Some(now),
             iss: Some("svix-server".into()),
+            jti: None,
         });
         assert_eq!(
             jwt.verify(&token).map(|a| a.org_id.to_string()).ok().as_deref(),

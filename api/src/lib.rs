@@ -35,8 +35,8 @@ pub use state::{ApiConfig, AppState};
 
 use error::ApiError;
 use routes::{
-    admin, application, attempt, endpoint, event_type, example, expunge, headers, health, message, portal,
-    recover, secret, stats,
+    admin, application, attempt, endpoint, event_type, example, expunge, headers, health, logout, message,
+    portal, recover, secret, stats,
 };
 
 /// The API's routes with their layers.
@@ -75,6 +75,7 @@ fn application_routes() -> Router<AppState> {
             "/auth/app-portal-access/{app_id}",
             post(portal::app_portal_access),
         )
+        .route("/auth/logout", post(logout::logout))
 }
 
 fn endpoint_routes() -> Router<AppState> {

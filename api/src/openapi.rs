@@ -6,8 +6,8 @@ use utoipa::OpenApi;
 use crate::dto;
 use crate::idempotency::HeaderDoc;
 use crate::routes::{
-    admin, application, attempt, endpoint, event_type, example, expunge, headers, health, message, portal,
-    recover, secret, stats,
+    admin, application, attempt, endpoint, event_type, example, expunge, headers, health, logout, message,
+    portal, recover, secret, stats,
 };
 
 #[derive(OpenApi)]
@@ -54,6 +54,7 @@ use crate::routes::{
         admin::redrive_dlq,
         admin::queue_depths,
         portal::app_portal_access,
+        logout::logout,
         example::send_example,
         recover::recover,
         stats::stats,

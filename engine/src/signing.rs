@@ -1,25 +1,50 @@
-//! Standard Webhooks signatures: `v1,` + base64(HMAC-SHA256(key, "{msg_id}.{timestamp}.{body}")).
+//! Webhook signatures over `"{msg_id}.{timestamp}.{body}"`: Standard Webhooks' `v1,` + base64(HMAC-SHA256) for
+//! `whsec_` secrets, and Svix's asymmetric `v1a,` + base64(ed25519 signature) for `whsk_` keys.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::domain::EndpointSecret;
+use crate::domain::{EndpointSecret, SigningKey};
 
-/// The `v1,<base64>` signature of one delivery with one secret.
+/// The `v1,<base64>` or `v1a,<base64>` signature of one delivery with one secret.
 pub fn sign(secret: &EndpointSecret, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.key())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(msg_id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let mut out = String::with_capacity(3 + 44);
-    out.push_str("v1,");
-    STANDARD.encode_string(digest, &mut out);
+    match secret.signing_key() {
+        SigningKey::Hmac(key) => {
+            let mut mac = Hmac::<Sha256>::new_from_slice(key)
+                .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+            mac.update(msg_id.as_bytes());
+            mac.update(b".");
+            mac.update(timestamp.to_string().as_bytes());
+            mac.update(b".");
+            mac.update(body);
+            with_version("v1,", &mac.finalize().into_bytes())
+        }
+        SigningKey::Ed25519(key) => {
+            // ed25519 hashes its input twice, so it needs the whole content at once, not streamed.
+            let content = signed_content(msg_id, timestamp, body);
+            with_version("v1a,", &key.sign(&content))
+        }
+    }
+}
+
+/// The bytes both schemes sign.
+pub fn signed_content(msg_id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
+    let timestamp = timestamp.to_string();
+    let mut content = Vec::with_capacity(msg_id.len() + timestamp.len() + body.len() + 2);
+    content.extend_from_slice(msg_id.as_bytes());
+    content.push(b'.');
+    content.extend_from_slice(timestamp.as_bytes());
+    content.push(b'.');
+    content.extend_from_slice(body);
+    content
+}
+
+fn with_version(version: &str, signature: &[u8]) -> String {
+    let mut out = String::with_capacity(version.len() + signature.len().div_ceil(3) * 4);
+    out.push_str(version);
+    STANDARD.encode_string(signature, &mut out);
     out
 }
 
@@ -75,5 +100,37 @@ mod tests {
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0], EXPECTED);
         assert_eq!(parts[1], sign(&b, MSG_ID, TIMESTAMP, BODY.as_bytes()));
+    }
+
+    #[test]
+    fn ed25519_signature_verifies_with_the_public_key() {
+        use ed25519_dalek::{Signature, Verifier as _};
+        let secret = EndpointSecret::generate_ed25519();
+        let SigningKey::Ed25519(key) = secret.signing_key() else {
+            unreachable!("generated an ed25519 secret")
+        };
+        let signed = sign(&secret, MSG_ID, TIMESTAMP, BODY.as_bytes());
+        let b64 = signed.strip_prefix("v1a,").expect("v1a version");
+        let bytes: [u8; 64] = STANDARD
+            .decode(b64)
+            .expect("base64 signature")
+            .try_into()
+            .expect("64-byte signature");
+        let signature = Signature::from_bytes(&bytes);
+        let content = signed_content(MSG_ID, TIMESTAMP, BODY.as_bytes());
+        assert!(key.verifying_key().verify(&content, &signature).is_ok());
+        let other = signed_content(MSG_ID, TIMESTAMP + 1, BODY.as_bytes());
+        assert!(key.verifying_key().verify(&other, &signature).is_err());
+    }
+
+    #[test]
+    fn rotation_from_hmac_to_ed25519_signs_with_both() {
+        let hmac = EndpointSecret::parse(SECRET).expect("vector secret parses");
+        let ed = EndpointSecret::generate_ed25519();
+        let header = signature_header([&ed, &hmac], MSG_ID, TIMESTAMP, BODY.as_bytes());
+        let parts: Vec<&str> = header.split(' ').collect();
+        assert_eq!(parts.len(), 2);
+        assert!(parts[0].starts_with("v1a,"));
+        assert_eq!(parts[1], EXPECTED);
     }
 }

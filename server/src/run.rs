@@ -24,8 +24,9 @@ use crate::secret_file;
 /// Opens the configured backends:
 /// - nothing configured: the embedded store in the data directory, for everything;
 /// - `XWEBHOOK_REDIS_URL`: Redis for everything;
-/// - `XWEBHOOK_DATABASE_URL`: records in Postgres, the queue and the idempotency cache on Redis when it is
-///   configured, else on the embedded store (and so do endpoint failing streaks, which workers share).
+/// - `XWEBHOOK_DATABASE_URL`: records in Postgres; the queue and what workers and API processes share beside it
+///   (idempotency cache, token revocations, endpoint failing streaks) on Redis when it is configured, else on
+///   the embedded store.
 pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
     let base = match &config.redis_url {
         Some(url) => Stores::from_one(open_redis(config, url).await?),
@@ -38,7 +39,7 @@ pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
         .await
         .context("cannot connect to Postgres")?;
     info!(schema = ?config.database_schema, "records in Postgres");
-    Ok(postgres.stores(base.queue, base.idempotency, base.endpoint_health))
+    Ok(postgres.stores(base))
 }
 
 pub(crate) async fn open_redis(config: &Config, url: &Secret) -> anyhow::Result<Arc<RedisStore>> {

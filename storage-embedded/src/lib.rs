@@ -15,6 +15,7 @@
 //! - `retention`: payload expiry and pruning across organizations, through two global indexes.
 //! - `idempotency`: the idempotency cache, with expiry kept in the rows.
 //! - `health`: endpoint failing streaks (for auto-disable), with expiry kept in the rows.
+//! - `revocations`: logged-out token ids until their expiry.
 //!
 //! It must never depend on the API crate, on the server, or on another storage crate: it implements the
 //! `xwebhook_engine::store` ports and nothing else.
@@ -51,6 +52,7 @@ mod keys;
 mod messages;
 mod queue;
 mod retention;
+mod revocations;
 mod tables;
 mod writer;
 

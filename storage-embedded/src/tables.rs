@@ -60,6 +60,12 @@ pub(crate) const MESSAGE_EXPIRY: TableDefinition<'static, (u64, &'static str), (
     TableDefinition::new("message_expiry");
 /// msg id → `org/app`: every message in id (creation) order, across organizations, for pruning.
 pub(crate) const MESSAGES_BY_ID: Index = TableDefinition::new("messages_by_id");
+/// token id (`jti`) → revoked-until ms.
+pub(crate) const REVOKED_TOKENS: TableDefinition<'static, &'static str, u64> =
+    TableDefinition::new("revoked_tokens");
+/// (revoked-until ms, token id) → (), to purge lapsed revocations in expiry order.
+pub(crate) const REVOKED_TOKENS_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
+    TableDefinition::new("revoked_tokens_expiry");
 
 pub(crate) const NEXT_SEQ: &str = "next_seq";
 
@@ -98,6 +104,10 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
         .context("cannot create the endpoint health expiry index")?;
     tx.open_table(MESSAGE_EXPIRY)
         .context("cannot create the message expiry index")?;
+    tx.open_table(REVOKED_TOKENS)
+        .context("cannot create the revoked tokens table")?;
+    tx.open_table(REVOKED_TOKENS_EXPIRY)
+        .context("cannot create the revoked tokens expiry index")?;
     Ok(())
 }
 

@@ -81,7 +81,7 @@ use std::sync::Arc;
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::Row;
 use xwebhook_engine::domain::{Destination, Message};
-use xwebhook_engine::store::{DeliveryQueue, EndpointHealth, IdempotencyCache, StoreResult, Stores};
+use xwebhook_engine::store::{StoreResult, Stores};
 
 pub use crate::config::PostgresConfig;
 use crate::error::Context as _;
@@ -145,24 +145,17 @@ impl PostgresStore {
         migrate::apply(&mut client, self.schema.as_deref()).await
     }
 
-    /// Every port of a `Stores`: the records from here, the queue, the idempotency cache and endpoint health
-    /// from elsewhere.
-    pub fn stores(
-        self: &Arc<Self>,
-        queue: Arc<dyn DeliveryQueue>,
-        idempotency: Arc<dyn IdempotencyCache>,
-        endpoint_health: Arc<dyn EndpointHealth>,
-    ) -> Stores {
+    /// Every port of a `Stores`: the records from here; the queue and the shared caches (idempotency, token
+    /// revocations, endpoint failing streaks) from `beside`, whose record ports are dropped.
+    pub fn stores(self: &Arc<Self>, beside: Stores) -> Stores {
         Stores {
             applications: self.clone(),
             endpoints: self.clone(),
             event_types: self.clone(),
             messages: self.clone(),
             attempts: self.clone(),
-            queue,
-            idempotency,
-            endpoint_health,
             retention: self.clone(),
+            ..beside
         }
     }
 

@@ -10,6 +10,7 @@
 //!   retention across tenants (per-application expiry sets and a registry of applications).
 //! - `idempotency`: the idempotency cache (`SET NX PX`).
 //! - `health`: endpoint failing streaks for auto-disable (`SET NX` + `PEXPIRE`).
+//! - `revocations`: logged-out token ids, each a key expiring with its token.
 //! - `queue`: the delivery queue on Redis streams with a consumer group, retries in sorted sets, a dead-letter
 //!   stream.
 //!
@@ -24,6 +25,7 @@ mod idempotency;
 mod keys;
 mod queue;
 mod records;
+mod revocations;
 
 use std::sync::Arc;
 

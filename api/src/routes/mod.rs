@@ -10,6 +10,7 @@ pub mod example;
 pub mod expunge;
 pub mod headers;
 pub mod health;
+pub mod logout;
 mod lookup;
 pub mod message;
 pub mod portal;

@@ -25,7 +25,7 @@ pub async fn get(
     let app = lookup::application(&state, &auth, &app_id).await?;
     let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
     Ok(Json(EndpointSecretOut {
-        key: endpoint.current_secret().expose(),
+        key: endpoint.current_secret().public(),
     }))
 }
 
@@ -57,6 +57,6 @@ pub async fn rotate(
     endpoint.updated_at = now;
     state.stores.endpoints.update_endpoint(&endpoint).await?;
     Ok(Json(EndpointSecretOut {
-        key: endpoint.current_secret().expose(),
+        key: endpoint.current_secret().public(),
     }))
 }

@@ -1,13 +1,15 @@
 //! Domain types: validated names, secrets, payloads and the stored records.
 
+mod ed25519_key;
 mod names;
 mod payload;
 mod records;
 mod secret;
 
+pub use ed25519_key::{Ed25519Key, Ed25519KeyError};
 pub use names::{Channel, EndpointUrl, EventTypeName, NameError, Uid};
 pub use payload::{Payload, PayloadError};
 pub use records::{
     Application, Attempt, Destination, Endpoint, EventType, Message, MessageStatus, Metadata, TriggerType,
 };
-pub use secret::{EndpointSecret, RetiringSecret, SecretError, SecretSet};
+pub use secret::{EndpointSecret, RetiringSecret, SecretError, SecretSet, SigningKey};

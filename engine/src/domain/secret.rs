@@ -1,4 +1,7 @@
-//! Endpoint signing secrets (`whsec_` + base64 key) and their rotation.
+//! Endpoint signing secrets and their rotation: an HMAC key (`whsec_` + base64, the Standard Webhooks `v1`
+//! scheme) or an ed25519 keypair (`whsk_` + base64, Svix's asymmetric `v1a` scheme, see [`super::ed25519_key`]).
+//!
+//! Stored records hold the `whsec_`/`whsk_` string, so records written before ed25519 existed still load.
 
 use std::fmt;
 
@@ -8,32 +11,72 @@ use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
+use super::ed25519_key::{self, Ed25519Key, Ed25519KeyError};
+
 const PREFIX: &str = "whsec_";
 /// 24 random bytes encode to 32 base64 characters, the shortest key the Svix contract accepts.
 const GENERATED_KEY_BYTES: usize = 24;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
-    #[error("must be `whsec_` followed by 32 to 100 base64 characters")]
+    #[error("must be `whsec_` followed by 32 to 100 base64 characters, or a `whsk_` ed25519 key")]
     BadFormat,
     #[error("key must decode to 24 to 75 bytes")]
     BadLength,
+    #[error(transparent)]
+    Ed25519(#[from] Ed25519KeyError),
 }
 
-/// An HMAC-SHA256 signing key. `Debug` never prints the key.
+/// An endpoint's signing key. `Debug` never prints key material.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct EndpointSecret(Vec<u8>);
+pub struct EndpointSecret(Key);
+
+#[derive(Clone, PartialEq, Eq)]
+enum Key {
+    Hmac(Vec<u8>),
+    Ed25519(Ed25519Key),
+}
+
+/// The key material a signer needs, by scheme. `Debug` names the scheme only.
+#[derive(Clone, Copy)]
+pub enum SigningKey<'a> {
+    /// HMAC-SHA256 key bytes, for `v1,` signatures.
+    Hmac(&'a [u8]),
+    /// An ed25519 keypair, for `v1a,` signatures.
+    Ed25519(&'a Ed25519Key),
+}
+
+impl fmt::Debug for SigningKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Hmac(_) => f.write_str("SigningKey::Hmac(***)"),
+            Self::Ed25519(_) => f.write_str("SigningKey::Ed25519(***)"),
+        }
+    }
+}
 
 impl EndpointSecret {
+    /// A new HMAC secret, the default kind (as in svix-server).
     pub fn generate() -> Self {
         let mut key = vec![0u8; GENERATED_KEY_BYTES];
         rand::thread_rng().fill_bytes(&mut key);
-        Self(key)
+        Self(Key::Hmac(key))
     }
 
-    /// Accepts the contract's form `^(whsec_)?[a-zA-Z0-9+/=]{32,100}$`.
+    pub fn generate_ed25519() -> Self {
+        Self(Key::Ed25519(Ed25519Key::generate()))
+    }
+
+    /// Accepts the contract's form `^(whsec_)?[a-zA-Z0-9+/=]{32,100}$`, and svix-server's `whsk_` keypairs (which
+    /// the contract's pattern does not describe but svix-server reads by their prefix).
     pub fn parse(s: &str) -> Result<Self, SecretError> {
+        if let Some(body) = s.strip_prefix(ed25519_key::SECRET_PREFIX) {
+            return Ok(Self(Key::Ed25519(Ed25519Key::from_base64(body)?)));
+        }
+        if s.starts_with(ed25519_key::PUBLIC_PREFIX) {
+            return Err(Ed25519KeyError::PublicKeyOnly.into());
+        }
         let body = s.strip_prefix(PREFIX).unwrap_or(s);
         let well_formed = (32..=100).contains(&body.len())
             && body
@@ -46,22 +89,40 @@ impl EndpointSecret {
         if !(24..=75).contains(&key.len()) {
             return Err(SecretError::BadLength);
         }
-        Ok(Self(key))
+        Ok(Self(Key::Hmac(key)))
     }
 
-    pub fn key(&self) -> &[u8] {
-        &self.0
+    pub fn signing_key(&self) -> SigningKey<'_> {
+        match &self.0 {
+            Key::Hmac(key) => SigningKey::Hmac(key),
+            Key::Ed25519(key) => SigningKey::Ed25519(key),
+        }
     }
 
-    /// The `whsec_…` form shown to API clients.
+    /// The secret form (`whsec_…` or `whsk_…`): what is stored, and what a client passes in to set it.
     pub fn expose(&self) -> String {
-        format!("{PREFIX}{}", STANDARD.encode(&self.0))
+        match &self.0 {
+            Key::Hmac(key) => format!("{PREFIX}{}", STANDARD.encode(key)),
+            Key::Ed25519(key) => key.expose(),
+        }
+    }
+
+    /// What `GET …/secret` shows, as svix-server does: an HMAC secret itself, or an ed25519 key's `whpk_…`
+    /// public half, which is all a receiver needs to verify `v1a` signatures.
+    pub fn public(&self) -> String {
+        match &self.0 {
+            Key::Hmac(_) => self.expose(),
+            Key::Ed25519(key) => key.public(),
+        }
     }
 }
 
 impl fmt::Debug for EndpointSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("EndpointSecret(***)")
+        match self.0 {
+            Key::Hmac(_) => f.write_str("EndpointSecret(hmac, ***)"),
+            Key::Ed25519(_) => f.write_str("EndpointSecret(ed25519, ***)"),
+        }
     }
 }
 
@@ -145,6 +206,42 @@ mod tests {
     fn debug_hides_the_key() {
         let s = EndpointSecret::generate();
         assert!(!format!("{s:?}").contains(&s.expose()[6..]));
+        assert_eq!(format!("{:?}", s.signing_key()), "SigningKey::Hmac(***)");
+        let ed = EndpointSecret::generate_ed25519();
+        let shown = format!("{ed:?}");
+        assert!(!shown.contains(&ed.expose()[5..20]));
+        assert!(!shown.contains(&ed.public()[5..20]));
+        assert_eq!(format!("{:?}", ed.signing_key()), "SigningKey::Ed25519(***)");
+    }
+
+    #[test]
+    fn ed25519_secrets_parse_and_show_their_public_half() {
+        let ed = EndpointSecret::generate_ed25519();
+        assert!(ed.expose().starts_with("whsk_"));
+        assert!(ed.public().starts_with("whpk_"));
+        assert_eq!(EndpointSecret::parse(&ed.expose()), Ok(ed.clone()));
+        assert!(matches!(ed.signing_key(), SigningKey::Ed25519(_)));
+        assert_eq!(
+            EndpointSecret::parse(&ed.public()),
+            Err(SecretError::Ed25519(Ed25519KeyError::PublicKeyOnly))
+        );
+        assert_eq!(
+            EndpointSecret::parse("whsk_AAAA"),
+            Err(SecretError::Ed25519(Ed25519KeyError::BadFormat))
+        );
+        let hmac = EndpointSecret::generate();
+        assert_eq!(hmac.public(), hmac.expose());
+    }
+
+    #[test]
+    fn stored_forms_round_trip_through_serde() {
+        // A record written before ed25519 existed holds a bare `whsec_` string; it must still load.
+        let legacy = "\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"";
+        let hmac: EndpointSecret = serde_json::from_str(legacy).expect("legacy secret loads");
+        assert_eq!(serde_json::to_string(&hmac).expect("serializes"), legacy);
+        let ed = EndpointSecret::generate_ed25519();
+        let stored = serde_json::to_string(&ed).expect("serializes");
+        assert_eq!(serde_json::from_str::<EndpointSecret>(&stored).ok(), Some(ed));
     }
 
     #[test]

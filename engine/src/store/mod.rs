@@ -7,6 +7,7 @@ mod page;
 mod ports;
 mod queue;
 mod retention;
+mod revocation;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ pub use ports::{
 };
 pub use queue::{DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
 pub use retention::{PruneCounts, RetentionStore, payload_expires_at, prune_bound};
+pub use revocation::TokenRevocations;
 
 /// The backends a process runs on, chosen at start-up. Each port may come from a different backend (records in
 /// Postgres, queue and cache in Redis); the rest of the code sees only these traits.
@@ -35,6 +37,7 @@ pub struct Stores {
     /// Where failing streaks live: beside the queue, since every worker process must share them.
     pub endpoint_health: Arc<dyn EndpointHealth>,
     pub retention: Arc<dyn RetentionStore>,
+    pub revocations: Arc<dyn TokenRevocations>,
 }
 
 impl Stores {
@@ -50,6 +53,7 @@ impl Stores {
             + IdempotencyCache
             + EndpointHealth
             + RetentionStore
+            + TokenRevocations
             + 'static,
     {
         Self {
@@ -61,7 +65,8 @@ impl Stores {
             queue: backend.clone(),
             idempotency: backend.clone(),
             endpoint_health: backend.clone(),
-            retention: backend,
+            retention: backend.clone(),
+            revocations: backend,
         }
     }
 }

@@ -24,6 +24,7 @@ mod put_destinations;
 mod queue;
 mod records;
 mod retention;
+mod revocation;
 
 use std::any::Any;
 
@@ -36,6 +37,7 @@ pub use put_destinations::*;
 pub use queue::*;
 pub use records::*;
 pub use retention::*;
+pub use revocation::*;
 
 use crate::store::Stores;
 
@@ -107,6 +109,8 @@ macro_rules! conformance_suite {
             retention_expiry_batches_respect_limit,
             prune_removes_old_messages_in_every_tenant,
             prune_batches_respect_limit,
+            revocation_revoke_then_check,
+            revocation_lapses_at_until,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

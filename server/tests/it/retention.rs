@@ -69,7 +69,7 @@ async fn prune_deletes_old_messages_on_postgres() {
     let postgres = PostgresStore::connect(&pg).await.expect("connect");
     let embedded = tempfile::tempdir().expect("tempdir");
     let queue = xwebhook_storage_embedded::EmbeddedStore::open(embedded.path()).expect("queue");
-    let stores = postgres.stores(queue.clone(), queue.clone(), queue);
+    let stores = postgres.stores(Stores::from_one(queue));
     let (org1, org2) = (OrgId::generate(), OrgId::generate());
     let old = [
         seed(&stores, &org1, Duration::days(10), 90, true).await,

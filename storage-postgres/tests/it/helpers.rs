@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use xwebhook_engine::store::Stores;
 use xwebhook_engine::testsuite::Backend;
 use xwebhook_storage_embedded::EmbeddedStore;
 use xwebhook_storage_postgres::{PostgresConfig, PostgresStore};
@@ -69,7 +70,7 @@ pub async fn fresh() -> Backend {
     let (pg, schema) = store().await;
     let dir = tempfile::tempdir().expect("temporary directory");
     let embedded = EmbeddedStore::open(dir.path()).expect("open embedded store");
-    let stores = pg.stores(embedded.clone(), embedded.clone(), embedded);
+    let stores = pg.stores(Stores::from_one(embedded));
     // Dropped in order: the schema after the pool has let go of it, then the directory.
     Backend::with_guard(stores, (schema, dir))
 }
