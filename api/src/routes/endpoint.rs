@@ -262,7 +262,11 @@ pub async fn delete(
 }
 
 /// Reports a change that succeeded, for operational webhooks.
-async fn report(state: &AppState, endpoint: &Endpoint, event: fn(EndpointRef) -> OperationalEvent) {
+pub(super) async fn report(
+    state: &AppState,
+    endpoint: &Endpoint,
+    event: fn(EndpointRef) -> OperationalEvent,
+) {
     let endpoint = EndpointRef {
         org_id: endpoint.org_id.clone(),
         app_id: endpoint.app_id.clone(),

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use xwebhook_engine::domain::EndpointSecret;
+use xwebhook_engine::operational::OperationalEvent;
 
 use super::lookup;
 use crate::auth::Auth;
@@ -56,6 +57,8 @@ pub async fn rotate(
         .rotate(next, now, chrono::Duration::seconds(i64::from(grace)));
     endpoint.updated_at = now;
     state.stores.endpoints.update_endpoint(&endpoint).await?;
+    // svix-server reports a rotation as an update too.
+    super::endpoint::report(&state, &endpoint, OperationalEvent::EndpointUpdated).await;
     Ok(Json(EndpointSecretOut {
         key: endpoint.current_secret().public(),
     }))

@@ -63,9 +63,10 @@ async fn endpoint_changes_reach_the_operator_signed_with_the_contract_payload() 
     let path = format!("/app/{app_id}/endpoint/billing");
     call_ok(&tenant, "PATCH", &path, Some(json!({"description": "patched"}))).await;
     call_ok(&tenant, "PUT", &path, Some(json!({"url": rx.url("/tenant2")}))).await;
+    call_ok(&tenant, "POST", &format!("{path}/secret/rotate"), Some(json!({}))).await;
     call_ok(&tenant, "DELETE", &path, None).await;
 
-    let got = rx.wait_for("/ops", 4).await;
+    let got = rx.wait_for("/ops", 5).await;
     let mut types = Vec::new();
     for r in &got {
         assert!(
@@ -84,13 +85,14 @@ async fn endpoint_changes_reach_the_operator_signed_with_the_contract_payload() 
             "endpoint.created",
             "endpoint.deleted",
             "endpoint.updated",
+            "endpoint.updated",
             "endpoint.updated"
         ]
     );
 
     // Ordinary messages of the operator's application, visible through the API.
     let stored = messages(&operator, &ops_app).await;
-    assert_eq!(stored.len(), 4);
+    assert_eq!(stored.len(), 5);
     assert!(stored.iter().all(|m| {
         m["eventType"]
             .as_str()
@@ -135,4 +137,45 @@ async fn the_operator_organizations_own_changes_are_not_reported() {
     assert!(messages(&operator, &own_app).await.is_empty());
     assert!(rx.received("/own").is_empty());
     assert_eq!(messages(&operator, &ops_app).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_workers_delivery_news_reaches_the_operator() {
+    let operator_org = OrgId::generate();
+    // 0.0001 h = 0.36 s: the second failed attempt, a second after the first, disables the endpoint.
+    let tenant = spawn_app_with(&[
+        ("XWEBHOOK_OPERATIONAL_WEBHOOKS_ORG", operator_org.as_str()),
+        ("XWEBHOOK_ENDPOINT_FAILURE_DISABLE_AFTER", "0.0001"),
+    ])
+    .await;
+    let operator = Client::for_org(&tenant.base, &operator_org);
+    let rx = Receiver::start().await;
+    listener(&operator, tenant.org.as_str(), &rx.url("/ops")).await;
+    rx.script("/down", &[500; 10]);
+    let (app_id, ep_id, _) = tenant.app_with_endpoint(&rx.url("/down")).await;
+    let msg = tenant
+        .create(
+            &format!("/app/{app_id}/msg"),
+            json!({"eventType": "user.signup", "payload": {}}),
+        )
+        .await;
+
+    let got = rx.wait_for("/ops", 3).await;
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).expect("json body"))
+        .collect();
+    // Each event is its own message, delivered concurrently: arrival order is not part of the contract.
+    let of_type = |t: &str| -> &Value {
+        let found: Vec<_> = bodies.iter().filter(|b| b["type"] == t).collect();
+        assert_eq!(found.len(), 1, "one {t} in {bodies:?}");
+        &found[0]["data"]
+    };
+    assert_eq!(of_type("endpoint.created")["endpointId"], ep_id.as_str());
+    let disabled = of_type("endpoint.disabled");
+    assert_eq!(disabled["endpointId"], ep_id.as_str());
+    assert!(disabled["failSince"].is_string(), "{disabled}");
+    let exhausted = of_type("message.attempt.exhausted");
+    assert_eq!(exhausted["msgId"], msg["id"]);
+    assert_eq!(exhausted["lastAttempt"]["responseStatusCode"], 500);
 }
