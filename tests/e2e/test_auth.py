@@ -1,0 +1,51 @@
+"""App-portal access, logout, and ed25519 endpoint secrets, as the official SDK sees them."""
+
+import pytest
+from svix import Svix, SvixOptions
+from svix.exceptions import HttpError
+from svix.models import AppPortalAccessIn, ApplicationIn, EndpointIn, EndpointSecretRotateIn
+
+from helpers import unique
+
+# svix-server's own ed25519 test keypair (seed, then public key) and the public key it publishes.
+SVIX_KEYPAIR = "whsk_6Xb/dCcHpPea21PS1N9VY/NZW723CEc77N4rJCubMbfVKIDij2HKpMKkioLlX0dRqSKJp4AJ6p9lMicMFs6Kvg=="
+SVIX_PUBLIC = "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4="
+
+
+def client(server, token):
+    return Svix(token, SvixOptions(server_url=server.url, retry_schedule=[]))
+
+
+def test_portal_token_sees_only_its_application_until_logout(server, svix, app, receiver):
+    other = svix.application.create(ApplicationIn(name="other", uid=unique("other")))
+    access = svix.authentication.app_portal_access(app.id, AppPortalAccessIn(feature_flags=["beta"]))
+    assert access.token and access.url
+    portal = client(server, access.token)
+
+    portal.endpoint.create(app.id, EndpointIn(url=receiver.endpoint()[0]))
+    assert len(portal.endpoint.list(app.id).data) == 1
+    with pytest.raises(HttpError) as e:
+        portal.endpoint.list(other.id)
+    assert e.value.status_code in (403, 404)
+
+    portal.authentication.logout()
+    with pytest.raises(HttpError) as e:
+        portal.endpoint.list(app.id)
+    assert e.value.status_code == 401
+    # Another portal token of the same application is untouched.
+    again = client(server, svix.authentication.app_portal_access(app.id, AppPortalAccessIn()).token)
+    assert len(again.endpoint.list(app.id).data) == 1
+
+
+def test_an_organization_token_cannot_log_out(svix):
+    with pytest.raises(HttpError) as e:
+        svix.authentication.logout()
+    assert e.value.status_code == 403
+    svix.application.list()
+
+
+def test_ed25519_secret_publishes_its_public_key(svix, app, receiver):
+    ep = svix.endpoint.create(app.id, EndpointIn(url=receiver.endpoint()[0], secret=SVIX_KEYPAIR))
+    assert svix.endpoint.get_secret(app.id, ep.id).key == SVIX_PUBLIC
+    svix.endpoint.rotate_secret(app.id, ep.id, EndpointSecretRotateIn())
+    assert svix.endpoint.get_secret(app.id, ep.id).key.startswith("whsec_")
