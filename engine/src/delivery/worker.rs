@@ -27,6 +27,10 @@ use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
 const BUSY_ENDPOINT_DEFER: Duration = Duration::from_millis(250);
 /// How long a fan-out waits for its message to be stored before concluding it never will be.
 const MESSAGE_GRACE: Duration = Duration::from_secs(120);
+/// A fan-out younger than this waits in memory for its message to commit (see `fresh_message`)...
+const FRESH_MESSAGE_AGE: Duration = Duration::from_secs(1);
+/// ...with pauses of 2, 4, ... up to this many milliseconds, about a quarter of a second in all.
+const FRESH_MESSAGE_PAUSE_MAX: Duration = Duration::from_millis(128);
 /// Pause after a queue error, so an unreachable backend is not hammered.
 const ERROR_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -175,12 +179,7 @@ impl Worker {
 
     /// Creates one delivery per subscribed, enabled endpoint.
     async fn fan_out(&self, task: &Task) -> StoreResult<FollowUp> {
-        let Some(message) = self
-            .stores
-            .messages
-            .get_message(&task.org_id, &task.app_id, &task.msg_id)
-            .await?
-        else {
+        let Some(message) = self.fresh_message(task).await? else {
             return Ok(self.await_message(task));
         };
         let endpoints = self
@@ -210,6 +209,29 @@ impl Worker {
             enqueue,
             schedule: Vec::new(),
         })
+    }
+
+    /// The task's message. The API queues a fan-out just before it stores the message, so a quick worker often
+    /// leases the task a few milliseconds before the message commits: a young task waits for it here, in
+    /// memory, with doubling pauses, rather than taking a round through the scheduled set (a durable write and
+    /// at least 100 ms), which cut delivered throughput by about 7× on the embedded store.
+    async fn fresh_message(&self, task: &Task) -> StoreResult<Option<Message>> {
+        let mut pause = Duration::from_millis(2);
+        loop {
+            let found = self
+                .stores
+                .messages
+                .get_message(&task.org_id, &task.app_id, &task.msg_id)
+                .await?;
+            let age = (self.clock.now() - task.msg_id.timestamp())
+                .to_std()
+                .unwrap_or_default();
+            if found.is_some() || pause > FRESH_MESSAGE_PAUSE_MAX || age > FRESH_MESSAGE_AGE {
+                return Ok(found);
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        }
     }
 
     /// A fan-out is queued before its message is stored (so that no stored message lacks one): a missing
