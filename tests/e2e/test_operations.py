@@ -1,0 +1,88 @@
+"""The contract's remaining operations through the official SDK: event-type upsert (PUT), endpoint stats,
+send-example, recover, and expunging message and attempt content.
+
+The server runs with XWEBHOOK_RETRY_SCHEDULE=1,1: three attempts in all, one second apart.
+"""
+
+from datetime import datetime, timedelta, timezone
+
+from svix.api import MessageAttemptListByMsgOptions
+from svix.models import (
+    EndpointIn,
+    EventExampleIn,
+    EventTypeUpsertIn,
+    MessageIn,
+    MessageStatus,
+    RecoverIn,
+)
+
+from helpers import unique_event_type, wait_until
+
+
+def test_event_type_upsert_creates_then_replaces(svix):
+    name = unique_event_type("upsert")
+    created = svix.event_type.upsert(name, EventTypeUpsertIn(description="first"))
+    assert (created.name, created.description) == (name, "first")
+    replaced = svix.event_type.upsert(name, EventTypeUpsertIn(description="second"))
+    assert (replaced.name, replaced.description, replaced.deprecated) == (name, "second", False)
+    assert svix.event_type.get(name).description == "second"
+
+
+def test_stats_count_destinations_by_status(svix, app, receiver):
+    url, path = receiver.endpoint()
+    ep = svix.endpoint.create(app.id, EndpointIn(url=url))
+    for _ in range(2):
+        svix.message.create(app.id, MessageIn(event_type="stats.test", payload={}))
+    receiver.wait_for(path, 2)
+    stats = wait_until(
+        lambda: (s := svix.endpoint.get_stats(app.id, ep.id)) and s.success == 2 and s,
+        "both deliveries counted as successes",
+    )
+    assert (stats.fail, stats.pending, stats.sending) == (0, 0, 0)
+
+
+def test_send_example_delivers_a_ping(svix, app, receiver):
+    url, path = receiver.endpoint()
+    ep = svix.endpoint.create(app.id, EndpointIn(url=url))
+    msg = svix.endpoint.send_example(app.id, ep.id, EventExampleIn(event_type="svix.ping"))
+    assert msg.event_type == "svix.ping"
+    (delivery,) = receiver.wait_for(path, 1)
+    assert delivery.headers["webhook-id"] == msg.id
+
+
+def test_recover_resends_what_failed(svix, app, receiver):
+    # Three failures exhaust the schedule; then the endpoint answers 200 again.
+    url, path = receiver.endpoint([500, 500, 500])
+    ep = svix.endpoint.create(app.id, EndpointIn(url=url))
+    svix.message.create(app.id, MessageIn(event_type=unique_event_type(), payload={}))
+    receiver.wait_for(path, 3)
+    wait_until(
+        lambda: svix.endpoint.get_stats(app.id, ep.id).fail == 1,
+        "the delivery to be marked failed",
+    )
+    since = datetime.now(timezone.utc) - timedelta(minutes=5)
+    task = svix.endpoint.recover(app.id, ep.id, RecoverIn(since=since))
+    assert task.id.startswith("qtask_")
+    receiver.wait_for(path, 4)
+    wait_until(
+        lambda: svix.endpoint.get_stats(app.id, ep.id).success == 1,
+        "the recovered delivery to be marked success",
+    )
+
+
+def test_expunge_message_and_attempt_content(svix, app, receiver):
+    url, path = receiver.endpoint()
+    svix.endpoint.create(app.id, EndpointIn(url=url))
+    msg = svix.message.create(app.id, MessageIn(event_type="expunge.test", payload={"secret": "s3cret"}))
+    receiver.wait_for(path, 1)
+    (attempt,) = wait_until(
+        lambda: svix.message_attempt.list_by_msg(app.id, msg.id, MessageAttemptListByMsgOptions()).data,
+        "the attempt to be recorded",
+    )
+    assert attempt.status == MessageStatus.SUCCESS
+
+    svix.message.expunge_content(app.id, msg.id)
+    assert "s3cret" not in str(svix.message.get(app.id, msg.id).payload)
+
+    svix.message_attempt.expunge_content(app.id, msg.id, attempt.id)
+    assert not svix.message_attempt.get(app.id, msg.id, attempt.id).response
