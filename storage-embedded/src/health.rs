@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone as _, Utc};
-use redb::ReadableTable as _;
 use serde::{Deserialize, Serialize};
 use xwebhook_engine::id::{AppId, EndpointId, OrgId};
 use xwebhook_engine::store::{EndpointHealth, StoreError, StoreErrorKind, StoreResult};
@@ -14,7 +13,7 @@ use xwebhook_engine::store::{EndpointHealth, StoreError, StoreErrorKind, StoreRe
 use crate::EmbeddedStore;
 use crate::error::Context as _;
 use crate::keys::key;
-use crate::tables::{ENDPOINT_HEALTH, ENDPOINT_HEALTH_EXPIRY, get_row, put_row, remove_row};
+use crate::tables::{ENDPOINT_HEALTH, ENDPOINT_HEALTH_EXPIRY, get_row, put_row, remove_row, take_lapsed};
 use crate::writer::Batch;
 
 const WHAT: &str = "an endpoint's failing streak";
@@ -64,23 +63,12 @@ fn set(b: &Batch<'_>, key: &str, streak: Option<&Streak>) -> StoreResult<()> {
 }
 
 fn purge_lapsed(b: &Batch<'_>, now: u64) -> StoreResult<()> {
-    let lapsed: Vec<(u64, String)> = {
-        let expiry =
-            b.tx.open_table(ENDPOINT_HEALTH_EXPIRY)
-                .context("cannot open the endpoint health expiry index")?;
-        let rows = expiry
-            .range(..(now, ""))
-            .context("cannot scan endpoint health expiries")?;
-        rows.take(PURGE_PER_NOTE)
-            .map(|row| {
-                let (k, _) = row.context("cannot scan endpoint health expiries")?;
-                let (until, key) = k.value();
-                Ok((until, key.to_owned()))
-            })
-            .collect::<StoreResult<_>>()?
-    };
-    for (_, key) in lapsed {
-        set(b, &key, None)?;
+    let lapsed = take_lapsed(b.tx, ENDPOINT_HEALTH_EXPIRY, now, PURGE_PER_NOTE)?;
+    let mut rows =
+        b.tx.open_table(ENDPOINT_HEALTH)
+            .context("cannot open endpoint health")?;
+    for key in lapsed {
+        remove_row(&mut rows, &key)?;
     }
     Ok(())
 }

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use redb::{ReadableTable, Table};
+use redb::Table;
 use serde::{Deserialize, Serialize};
 use xwebhook_engine::store::{CachedResponse, IdempotencyCache, IdempotencyState, StoreResult};
 
 use crate::EmbeddedStore;
 use crate::error::Context as _;
-use crate::tables::{IDEMPOTENCY, IDEMPOTENCY_EXPIRY, get_row, put_row, remove_row};
+use crate::tables::{IDEMPOTENCY, IDEMPOTENCY_EXPIRY, get_row, put_row, remove_row, take_lapsed};
 use crate::writer::Batch;
 
 const WHAT: &str = "an idempotency entry";
@@ -73,28 +73,11 @@ fn set(b: &Batch<'_>, key: &str, entry: Option<&Entry>) -> StoreResult<()> {
 }
 
 fn purge_lapsed(b: &Batch<'_>, now: u64) -> StoreResult<()> {
+    let lapsed = take_lapsed(b.tx, IDEMPOTENCY_EXPIRY, now, PURGE_PER_BEGIN)?;
     let mut rows =
         b.tx.open_table(IDEMPOTENCY)
             .context("cannot open the idempotency cache")?;
-    let mut expiry: Expiry<'_> =
-        b.tx.open_table(IDEMPOTENCY_EXPIRY)
-            .context("cannot open the idempotency expiry index")?;
-    let mut lapsed = Vec::new();
-    for row in expiry
-        .range(..(now, ""))
-        .context("cannot scan idempotency expiries")?
-    {
-        if lapsed.len() >= PURGE_PER_BEGIN {
-            break;
-        }
-        let (k, _) = row.context("cannot scan idempotency expiries")?;
-        let (until, key) = k.value();
-        lapsed.push((until, key.to_owned()));
-    }
-    for (until, key) in lapsed {
-        expiry
-            .remove((until, key.as_str()))
-            .context("cannot unindex an idempotency entry")?;
+    for key in lapsed {
         remove_row(&mut rows, &key)?;
     }
     Ok(())

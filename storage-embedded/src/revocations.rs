@@ -8,7 +8,7 @@ use xwebhook_engine::store::{StoreResult, TokenRevocations};
 
 use crate::EmbeddedStore;
 use crate::error::Context as _;
-use crate::tables::{REVOKED_TOKENS, REVOKED_TOKENS_EXPIRY};
+use crate::tables::{REVOKED_TOKENS, REVOKED_TOKENS_EXPIRY, take_lapsed};
 use crate::writer::Batch;
 
 /// Lapsed rows removed per `revoke`: more than the one each call adds, so the table cannot grow without bound.
@@ -45,26 +45,11 @@ fn revoke(b: &Batch<'_>, jti: &str, until: u64) -> StoreResult<()> {
 }
 
 fn purge_lapsed(b: &Batch<'_>, now: u64) -> StoreResult<()> {
+    let lapsed = take_lapsed(b.tx, REVOKED_TOKENS_EXPIRY, now, PURGE_PER_REVOKE)?;
     let mut rows =
         b.tx.open_table(REVOKED_TOKENS)
             .context("cannot open the revoked tokens")?;
-    let mut expiry: Expiry<'_> =
-        b.tx.open_table(REVOKED_TOKENS_EXPIRY)
-            .context("cannot open the revoked tokens expiry index")?;
-    let mut lapsed = Vec::new();
-    for row in expiry
-        .range(..(now, ""))
-        .context("cannot scan revoked token expiries")?
-        .take(PURGE_PER_REVOKE)
-    {
-        let (k, _) = row.context("cannot scan revoked token expiries")?;
-        let (until, jti) = k.value();
-        lapsed.push((until, jti.to_owned()));
-    }
-    for (until, jti) in lapsed {
-        expiry
-            .remove((until, jti.as_str()))
-            .context("cannot unindex a revoked token")?;
+    for jti in lapsed {
         rows.remove(jti.as_str())
             .context("cannot delete a revoked token")?;
     }

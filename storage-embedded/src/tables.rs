@@ -3,7 +3,7 @@
 //! Records are stored as JSON under tenant-scoped string keys (see [`crate::keys`]); index tables map a
 //! secondary key to the primary id. Queue tables are keyed by a sequence number the writer thread hands out.
 
-use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, Table, TableDefinition, TableHandle as _, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use xwebhook_engine::store::StoreResult;
@@ -13,6 +13,9 @@ use crate::keys::Span;
 
 pub(crate) type Rows = TableDefinition<'static, &'static str, &'static [u8]>;
 pub(crate) type Index = TableDefinition<'static, &'static str, &'static str>;
+/// (expiry ms, key) → (): the rows of a table with expiring entries, in expiry order, so lapsed ones are found
+/// without a scan.
+pub(crate) type ExpiryIndex = TableDefinition<'static, (u64, &'static str), ()>;
 
 /// `org/app_id` → application.
 pub(crate) const APPLICATIONS: Rows = TableDefinition::new("applications");
@@ -47,25 +50,21 @@ pub(crate) const META: TableDefinition<'static, &'static str, u64> = TableDefini
 /// idempotency key → entry.
 pub(crate) const IDEMPOTENCY: Rows = TableDefinition::new("idempotency");
 /// (expiry ms, idempotency key) → (), to purge lapsed entries in expiry order.
-pub(crate) const IDEMPOTENCY_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
-    TableDefinition::new("idempotency_expiry");
+pub(crate) const IDEMPOTENCY_EXPIRY: ExpiryIndex = TableDefinition::new("idempotency_expiry");
 /// `org/app/ep` → the endpoint's failing streak.
 pub(crate) const ENDPOINT_HEALTH: Rows = TableDefinition::new("endpoint_health");
 /// (expiry ms, endpoint key) → (), to purge lapsed streaks in expiry order.
-pub(crate) const ENDPOINT_HEALTH_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
-    TableDefinition::new("endpoint_health_expiry");
+pub(crate) const ENDPOINT_HEALTH_EXPIRY: ExpiryIndex = TableDefinition::new("endpoint_health_expiry");
 
 /// (payload expiry ms, message row key) → (): payloads to expunge, in expiry order, across organizations.
-pub(crate) const MESSAGE_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
-    TableDefinition::new("message_expiry");
+pub(crate) const MESSAGE_EXPIRY: ExpiryIndex = TableDefinition::new("message_expiry");
 /// msg id → `org/app`: every message in id (creation) order, across organizations, for pruning.
 pub(crate) const MESSAGES_BY_ID: Index = TableDefinition::new("messages_by_id");
 /// token id (`jti`) → revoked-until ms.
 pub(crate) const REVOKED_TOKENS: TableDefinition<'static, &'static str, u64> =
     TableDefinition::new("revoked_tokens");
 /// (revoked-until ms, token id) → (), to purge lapsed revocations in expiry order.
-pub(crate) const REVOKED_TOKENS_EXPIRY: TableDefinition<'static, (u64, &'static str), ()> =
-    TableDefinition::new("revoked_tokens_expiry");
+pub(crate) const REVOKED_TOKENS_EXPIRY: ExpiryIndex = TableDefinition::new("revoked_tokens_expiry");
 
 pub(crate) const NEXT_SEQ: &str = "next_seq";
 
@@ -198,4 +197,32 @@ pub(crate) fn keys_in<V: redb::Value + 'static>(
     span: Option<Span>,
 ) -> StoreResult<Vec<String>> {
     scan(table, span, true, usize::MAX, |k, _| Ok(Some(k.to_owned())))
+}
+
+/// Takes up to `limit` entries that lapsed before `now` out of an expiry index and returns their keys, for the
+/// caller to delete the rows they index. Callers purge a few on each write, which keeps a table of expiring
+/// entries as small as its live set without a sweeper.
+pub(crate) fn take_lapsed(
+    tx: &WriteTransaction,
+    index: ExpiryIndex,
+    now: u64,
+    limit: usize,
+) -> StoreResult<Vec<String>> {
+    let what = format!("cannot purge lapsed entries of {}", index.name());
+    let what = what.as_str();
+    let mut expiry = tx.open_table(index).context(what)?;
+    let lapsed = expiry
+        .range(..(now, ""))
+        .context(what)?
+        .take(limit)
+        .map(|row| {
+            let (k, _) = row.context(what)?;
+            let (until, key) = k.value();
+            Ok((until, key.to_owned()))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    for (until, key) in &lapsed {
+        expiry.remove((*until, key.as_str())).context(what)?;
+    }
+    Ok(lapsed.into_iter().map(|(_, key)| key).collect())
 }
