@@ -164,63 +164,87 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let events = operational_events(&config, &stores, &clock);
     let mut tasks = JoinSet::new();
-    let mut api_addr = None;
     if config.role.runs_worker() {
-        let policy = AddressPolicy::new(config.allow_subnets.clone());
-        // The worker reports directly: a delivery can afford to wait for its report, which keeps them in order.
-        let worker = Worker::new(
-            stores.clone(),
-            worker_config(&config),
-            policy,
-            clock.clone(),
-            events.clone(),
-        );
-        let worker_shutdown = shutdown.clone();
-        tasks.spawn(async move {
-            worker.run(worker_shutdown).await;
-            Ok(())
-        });
-        // Payload expiry runs wherever deliveries do, so an API-only process never writes in the background.
-        let cleaner = PayloadCleaner::new(stores.retention.clone(), clock.clone(), cleaner_config(&config));
-        let shutdown = shutdown.clone();
-        tasks.spawn(async move {
-            cleaner.run(shutdown).await;
-            Ok(())
-        });
+        spawn_worker(&config, &stores, &clock, &events, &shutdown, &mut tasks);
     }
-    if config.role.runs_api() {
-        let secret = jwt_secret(&config)?;
-        // Requests only queue their reports; the ones still queued at shutdown are published before exit.
-        let (api_events, reports) = InBackground::spawn(events);
-        let state = AppState {
-            stores,
-            auth: JwtAuth::new(secret.expose().as_bytes()),
-            clock,
-            events: Arc::new(api_events),
-            config: ApiConfig {
-                max_body_bytes: config.max_body_bytes,
-                ..ApiConfig::default()
-            },
-        };
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let addr = listener.local_addr()?;
-        info!(address = %addr, "API listening");
-        api_addr = Some(addr);
-        let shutdown = shutdown.clone();
-        tasks.spawn(async move {
-            let served =
-                xwebhook_api::serve(listener, state, async move { shutdown.cancelled().await }).await;
-            reports.finish().await;
-            served.context("the API server failed")
-        });
-    }
+    let api_addr = if config.role.runs_api() {
+        Some(spawn_api(&config, stores, clock, events, &shutdown, &mut tasks).await?)
+    } else {
+        None
+    };
     Ok(Running {
         api_addr,
         tasks,
         shutdown,
     })
+}
+
+/// The delivery worker and, beside it, the payload cleaner.
+fn spawn_worker(
+    config: &Config,
+    stores: &Stores,
+    clock: &Arc<dyn Clock>,
+    events: &Arc<dyn OperationalEvents>,
+    shutdown: &CancellationToken,
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+) {
+    let policy = AddressPolicy::new(config.allow_subnets.clone());
+    // The worker reports directly: a delivery can afford to wait for its report, which keeps them in order.
+    let worker = Worker::new(
+        stores.clone(),
+        worker_config(config),
+        policy,
+        clock.clone(),
+        events.clone(),
+    );
+    let worker_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        worker.run(worker_shutdown).await;
+        Ok(())
+    });
+    // Payload expiry runs wherever deliveries do, so an API-only process never writes in the background.
+    let cleaner = PayloadCleaner::new(stores.retention.clone(), clock.clone(), cleaner_config(config));
+    let shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        cleaner.run(shutdown).await;
+        Ok(())
+    });
+}
+
+/// The API on its listener; returns the address it listens on.
+async fn spawn_api(
+    config: &Config,
+    stores: Stores,
+    clock: Arc<dyn Clock>,
+    events: Arc<dyn OperationalEvents>,
+    shutdown: &CancellationToken,
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<SocketAddr> {
+    let secret = jwt_secret(config)?;
+    // Requests only queue their reports; the ones still queued at shutdown are published before exit.
+    let (api_events, reports) = InBackground::spawn(events);
+    let state = AppState {
+        stores,
+        auth: JwtAuth::new(secret.expose().as_bytes()),
+        clock,
+        events: Arc::new(api_events),
+        config: ApiConfig {
+            max_body_bytes: config.max_body_bytes,
+            ..ApiConfig::default()
+        },
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    info!(address = %addr, "API listening");
+    let shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        let served = xwebhook_api::serve(listener, state, async move { shutdown.cancelled().await }).await;
+        reports.finish().await;
+        served.context("the API server failed")
+    });
+    Ok(addr)
 }
 
 /// Runs the configured roles until `shutdown` fires, then drains them.
