@@ -16,6 +16,7 @@
 //! - `idempotency`: the idempotency cache, with expiry kept in the rows.
 //! - `health`: endpoint failing streaks (for auto-disable), with expiry kept in the rows.
 //! - `revocations`: logged-out token ids until their expiry.
+//! - `rate_limits`: endpoints' message rates, held in memory (this process is the only one delivering).
 //!
 //! It must never depend on the API crate, on the server, or on another storage crate: it implements the
 //! `xwebhook_engine::store` ports and nothing else.
@@ -51,6 +52,7 @@ mod idempotency;
 mod keys;
 mod messages;
 mod queue;
+mod rate_limits;
 mod retention;
 mod revocations;
 mod tables;
@@ -60,7 +62,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use redb::{Database, ReadTransaction};
-use xwebhook_engine::store::{StoreError, StoreErrorKind, StoreResult};
+use xwebhook_engine::store::{LocalRateLimits, StoreError, StoreErrorKind, StoreResult};
 
 use crate::error::Context as _;
 use crate::queue::QueueShared;
@@ -75,6 +77,7 @@ pub const FILE_NAME: &str = "xwebhook.redb";
 pub struct EmbeddedStore {
     db: Arc<Database>,
     queue: Arc<QueueShared>,
+    rate_limits: LocalRateLimits,
     // Dropped last of the three: joining the writer closes the file.
     writer: Writer,
 }
@@ -97,7 +100,12 @@ impl EmbeddedStore {
         let queue = Arc::new(QueueShared::load(&db)?);
         let writer = Writer::spawn(db.clone(), queue.clone(), next_seq)?;
         tracing::info!(path = %dir.join(FILE_NAME).display(), "embedded store open");
-        Ok(Arc::new(Self { db, queue, writer }))
+        Ok(Arc::new(Self {
+            db,
+            queue,
+            rate_limits: LocalRateLimits::new(),
+            writer,
+        }))
     }
 
     /// Whether `error` (from [`Self::open`]) means that another process has the file open: redb locks it.

@@ -11,6 +11,7 @@
 //! - `idempotency`: the idempotency cache (`SET NX PX`).
 //! - `health`: endpoint failing streaks for auto-disable (`SET NX` + `PEXPIRE`).
 //! - `revocations`: logged-out token ids, each a key expiring with its token.
+//! - `rate_limits`: endpoints' message rates (GCRA in one Lua script, Redis's clock).
 //! - `queue`: the delivery queue on Redis streams with a consumer group, retries in sorted sets, a dead-letter
 //!   stream.
 //!
@@ -24,6 +25,7 @@ mod health;
 mod idempotency;
 mod keys;
 mod queue;
+mod rate_limits;
 mod records;
 mod revocations;
 

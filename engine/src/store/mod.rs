@@ -3,9 +3,11 @@
 mod endpoint_health;
 mod error;
 mod filter;
+mod local_rate_limits;
 mod page;
 mod ports;
 mod queue;
+mod rate_limit;
 mod retention;
 mod revocation;
 
@@ -14,12 +16,14 @@ use std::sync::Arc;
 pub use endpoint_health::EndpointHealth;
 pub use error::{StoreError, StoreErrorKind, StoreResult};
 pub use filter::{AttemptFilter, DestinationFilter, MessageFilter, TimeTypeChannel, status_code_class};
+pub use local_rate_limits::LocalRateLimits;
 pub use page::{Cursor, DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order, Page, Pager, Walk};
 pub use ports::{
     ApplicationStore, AttemptRecord, AttemptStore, CachedResponse, EndpointStore, EventTypeStore,
     IdempotencyCache, IdempotencyState, MessageStore, Ref, StatusCounts,
 };
 pub use queue::{DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
+pub use rate_limit::{Admission, RateLimits, burst, emission_interval};
 pub use retention::{PruneCounts, RetentionStore, payload_expires_at, prune_bound};
 pub use revocation::TokenRevocations;
 
@@ -38,6 +42,8 @@ pub struct Stores {
     pub endpoint_health: Arc<dyn EndpointHealth>,
     pub retention: Arc<dyn RetentionStore>,
     pub revocations: Arc<dyn TokenRevocations>,
+    /// Endpoints' message rates: beside the queue too, since every worker process must share them.
+    pub rate_limits: Arc<dyn RateLimits>,
 }
 
 impl Stores {
@@ -54,6 +60,7 @@ impl Stores {
             + EndpointHealth
             + RetentionStore
             + TokenRevocations
+            + RateLimits
             + 'static,
     {
         Self {
@@ -66,7 +73,8 @@ impl Stores {
             idempotency: backend.clone(),
             endpoint_health: backend.clone(),
             retention: backend.clone(),
-            revocations: backend,
+            revocations: backend.clone(),
+            rate_limits: backend,
         }
     }
 }

@@ -22,6 +22,7 @@ mod isolation;
 mod messages;
 mod put_destinations;
 mod queue;
+mod rate_limits;
 mod records;
 mod retention;
 mod revocation;
@@ -35,6 +36,7 @@ pub use isolation::*;
 pub use messages::*;
 pub use put_destinations::*;
 pub use queue::*;
+pub use rate_limits::*;
 pub use records::*;
 pub use retention::*;
 pub use revocation::*;
@@ -111,6 +113,9 @@ macro_rules! conformance_suite {
             prune_batches_respect_limit,
             revocation_revoke_then_check,
             revocation_lapses_at_until,
+            rate_limit_admits_a_burst_then_defers,
+            rate_limit_first_call_is_admitted_then_told_when,
+            rate_limit_endpoints_do_not_share_a_budget,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
