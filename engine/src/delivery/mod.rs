@@ -5,7 +5,8 @@
 //! - `attempt`: one attempt as stages: `prepare` (sign) → send → `record` (attempt + retry decision).
 //! - `news`: which attempts make operational news (failing, exhausted, recovered).
 //! - `health`: failing streaks per endpoint, and when one has lasted long enough to disable it.
-//! - `gates`: per-endpoint concurrency (bounded in flight and waiting).
+//! - `gates`: per-endpoint concurrency (bounded in flight and waiting, fair across endpoints).
+//! - `throttle`: what a delivery refused by its endpoint's rate limit does (wait in memory, or reschedule).
 //! - `http`: the pooled client, the address-checking resolver, bounded response reads.
 //! - `recorder`: attempt records written in batches.
 //! - `address`: which IP addresses may be delivered to.
@@ -17,6 +18,7 @@ mod health;
 mod http;
 mod news;
 mod recorder;
+mod throttle;
 mod worker;
 
 use std::time::Duration;

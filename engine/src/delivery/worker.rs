@@ -1,6 +1,7 @@
 //! The worker loop: lease tasks from the queue, run each under the in-flight bounds, finish them with their
 //! follow-up work; and, beside it, the maintenance loop that promotes due retries and reclaims dead leases.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,14 +16,17 @@ use super::health::HealthTracker;
 use super::http::HttpSender;
 use super::news;
 use super::recorder::Recorder;
+use super::throttle::{Decision, Throttle};
 use super::{AddressPolicy, WorkerConfig};
 use crate::clock::Clock;
 use crate::domain::{Destination, Endpoint, Message, MessageStatus, TriggerType};
 use crate::id::EndpointId;
 use crate::operational::{EndpointRef, OperationalEvent, OperationalEvents};
-use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
+use crate::store::{
+    Admission, FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind, emission_interval,
+};
 
-/// When an endpoint has its maximum of deliveries in flight and as many waiting, further tasks for it wait this
+/// When an endpoint holds its part of the worker's slots (see `EndpointGates`), further tasks for it wait this
 /// long in the scheduled set instead of holding a worker slot, so a slow endpoint cannot crowd out the others.
 const BUSY_ENDPOINT_DEFER: Duration = Duration::from_millis(250);
 /// How long a fan-out waits for its message to be stored before concluding it never will be.
@@ -31,6 +35,9 @@ const MESSAGE_GRACE: Duration = Duration::from_secs(120);
 const FRESH_MESSAGE_AGE: Duration = Duration::from_secs(1);
 /// ...with pauses of 2, 4, ... up to this many milliseconds, about a quarter of a second in all.
 const FRESH_MESSAGE_PAUSE_MAX: Duration = Duration::from_millis(128);
+/// A delivery refused by its endpoint's rate limit waits in memory for its slot when it is at most this much
+/// beyond the maintenance interval (which is how often deferred tasks come back, together); see `Throttle`.
+const RATE_WAIT_BEYOND_PROMOTION: Duration = Duration::from_millis(50);
 /// Pause after a queue error, so an unreachable backend is not hammered.
 const ERROR_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -41,6 +48,7 @@ pub struct Worker {
     clock: Arc<dyn Clock>,
     slots: Arc<Semaphore>,
     gates: EndpointGates,
+    throttle: Throttle,
     recorder: Recorder,
     events: Arc<dyn OperationalEvents>,
     /// `None` when endpoints are never disabled automatically.
@@ -57,7 +65,8 @@ impl Worker {
     ) -> Arc<Self> {
         let sender = HttpSender::new(policy, config.request_timeout);
         let slots = Arc::new(Semaphore::new(config.max_in_flight));
-        let gates = EndpointGates::new(config.max_per_endpoint);
+        let gates = EndpointGates::new(config.max_per_endpoint, config.max_in_flight);
+        let throttle = Throttle::new(config.maintenance_interval + RATE_WAIT_BEYOND_PROMOTION);
         let recorder = Recorder::spawn(stores.attempts.clone());
         let health = config
             .disable_after
@@ -69,6 +78,7 @@ impl Worker {
             clock,
             slots,
             gates,
+            throttle,
             recorder,
             events,
             health,
@@ -279,8 +289,40 @@ impl Worker {
             self.end_untried(task, &endpoint).await?;
             return Ok(FollowUp::none());
         }
+        if let Some(due) = self.rate_slot(&endpoint).await? {
+            return Ok(FollowUp::retry_at(task.clone(), due));
+        }
         let recorded = self.attempt(task, &message, &endpoint).await;
         self.conclude(task, &message, &endpoint, recorded).await
+    }
+
+    /// Takes a slot of the endpoint's rate limit, if it has one, waiting in memory when the slot is near;
+    /// `Some(due)` when the task should rather go back to the queue until then (not an attempt: nothing is
+    /// recorded and the attempt number stays).
+    async fn rate_slot(&self, endpoint: &Endpoint) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+        let Some(per_second) = endpoint.rate_limit.and_then(|r| NonZeroU32::new(u32::from(r))) else {
+            return Ok(None);
+        };
+        loop {
+            let wait = match self.stores.rate_limits.admit(&endpoint.id, per_second).await? {
+                Admission::Now => return Ok(None),
+                Admission::After(wait) => wait,
+            };
+            let interval = emission_interval(per_second);
+            match self
+                .throttle
+                .decide(&endpoint.id, self.clock.now(), wait, interval)
+            {
+                Decision::Wait(pause, waiting) => {
+                    tokio::time::sleep(pause).await;
+                    drop(waiting);
+                }
+                Decision::Defer(due) => {
+                    debug!(endpoint_id = %endpoint.id, %due, "rate limited; delivery rescheduled");
+                    return Ok(Some(due));
+                }
+            }
+        }
     }
 
     /// After an attempt: the endpoint's health (which may end the delivery), the record, the news.

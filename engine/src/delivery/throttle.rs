@@ -1,0 +1,239 @@
+//! What a delivery does when its endpoint's rate limit says "not yet": wait in memory when its slot is near,
+//! else go back to the queue until about when its slot should come, so that a backlog is rescheduled about
+//! once per task instead of bouncing through the queue.
+//!
+//! A refusal only says when the *next* slot frees (at most one emission interval away), not how many tasks
+//! want it: this process keeps, per endpoint, how many of its tasks wait in memory and the latest time it
+//! gave a deferred task, and places each newcomer behind them, one interval apiece.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::id::EndpointId;
+
+/// Forgotten backlogs (nobody waiting, last deferral due) are swept once every this many plans.
+const SWEEP_EVERY: u32 = 1024;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Backlog {
+    /// Tasks of this endpoint waiting in memory for their slot.
+    in_memory: u32,
+    /// When the last task this process deferred is due.
+    horizon: Option<DateTime<Utc>>,
+}
+
+impl Backlog {
+    fn idle(&self, now: DateTime<Utc>) -> bool {
+        self.in_memory == 0 && self.horizon.is_none_or(|h| h <= now)
+    }
+}
+
+/// One decision, before its bookkeeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// Sleep this long, then ask again.
+    Wait(Duration),
+    /// Give the task back to the queue, due at this time.
+    Defer(DateTime<Utc>),
+}
+
+/// The policy, pure: the slot is `wait` away plus one interval per task already waiting in memory; near
+/// enough, the task waits for it; otherwise it is due then, or one interval after the last deferred task.
+fn plan(
+    backlog: Backlog,
+    now: DateTime<Utc>,
+    wait: Duration,
+    interval: Duration,
+    max_in_memory: Duration,
+) -> Plan {
+    let slot = wait + interval * backlog.in_memory;
+    if slot <= max_in_memory {
+        return Plan::Wait(slot);
+    }
+    let earliest = now + chrono::Duration::from_std(slot).unwrap_or_default();
+    let behind = backlog
+        .horizon
+        .map(|h| h + chrono::Duration::from_std(interval).unwrap_or_default());
+    Plan::Defer(behind.map_or(earliest, |b| b.max(earliest)))
+}
+
+/// What the caller does with a refused delivery.
+pub enum Decision<'a> {
+    /// Sleep this long, holding the guard (which counts this task as waiting), then ask the limit again.
+    Wait(Duration, Waiting<'a>),
+    /// Finish the task with a retry at this time; it is not an attempt.
+    Defer(DateTime<Utc>),
+}
+
+pub struct Throttle {
+    max_in_memory: Duration,
+    backlogs: Mutex<HashMap<EndpointId, Backlog>>,
+    plans: std::sync::atomic::AtomicU32,
+}
+
+/// Counts a task as waiting in memory until dropped.
+pub struct Waiting<'a> {
+    throttle: &'a Throttle,
+    endpoint: EndpointId,
+}
+
+impl Throttle {
+    /// `max_in_memory`: the longest a task waits for its slot in memory, holding its worker slot. It should
+    /// outlast the interval at which due retries are promoted: they arrive together, and the limit's bucket is
+    /// small, so the ones after the first few must be able to wait rather than be sent back again.
+    pub fn new(max_in_memory: Duration) -> Self {
+        Self {
+            max_in_memory,
+            backlogs: Mutex::new(HashMap::new()),
+            plans: std::sync::atomic::AtomicU32::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EndpointId, Backlog>> {
+        self.backlogs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Decides for a delivery to `endpoint` told to `wait` by a limit of one slot per `interval`.
+    pub fn decide(
+        &self,
+        endpoint: &EndpointId,
+        now: DateTime<Utc>,
+        wait: Duration,
+        interval: Duration,
+    ) -> Decision<'_> {
+        let sweep = self.plans.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SWEEP_EVERY == 0;
+        let mut backlogs = self.lock();
+        if sweep {
+            backlogs.retain(|_, b| !b.idle(now));
+        }
+        let backlog = backlogs.entry(endpoint.clone()).or_default();
+        match plan(*backlog, now, wait, interval, self.max_in_memory) {
+            Plan::Wait(pause) => {
+                backlog.in_memory += 1;
+                let waiting = Waiting {
+                    throttle: self,
+                    endpoint: endpoint.clone(),
+                };
+                Decision::Wait(pause, waiting)
+            }
+            Plan::Defer(due) => {
+                backlog.horizon = Some(due);
+                Decision::Defer(due)
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn backlog(&self, endpoint: &EndpointId) -> Option<Backlog> {
+        self.lock().get(endpoint).copied()
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut backlogs = self.throttle.lock();
+        if let Some(backlog) = backlogs.get_mut(&self.endpoint) {
+            backlog.in_memory = backlog.in_memory.saturating_sub(1);
+            if backlog.idle(Utc::now()) {
+                backlogs.remove(&self.endpoint);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(non_snake_case)]
+    fn MS(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::milliseconds(ms)
+    }
+
+    fn backlog(in_memory: u32, horizon: Option<i64>) -> Backlog {
+        Backlog {
+            in_memory,
+            horizon: horizon.map(at),
+        }
+    }
+
+    #[test]
+    fn plans() {
+        let now = at(1_000);
+        // (backlog, wait, interval, expected), with 250 ms in memory at most.
+        let cases = [
+            // A near slot and nobody ahead: wait for it.
+            (backlog(0, None), MS(10), MS(10), Plan::Wait(MS(10))),
+            // Each task ahead in memory takes one interval.
+            (backlog(3, None), MS(10), MS(10), Plan::Wait(MS(40))),
+            (backlog(24, None), MS(10), MS(10), Plan::Wait(MS(250))),
+            // Too far: due when the slot would come...
+            (backlog(25, None), MS(10), MS(10), Plan::Defer(at(1_260))),
+            // ...or one interval behind the last deferred task, whichever is later.
+            (backlog(25, Some(5_000)), MS(10), MS(10), Plan::Defer(at(5_010))),
+            (backlog(25, Some(900)), MS(10), MS(10), Plan::Defer(at(1_260))),
+            // A slow limit (1/s) defers at once, for the time the limit said.
+            (backlog(0, None), MS(700), MS(1_000), Plan::Defer(at(1_700))),
+        ];
+        for (b, wait, interval, expected) in cases {
+            assert_eq!(
+                plan(b, now, wait, interval, MS(250)),
+                expected,
+                "{b:?} wait {wait:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_backlog_is_spread_one_interval_apart_and_forgotten_when_idle() {
+        // One slot a second, and up to 1.5 s in memory: two tasks wait, the rest are deferred (seconds away,
+        // far beyond the time this test takes).
+        let (wait, interval) = (MS(10), Duration::from_secs(1));
+        let throttle = Throttle::new(MS(1_500));
+        let endpoint = EndpointId::generate();
+        let now = Utc::now();
+        let Decision::Wait(pause, first) = throttle.decide(&endpoint, now, wait, interval) else {
+            panic!("the first task waits in memory");
+        };
+        assert_eq!(pause, wait);
+        let Decision::Wait(pause, second) = throttle.decide(&endpoint, now, wait, interval) else {
+            panic!("the second task waits in memory too");
+        };
+        assert_eq!(pause, wait + interval, "behind the first");
+        let dues: Vec<_> = (0..3)
+            .map(|_| match throttle.decide(&endpoint, now, wait, interval) {
+                Decision::Defer(due) => due,
+                Decision::Wait(..) => panic!("the third and later tasks are deferred"),
+            })
+            .collect();
+        let (wait, interval) = (chrono::Duration::milliseconds(10), chrono::Duration::seconds(1));
+        assert_eq!(
+            dues[0],
+            now + wait + interval * 2,
+            "behind the two waiting in memory"
+        );
+        assert_eq!(dues[1], dues[0] + interval);
+        assert_eq!(dues[2], dues[1] + interval);
+        assert_eq!(throttle.backlog(&endpoint).map(|b| b.in_memory), Some(2));
+        drop((first, second));
+        // Still known while deferred tasks are not due: newcomers line up behind them.
+        assert_eq!(throttle.backlog(&endpoint).map(|b| b.in_memory), Some(0));
+        let other = EndpointId::generate();
+        let Decision::Wait(_, waiting) =
+            throttle.decide(&other, now, wait.to_std().expect("positive"), MS(1))
+        else {
+            panic!("a near slot is waited for");
+        };
+        drop(waiting);
+        assert_eq!(throttle.backlog(&other), None, "an idle endpoint is forgotten");
+    }
+}
