@@ -1,7 +1,6 @@
 //! The worker loop: lease tasks from the queue, run each under the in-flight bounds, finish them with their
 //! follow-up work; and, beside it, the maintenance loop that promotes due retries and reclaims dead leases.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,15 +15,13 @@ use super::health::HealthTracker;
 use super::http::HttpSender;
 use super::news;
 use super::recorder::Recorder;
-use super::throttle::{Decision, Throttle};
+use super::throttle::Throttle;
 use super::{AddressPolicy, WorkerConfig};
 use crate::clock::Clock;
 use crate::domain::{Destination, Endpoint, Message, MessageStatus, TriggerType};
 use crate::id::EndpointId;
 use crate::operational::{EndpointRef, OperationalEvent, OperationalEvents};
-use crate::store::{
-    Admission, FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind, emission_interval,
-};
+use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
 
 /// When an endpoint holds its part of the worker's slots (see `EndpointGates`), further tasks for it wait this
 /// long in the scheduled set instead of holding a worker slot, so a slow endpoint cannot crowd out the others.
@@ -289,40 +286,16 @@ impl Worker {
             self.end_untried(task, &endpoint).await?;
             return Ok(FollowUp::none());
         }
-        if let Some(due) = self.rate_slot(&endpoint).await? {
+        let (limits, clock) = (self.stores.rate_limits.as_ref(), self.clock.as_ref());
+        if let Some(due) = self
+            .throttle
+            .slot(limits, clock, &endpoint.id, endpoint.rate_limit)
+            .await?
+        {
             return Ok(FollowUp::retry_at(task.clone(), due));
         }
         let recorded = self.attempt(task, &message, &endpoint).await;
         self.conclude(task, &message, &endpoint, recorded).await
-    }
-
-    /// Takes a slot of the endpoint's rate limit, if it has one, waiting in memory when the slot is near;
-    /// `Some(due)` when the task should rather go back to the queue until then (not an attempt: nothing is
-    /// recorded and the attempt number stays).
-    async fn rate_slot(&self, endpoint: &Endpoint) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
-        let Some(per_second) = endpoint.rate_limit.and_then(|r| NonZeroU32::new(u32::from(r))) else {
-            return Ok(None);
-        };
-        loop {
-            let wait = match self.stores.rate_limits.admit(&endpoint.id, per_second).await? {
-                Admission::Now => return Ok(None),
-                Admission::After(wait) => wait,
-            };
-            let interval = emission_interval(per_second);
-            match self
-                .throttle
-                .decide(&endpoint.id, self.clock.now(), wait, interval)
-            {
-                Decision::Wait(pause, waiting) => {
-                    tokio::time::sleep(pause).await;
-                    drop(waiting);
-                }
-                Decision::Defer(due) => {
-                    debug!(endpoint_id = %endpoint.id, %due, "rate limited; delivery rescheduled");
-                    return Ok(Some(due));
-                }
-            }
-        }
     }
 
     /// After an attempt: the endpoint's health (which may end the delivery), the record, the news.
