@@ -25,8 +25,8 @@ use crate::secret_file;
 /// - nothing configured: the embedded store in the data directory, for everything;
 /// - `XWEBHOOK_REDIS_URL`: Redis for everything;
 /// - `XWEBHOOK_DATABASE_URL`: records in Postgres; the queue and what workers and API processes share beside it
-///   (idempotency cache, token revocations, endpoint failing streaks) on Redis when it is configured, else on
-///   the embedded store.
+///   (idempotency cache, token revocations, endpoint failing streaks, rate limits) on Redis when it is configured,
+///   else on the embedded store.
 pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
     let base = match &config.redis_url {
         Some(url) => Stores::from_one(open_redis(config, url).await?),
