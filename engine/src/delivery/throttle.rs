@@ -4,16 +4,17 @@
 //!
 //! A refusal only says when the *next* slot frees (at most one emission interval away), not how many tasks
 //! want it: this process keeps, per endpoint, how many of its tasks wait in memory and the latest time it
-//! gave a deferred task, and places each newcomer behind them, one interval apiece.
+//! gave a deferred task, and places each newcomer behind them, one interval apiece. Tasks waiting in memory
+//! stand in one line per endpoint, and only the first asks the limit (again after the wait it is told), so
+//! a line costs one limit call per slot, not one per waiting task.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-
 use tracing::debug;
 
 use crate::clock::Clock;
@@ -40,14 +41,14 @@ impl Backlog {
 /// One decision, before its bookkeeping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
-    /// Sleep this long, then ask again.
-    Wait(Duration),
+    /// Wait in memory, in the endpoint's line.
+    Line,
     /// Give the task back to the queue, due at this time.
     Defer(DateTime<Utc>),
 }
 
-/// The policy, pure: the slot is `wait` away plus one interval per task already waiting in memory; near
-/// enough, the task waits for it; otherwise it is due then, or one interval after the last deferred task.
+/// The policy, pure: the slot is `wait` away plus one interval per task already in line; near enough, the
+/// task joins the line; otherwise it is due then, or one interval after the last deferred task.
 fn plan(
     backlog: Backlog,
     now: DateTime<Utc>,
@@ -57,7 +58,7 @@ fn plan(
 ) -> Plan {
     let slot = wait + interval * backlog.in_memory;
     if slot <= max_in_memory {
-        return Plan::Wait(slot);
+        return Plan::Line;
     }
     let earliest = now + chrono::Duration::from_std(slot).unwrap_or_default();
     let behind = backlog
@@ -68,15 +69,21 @@ fn plan(
 
 /// What the caller does with a refused delivery.
 pub enum Decision<'a> {
-    /// Sleep this long, holding the guard (which counts this task as waiting), then ask the limit again.
-    Wait(Duration, Waiting<'a>),
+    /// Wait in the endpoint's line (the guard counts this task in it), then ask the limit until admitted.
+    Line(Waiting<'a>),
     /// Finish the task with a retry at this time; it is not an attempt.
     Defer(DateTime<Utc>),
 }
 
+struct Entry {
+    backlog: Backlog,
+    /// Held by the task at the front of the line, the only one asking the limit.
+    line: Arc<tokio::sync::Mutex<()>>,
+}
+
 pub struct Throttle {
     max_in_memory: Duration,
-    backlogs: Mutex<HashMap<EndpointId, Backlog>>,
+    entries: Mutex<HashMap<EndpointId, Entry>>,
     plans: AtomicU32,
 }
 
@@ -84,23 +91,24 @@ pub struct Throttle {
 pub struct Waiting<'a> {
     throttle: &'a Throttle,
     endpoint: EndpointId,
+    line: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Throttle {
-    /// `max_in_memory`: the longest a task waits for its slot in memory, holding its worker slot. It should
-    /// outlast the interval at which due retries are promoted: they arrive together, and the limit's bucket is
-    /// small, so the ones after the first few must be able to wait rather than be sent back again.
+    /// `max_in_memory`: the longest a task should wait for its slot in memory, holding its worker slot. It
+    /// should outlast the interval at which due retries are promoted: they arrive together, and the limit's
+    /// bucket is small, so the ones after the first few must be able to wait rather than be sent back again.
     pub fn new(max_in_memory: Duration) -> Self {
         Self {
             max_in_memory,
-            backlogs: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::new()),
             plans: AtomicU32::new(0),
         }
     }
 
-    /// Takes a slot of `endpoint`'s rate limit (messages per second), if it has one, waiting in memory while the slot is near;
-    /// `Some(due)` when the task should rather go back to the queue until then (not an attempt: nothing is
-    /// recorded and the attempt number stays).
+    /// Takes a slot of `endpoint`'s rate limit (messages per second), if it has one, waiting in memory while
+    /// the slot is near; `Some(due)` when the task should rather go back to the queue until then (not an
+    /// attempt: nothing is recorded and the attempt number stays).
     pub async fn slot(
         &self,
         limits: &dyn RateLimits,
@@ -111,27 +119,29 @@ impl Throttle {
         let Some(per_second) = rate_limit.and_then(|r| NonZeroU32::new(u32::from(r))) else {
             return Ok(None);
         };
-        let interval = emission_interval(per_second);
+        let wait = match limits.admit(endpoint, per_second).await? {
+            Admission::Now => return Ok(None),
+            Admission::After(wait) => wait,
+        };
+        let waiting = match self.decide(endpoint, clock.now(), wait, emission_interval(per_second)) {
+            Decision::Line(waiting) => waiting,
+            Decision::Defer(due) => {
+                debug!(endpoint_id = %endpoint, %due, "rate limited; delivery rescheduled");
+                return Ok(Some(due));
+            }
+        };
+        let _front = waiting.line.lock().await;
+        // At the front: the next slot is at most one interval away, unless other processes take it first.
         loop {
-            let wait = match limits.admit(endpoint, per_second).await? {
+            match limits.admit(endpoint, per_second).await? {
                 Admission::Now => return Ok(None),
-                Admission::After(wait) => wait,
-            };
-            match self.decide(endpoint, clock.now(), wait, interval) {
-                Decision::Wait(pause, waiting) => {
-                    tokio::time::sleep(pause).await;
-                    drop(waiting);
-                }
-                Decision::Defer(due) => {
-                    debug!(endpoint_id = %endpoint, %due, "rate limited; delivery rescheduled");
-                    return Ok(Some(due));
-                }
+                Admission::After(wait) => tokio::time::sleep(wait).await,
             }
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EndpointId, Backlog>> {
-        self.backlogs
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EndpointId, Entry>> {
+        self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -145,22 +155,25 @@ impl Throttle {
         interval: Duration,
     ) -> Decision<'_> {
         let sweep = self.plans.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1;
-        let mut backlogs = self.lock();
+        let mut entries = self.lock();
         if sweep {
-            backlogs.retain(|_, b| !b.idle(now));
+            entries.retain(|_, e| !e.backlog.idle(now));
         }
-        let backlog = backlogs.entry(endpoint.clone()).or_default();
-        match plan(*backlog, now, wait, interval, self.max_in_memory) {
-            Plan::Wait(pause) => {
-                backlog.in_memory += 1;
-                let waiting = Waiting {
+        let entry = entries.entry(endpoint.clone()).or_insert_with(|| Entry {
+            backlog: Backlog::default(),
+            line: Arc::new(tokio::sync::Mutex::new(())),
+        });
+        match plan(entry.backlog, now, wait, interval, self.max_in_memory) {
+            Plan::Line => {
+                entry.backlog.in_memory += 1;
+                Decision::Line(Waiting {
                     throttle: self,
                     endpoint: endpoint.clone(),
-                };
-                Decision::Wait(pause, waiting)
+                    line: entry.line.clone(),
+                })
             }
             Plan::Defer(due) => {
-                backlog.horizon = Some(due);
+                entry.backlog.horizon = Some(due);
                 Decision::Defer(due)
             }
         }
@@ -168,17 +181,17 @@ impl Throttle {
 
     #[cfg(test)]
     fn backlog(&self, endpoint: &EndpointId) -> Option<Backlog> {
-        self.lock().get(endpoint).copied()
+        self.lock().get(endpoint).map(|e| e.backlog)
     }
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        let mut backlogs = self.throttle.lock();
-        if let Some(backlog) = backlogs.get_mut(&self.endpoint) {
-            backlog.in_memory = backlog.in_memory.saturating_sub(1);
-            if backlog.idle(Utc::now()) {
-                backlogs.remove(&self.endpoint);
+        let mut entries = self.throttle.lock();
+        if let Some(entry) = entries.get_mut(&self.endpoint) {
+            entry.backlog.in_memory = entry.backlog.in_memory.saturating_sub(1);
+            if entry.backlog.idle(Utc::now()) {
+                entries.remove(&self.endpoint);
             }
         }
     }
@@ -209,11 +222,11 @@ mod tests {
         let now = at(1_000);
         // (backlog, wait, interval, expected), with 250 ms in memory at most.
         let cases = [
-            // A near slot and nobody ahead: wait for it.
-            (backlog(0, None), MS(10), MS(10), Plan::Wait(MS(10))),
+            // A near slot and nobody ahead: wait for it in memory.
+            (backlog(0, None), MS(10), MS(10), Plan::Line),
             // Each task ahead in memory takes one interval.
-            (backlog(3, None), MS(10), MS(10), Plan::Wait(MS(40))),
-            (backlog(24, None), MS(10), MS(10), Plan::Wait(MS(250))),
+            (backlog(3, None), MS(10), MS(10), Plan::Line),
+            (backlog(24, None), MS(10), MS(10), Plan::Line),
             // Too far: due when the slot would come...
             (backlog(25, None), MS(10), MS(10), Plan::Defer(at(1_260))),
             // ...or one interval behind the last deferred task, whichever is later.
@@ -239,18 +252,16 @@ mod tests {
         let throttle = Throttle::new(MS(1_500));
         let endpoint = EndpointId::generate();
         let now = Utc::now();
-        let Decision::Wait(pause, first) = throttle.decide(&endpoint, now, wait, interval) else {
+        let Decision::Line(first) = throttle.decide(&endpoint, now, wait, interval) else {
             panic!("the first task waits in memory");
         };
-        assert_eq!(pause, wait);
-        let Decision::Wait(pause, second) = throttle.decide(&endpoint, now, wait, interval) else {
-            panic!("the second task waits in memory too");
+        let Decision::Line(second) = throttle.decide(&endpoint, now, wait, interval) else {
+            panic!("the second task waits in memory too, a slot behind the first");
         };
-        assert_eq!(pause, wait + interval, "behind the first");
         let dues: Vec<_> = (0..3)
             .map(|_| match throttle.decide(&endpoint, now, wait, interval) {
                 Decision::Defer(due) => due,
-                Decision::Wait(..) => panic!("the third and later tasks are deferred"),
+                Decision::Line(_) => panic!("the third and later tasks are deferred"),
             })
             .collect();
         let (wait, interval) = (chrono::Duration::milliseconds(10), chrono::Duration::seconds(1));
@@ -266,8 +277,7 @@ mod tests {
         // Still known while deferred tasks are not due: newcomers line up behind them.
         assert_eq!(throttle.backlog(&endpoint).map(|b| b.in_memory), Some(0));
         let other = EndpointId::generate();
-        let Decision::Wait(_, waiting) =
-            throttle.decide(&other, now, wait.to_std().expect("positive"), MS(1))
+        let Decision::Line(waiting) = throttle.decide(&other, now, wait.to_std().expect("positive"), MS(1))
         else {
             panic!("a near slot is waited for");
         };
