@@ -4,8 +4,9 @@
 //! concurrent requests over one socket, pipelining whatever is queued at the moment. So instead of a pool that
 //! checks a connection out per call (deadpool-redis did, and recycled each one with an `UNWATCH` + `PING`
 //! round trip: two round trips per storage call), a few connections are opened once and every call takes a
-//! clone of the next one round-robin. Several rather than one, so that encoding and decoding spread over the
-//! runtime's threads.
+//! clone of the next one round-robin. A few rather than one so that each socket's work (one driver task per
+//! connection) can run on another runtime thread and a broken connection fails only the calls on it; on the
+//! 2-core test machine 1, 2, 4, 8 and 32 connections measured the same within its noise.
 //!
 //! A connection that breaks (dropped, or a reply stream the client can no longer follow) is discarded by the
 //! first call that sees the error, and the next call on its slot opens a fresh one. Calls already holding a
