@@ -10,7 +10,8 @@ pub struct RedisConfig {
     pub prefix: String,
     /// Connect as a Redis Cluster client.
     pub cluster: bool,
-    /// Connections per pool.
+    /// Long-lived connections shared by every call (round-robin; see `conn`). Each carries any number of
+    /// concurrent calls, so a handful is plenty; blocking queue reads use connections of their own.
     pub pool_size: usize,
     /// Ready-queue streams; work spreads over them and each lives in its own cluster slot.
     pub partitions: u16,
@@ -27,7 +28,7 @@ impl RedisConfig {
             url: url.into(),
             prefix: "xwebhook".into(),
             cluster: false,
-            pool_size: 32,
+            pool_size: 4,
             partitions: 16,
             visibility_timeout: Duration::from_secs(70),
             max_deliveries: 10,

@@ -18,10 +18,6 @@ pub fn redis_err(context: impl Into<String>, e: redis::RedisError) -> StoreError
     StoreError::with_source(kind, context, e)
 }
 
-pub fn pool_err(context: impl Into<String>, e: deadpool_redis::PoolError) -> StoreError {
-    StoreError::with_source(StoreErrorKind::Unavailable, context, e)
-}
-
 pub fn decode_err(context: impl Into<String>, e: serde_json::Error) -> StoreError {
     StoreError::with_source(StoreErrorKind::Corrupt, context, e)
 }

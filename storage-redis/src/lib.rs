@@ -2,8 +2,9 @@
 //! number of stateless `xwebhook` processes can share one Redis (or Redis Cluster).
 //!
 //! Layout:
-//! - `config`: connection settings (URL, key prefix, cluster mode, pool size, queue tuning).
-//! - `conn`: pooled connections (`deadpool-redis`) for single nodes and clusters behind one type.
+//! - `config`: connection settings (URL, key prefix, cluster mode, shared connections, queue tuning).
+//! - `conn`: a few long-lived multiplexed connections, shared by every call, for single nodes and clusters
+//!   behind one type.
 //! - `keys`: the key prefix; every key of a deployment starts with it.
 //! - `error`: Redis failures mapped to `StoreError` kinds, sources kept.
 //! - `records`: applications, endpoints, event types, messages, attempts (JSON values, sorted-set indexes), and
@@ -57,7 +58,7 @@ impl std::fmt::Debug for RedisStore {
 impl RedisStore {
     /// Connects (checking that Redis answers) and prepares the queue's streams and consumer group.
     pub async fn connect(config: RedisConfig) -> StoreResult<Arc<Self>> {
-        let pool = Pool::new(&config)?;
+        let pool = Pool::connect(&config).await?;
         pool.ping().await?;
         let keys = Keys::new(&config.prefix);
         let queue = queue::QueueState::new(&config, &keys)?;

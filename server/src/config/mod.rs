@@ -138,7 +138,7 @@ impl Default for Config {
             redis_url: None,
             redis_prefix: "xwebhook".into(),
             redis_cluster: false,
-            redis_pool_size: 32,
+            redis_pool_size: 4,
             database_url: None,
             database_schema: None,
             database_pool_size: 16,

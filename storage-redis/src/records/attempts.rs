@@ -4,12 +4,13 @@
 //! - `dest:<msg>:<endpoint>` JSON, listed through `dests:msg:<msg>` (endpoint ids) and `dests:ep:<endpoint>`
 //!   (message ids).
 //!
-//! Writes are grouped by application: each group is one `WRITE_DELIVERIES` script, one round trip and one
-//! slot, however many attempts it carries.
+//! Writes are grouped by application: each group is one `WRITE_DELIVERIES` script in one slot, however many
+//! attempts it carries, and the groups of one call are sent together (one round trip).
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use futures_util::future::try_join_all;
 use xwebhook_engine::domain::{Attempt, Destination};
 use xwebhook_engine::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
 use xwebhook_engine::store::{
@@ -36,6 +37,23 @@ const CREATE_CHUNK: usize = 500;
 struct Group<'a> {
     attempts: Vec<&'a Attempt>,
     destinations: Vec<&'a Destination>,
+}
+
+type AppRef<'a> = (&'a OrgId, &'a AppId);
+
+/// Writes by application, applications in order.
+type Groups<'a> = BTreeMap<AppRef<'a>, Group<'a>>;
+
+fn destination_groups(destinations: &[Destination]) -> Groups<'_> {
+    let mut groups = Groups::new();
+    for d in destinations {
+        groups
+            .entry((&d.org_id, &d.app_id))
+            .or_default()
+            .destinations
+            .push(d);
+    }
+    groups
 }
 
 impl RedisStore {
@@ -70,63 +88,52 @@ impl RedisStore {
             .redis("cannot record delivery progress")?;
         Ok(())
     }
-}
 
-type AppRef<'a> = (&'a OrgId, &'a AppId);
+    /// Writes every group's script at once rather than one after another: the shared connections pipeline
+    /// them, so a batch spanning many applications costs about one round trip, not one per application.
+    async fn write_groups(&self, groups: &[(AppKeys, Group<'_>)], nx: bool) -> StoreResult<()> {
+        let writes = groups.iter().map(|(k, group)| async move {
+            let mut conn = self.pool.get().await?;
+            self.write_group(&mut conn, k, group, nx).await
+        });
+        try_join_all(writes).await?;
+        Ok(())
+    }
+
+    fn keyed<'a>(&self, groups: Groups<'a>) -> Vec<(AppKeys, Group<'a>)> {
+        groups
+            .into_iter()
+            .map(|((org, app), group)| (AppKeys::new(&self.keys, org, app), group))
+            .collect()
+    }
+}
 
 #[async_trait]
 impl AttemptStore for RedisStore {
     async fn create_destinations(&self, destinations: &[Destination]) -> StoreResult<()> {
-        if destinations.is_empty() {
-            return Ok(());
-        }
-        let mut groups: BTreeMap<AppRef<'_>, Group<'_>> = BTreeMap::new();
-        for d in destinations {
-            groups
-                .entry((&d.org_id, &d.app_id))
-                .or_default()
-                .destinations
-                .push(d);
-        }
-        let mut conn = self.pool.get().await?;
-        for ((org, app), group) in groups {
-            let k = AppKeys::new(&self.keys, org, app);
+        let mut parts = Vec::new();
+        for (k, group) in self.keyed(destination_groups(destinations)) {
             for chunk in group.destinations.chunks(CREATE_CHUNK) {
                 let part = Group {
                     attempts: Vec::new(),
                     destinations: chunk.to_vec(),
                 };
-                self.write_group(&mut conn, &k, &part, true).await?;
+                parts.push((k.clone(), part));
             }
         }
-        Ok(())
+        self.write_groups(&parts, true).await
     }
 
     async fn put_destinations(&self, destinations: &[Destination]) -> StoreResult<()> {
-        let mut groups: BTreeMap<AppRef<'_>, Group<'_>> = BTreeMap::new();
-        for d in destinations {
-            groups
-                .entry((&d.org_id, &d.app_id))
-                .or_default()
-                .destinations
-                .push(d);
-        }
-        let mut conn = self.pool.get().await?;
-        for ((org, app), group) in groups {
-            self.write_group(&mut conn, &AppKeys::new(&self.keys, org, app), &group, false)
-                .await?;
-        }
-        Ok(())
+        self.write_groups(&self.keyed(destination_groups(destinations)), false)
+            .await
     }
 
     /// All or nothing per application: a batch spanning applications spans cluster slots, which no one Redis
-    /// operation can cover. A failure part-way leaves earlier applications recorded; the caller retries the
-    /// batch, and rewriting an attempt or a destination state is harmless.
+    /// operation can cover. A failure leaves other applications' shares recorded or not; the caller retries
+    /// the batch, and rewriting an attempt or a destination state is harmless.
     async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let mut groups: BTreeMap<AppRef<'_>, Group<'_>> = BTreeMap::new();
+        let mut groups = Groups::new();
         for r in records {
             let (a, d) = (&r.attempt, &r.destination);
             groups.entry((&a.org_id, &a.app_id)).or_default().attempts.push(a);
@@ -136,12 +143,7 @@ impl AttemptStore for RedisStore {
                 .destinations
                 .push(d);
         }
-        let mut conn = self.pool.get().await?;
-        for ((org, app), group) in groups {
-            self.write_group(&mut conn, &AppKeys::new(&self.keys, org, app), &group, false)
-                .await?;
-        }
-        Ok(())
+        self.write_groups(&self.keyed(groups), false).await
     }
 
     async fn get_destination(

@@ -86,6 +86,7 @@ impl OrgKeys {
 pub(crate) use retention::RetentionState;
 
 /// Keys of one application's high-volume rows: `P:{P:<org>/<app>}:…`.
+#[derive(Clone)]
 pub(crate) struct AppKeys {
     base: String,
 }
