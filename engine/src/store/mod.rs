@@ -3,6 +3,7 @@
 mod endpoint_health;
 mod error;
 mod filter;
+mod lanes;
 mod page;
 mod ports;
 mod queue;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 pub use endpoint_health::EndpointHealth;
 pub use error::{StoreError, StoreErrorKind, StoreResult};
 pub use filter::{AttemptFilter, DestinationFilter, MessageFilter, TimeTypeChannel, status_code_class};
+pub use lanes::LaneShares;
 pub use page::{Cursor, DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order, Page, Pager, Walk};
 pub use ports::{
     ApplicationStore, AttemptRecord, AttemptStore, CachedResponse, EndpointStore, EventTypeStore,
