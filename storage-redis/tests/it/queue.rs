@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
-use xwebhook_engine::store::{DeliveryQueue, FollowUp, Task, TaskKind};
+use xwebhook_engine::store::{DeliveryQueue, FollowUp, Receipt, Task, TaskKind};
 use xwebhook_storage_redis::{QueueStats, RedisConfig, RedisStore};
 
 use crate::support::{PrefixGuard, keys_matching, raw, redis_url, store};
@@ -36,14 +36,18 @@ async fn tuned(tune: impl FnOnce(&mut RedisConfig)) -> (Arc<RedisStore>, PrefixG
     (store, guard)
 }
 
-/// The ready stream of partition `n`, as the queue module documents its layout.
+/// The fresh-lane stream of partition `n`, as the queue module documents its layout.
 fn stream(guard: &PrefixGuard, n: u16) -> String {
     let p = &guard.prefix;
     format!("{p}:{{{p}:q{n}}}:stream")
 }
 
+/// Every ready stream: both lanes of every partition.
 fn streams(guard: &PrefixGuard) -> Vec<String> {
-    keys_matching(&mut raw(), &format!("{}:*:stream", guard.prefix))
+    let mut conn = raw();
+    let mut all = keys_matching(&mut conn, &format!("{}:*:stream", guard.prefix));
+    all.extend(keys_matching(&mut conn, &format!("{}:*:retry", guard.prefix)));
+    all
 }
 
 #[tokio::test]
@@ -239,4 +243,47 @@ async fn stats_count_each_state() {
         .await
         .expect("finish");
     assert_eq!(q.queue_stats().await.expect("stats").in_flight, 0);
+}
+
+#[tokio::test]
+async fn work_of_the_layout_before_lanes_is_delivered() {
+    // Before lanes, each partition had one ready stream, `…:stream`, and receipts `<partition>:<entry id>`.
+    // The fresh lane kept both, so an upgrade finds the old tasks and the old leases still finish.
+    let (q, guard) = tuned(|c| c.partitions = 1).await;
+    let (waiting, held) = (task(), task());
+    let mut conn = raw();
+    for t in [&held, &waiting] {
+        let json = serde_json::to_string(t).expect("encode");
+        let _: String = redis::cmd("XADD")
+            .arg(stream(&guard, 0))
+            .arg("*")
+            .arg("t")
+            .arg(json)
+            .query(&mut conn)
+            .expect("xadd");
+    }
+    // An old process leased `held`, the first entry, and is finishing it after the upgrade.
+    let old: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("workers")
+        .arg("old")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(stream(&guard, 0))
+        .arg(">")
+        .query(&mut conn)
+        .expect("old lease");
+    let id = &old.keys[0].ids[0].id;
+    q.finish(&Receipt(format!("0:{id}")), FollowUp::none())
+        .await
+        .expect("finish an old receipt");
+
+    let got = q
+        .receive("new", 5, Duration::from_millis(100))
+        .await
+        .expect("receive");
+    assert_eq!(got.iter().map(|l| &l.task).collect::<Vec<_>>(), [&waiting]);
+    let stats = q.queue_stats().await.expect("stats");
+    assert_eq!((stats.ready, stats.in_flight), (0, 1), "the old lease is gone");
 }
