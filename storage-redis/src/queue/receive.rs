@@ -1,9 +1,10 @@
 //! Leasing ready tasks: a non-blocking sweep over the partitions, then a blocking read when nothing was ready.
 //!
 //! - Sweep: on a single node one script reads every partition's two lanes in turn (a rotating start keeps
-//!   partitions fair), each lane up to its reserved share of the batch; on a cluster the same script runs once
-//!   per partition, since one command cannot span slots. When a lane stopped at its share and the batch is not
-//!   full, a second pass fills the rest from either lane: a lane only gives up what the other leaves unused.
+//!   partitions fair), each lane up to its reserved share of the batch, then, when a lane stopped at its share
+//!   and the batch is not full, fills the rest from either lane: a lane only gives up what the other leaves
+//!   unused. On a cluster the script runs once per partition, since one command cannot span slots, and the
+//!   fill is a second pass over the partitions.
 //! - Block: on a single node one `XREADGROUP … BLOCK` waits on every stream at once for the whole remaining
 //!   wait. On a cluster it cannot, so it blocks on one partition's two lanes (rotating) for at most
 //!   [`CLUSTER_BLOCK_SLICE`] and sweeps again: work arriving on another partition waits at most one slice, at
@@ -76,8 +77,8 @@ impl RedisStore {
     }
 
     /// Reads up to `max` ready entries without blocking: each lane up to its reserved share, then, if a lane
-    /// was cut short by its share, the rest of the batch from either. Streams that lost their group are
-    /// repaired, and swept once more if nothing else was ready.
+    /// stopped at its share, the rest of the batch from either. Streams that lost their group are repaired,
+    /// and swept once more if nothing else was ready.
     async fn sweep(&self, consumer: &str, max: usize) -> StoreResult<Vec<Read>> {
         let order = self.rotation();
         let mut conn = self.pool.get().await?;
@@ -85,16 +86,10 @@ impl RedisStore {
         let (mut reads, missing) = self
             .sweep_once(&mut conn, &order, consumer, reserved, max)
             .await?;
-        let left = max.saturating_sub(reads.len());
-        let taken = lanes_of(&reads);
-        // A lane that stopped at its share (perhaps zero, in a batch of one) may hold more.
-        let cut = taken.fresh == reserved.fresh || taken.retry == reserved.retry;
-        if left > 0 && cut {
-            let fill = LaneShares {
-                fresh: left,
-                retry: left,
-            };
-            let (more, _) = self.sweep_once(&mut conn, &order, consumer, fill, left).await?;
+        if self.queue.cluster {
+            let more = self
+                .fill(&mut conn, &order, consumer, reserved, &reads, max)
+                .await?;
             reads.extend(more);
         }
         if missing == 0 {
@@ -108,6 +103,31 @@ impl RedisStore {
             .sweep_once(&mut conn, &order, consumer, reserved, max)
             .await?;
         Ok(reads)
+    }
+
+    /// On a cluster each sweep call sees one partition, so the batch cannot be filled inside it as on a single
+    /// node: a second pass over the partitions takes the rest of the batch from either lane, when a lane
+    /// stopped at its share (perhaps zero, in a batch of one) and so may hold more.
+    async fn fill(
+        &self,
+        conn: &mut Conn,
+        order: &[u16],
+        consumer: &str,
+        reserved: LaneShares,
+        reads: &[Read],
+        max: usize,
+    ) -> StoreResult<Vec<Read>> {
+        let left = max.saturating_sub(reads.len());
+        let taken = lanes_of(reads);
+        if left == 0 || (taken.fresh < reserved.fresh && taken.retry < reserved.retry) {
+            return Ok(Vec::new());
+        }
+        let fill = LaneShares {
+            fresh: left,
+            retry: left,
+        };
+        let (more, _) = self.sweep_once(conn, order, consumer, fill, left).await?;
+        Ok(more)
     }
 
     /// Entries read, at most `shares` of each lane and `max` in all, and how many streams had no group.
@@ -137,7 +157,8 @@ impl RedisStore {
             call.arg(GROUP).arg(consumer);
             call.arg(shares.fresh.saturating_sub(taken.fresh))
                 .arg(shares.retry.saturating_sub(taken.retry))
-                .arg(left);
+                .arg(left)
+                .arg(u8::from(!self.queue.cluster));
             let (got, lost): (Vec<(usize, String, String)>, u64) = call
                 .invoke_async(conn)
                 .await

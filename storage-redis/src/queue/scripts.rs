@@ -18,30 +18,45 @@ end
 
 /// Reads new entries for consumer ARGV[2] of group ARGV[1] from the streams in KEYS, in order: (fresh, retry)
 /// pairs, one per partition. At most ARGV[3] come from fresh streams, ARGV[4] from retry streams, ARGV[5] in
-/// all. Returns `{{key index, entry id, task}…}, streams without the group` (task `''` when the entry has no
-/// `t`). Exists because one `XREADGROUP` over several streams applies `COUNT` to each stream, which would lease
-/// more than asked. A stream without the group is counted and skipped rather than failing the script: scripts
-/// do not roll back, so failing would lose track of entries already leased from the streams before it.
+/// all; then, if ARGV[6] is `1` and a lane stopped at its share, a second pass fills the rest of ARGV[5] from
+/// either lane. Returns `{{key index, entry id, task}…}, streams without the group` (task `''` when the entry
+/// has no `t`). Exists because one `XREADGROUP` over several streams applies `COUNT` to each stream, which
+/// would lease more than asked. A stream without the group is counted and skipped rather than failing the
+/// script: scripts do not roll back, so failing would lose track of entries already leased before it.
 /// On a single node KEYS are all partitions' streams; on a cluster, one partition's pair per call.
 const SWEEP: &str = r"
 local out, missing = {}, 0
 local left, total = {tonumber(ARGV[3]), tonumber(ARGV[4])}, tonumber(ARGV[5])
+local function read(k, n)
+  local r = redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', n, 'STREAMS', KEYS[k], '>')
+  if type(r) == 'table' and r.err then
+    if not string.find(r.err, 'NOGROUP', 1, true) then return 0, r.err end
+    missing = missing + 1
+    return 0
+  end
+  if not r then return 0 end
+  for _, e in ipairs(r[1][2]) do
+    out[#out + 1] = {k, e[1], field(e[2], 't') or ''}
+  end
+  return #r[1][2]
+end
 for k = 1, #KEYS do
   if total <= 0 then break end
   local lane = 2 - k % 2
   local n = math.min(left[lane], total)
   if n > 0 then
-    local r = redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', n, 'STREAMS', KEYS[k], '>')
-    if type(r) == 'table' and r.err then
-      if not string.find(r.err, 'NOGROUP', 1, true) then return redis.error_reply(r.err) end
-      missing = missing + 1
-    elseif r then
-      for _, e in ipairs(r[1][2]) do
-        out[#out + 1] = {k, e[1], field(e[2], 't') or ''}
-        left[lane] = left[lane] - 1
-        total = total - 1
-      end
-    end
+    local got, err = read(k, n)
+    if err then return redis.error_reply(err) end
+    left[lane] = left[lane] - got
+    total = total - got
+  end
+end
+if ARGV[6] == '1' and (left[1] <= 0 or left[2] <= 0) then
+  for k = 1, #KEYS do
+    if total <= 0 then break end
+    local got, err = read(k, total)
+    if err then return redis.error_reply(err) end
+    total = total - got
   end
 end
 return {out, missing}
