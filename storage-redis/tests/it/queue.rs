@@ -11,7 +11,7 @@ use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::store::{DeliveryQueue, FollowUp, Receipt, Task, TaskKind};
 use xwebhook_storage_redis::{QueueStats, RedisConfig, RedisStore};
 
-use crate::support::{PrefixGuard, keys_matching, raw, redis_url, store};
+use crate::support::{PrefixGuard, raw, redis_url, store};
 
 fn task() -> Task {
     Task {
@@ -36,18 +36,25 @@ async fn tuned(tune: impl FnOnce(&mut RedisConfig)) -> (Arc<RedisStore>, PrefixG
     (store, guard)
 }
 
-/// The fresh-lane stream of partition `n`, as the queue module documents its layout.
-fn stream(guard: &PrefixGuard, n: u16) -> String {
+/// The ready streams of partition `n`, fresh lane then retry lane, as the queue module documents its layout.
+fn lanes(guard: &PrefixGuard, n: u16) -> [String; 2] {
     let p = &guard.prefix;
-    format!("{p}:{{{p}:q{n}}}:stream")
+    [
+        format!("{p}:{{{p}:q{n}}}:stream"),
+        format!("{p}:{{{p}:q{n}}}:retry"),
+    ]
 }
 
-/// Every ready stream: both lanes of every partition.
-fn streams(guard: &PrefixGuard) -> Vec<String> {
-    let mut conn = raw();
-    let mut all = keys_matching(&mut conn, &format!("{}:*:stream", guard.prefix));
-    all.extend(keys_matching(&mut conn, &format!("{}:*:retry", guard.prefix)));
-    all
+/// The fresh-lane stream of partition `n`.
+fn stream(guard: &PrefixGuard, n: u16) -> String {
+    let [fresh, _] = lanes(guard, n);
+    fresh
+}
+
+/// Every ready stream of a store with `partitions` partitions. Named, not scanned for: a `SCAN` walks the
+/// whole keyspace of the shared Redis, which other tests may have filled.
+fn streams(guard: &PrefixGuard, partitions: u16) -> Vec<String> {
+    (0..partitions).flat_map(|n| lanes(guard, n)).collect()
 }
 
 #[tokio::test]
@@ -88,7 +95,7 @@ async fn blocking_receive_outlasts_the_default_reply_limit() {
 async fn recovers_a_destroyed_group_and_a_deleted_stream() {
     let (q, guard) = tuned(|c| c.partitions = 4).await;
     let mut conn = raw();
-    for stream in streams(&guard) {
+    for stream in streams(&guard, 4) {
         let _: i64 = redis::cmd("XGROUP")
             .arg("DESTROY")
             .arg(&stream)
@@ -106,13 +113,15 @@ async fn recovers_a_destroyed_group_and_a_deleted_stream() {
     q.finish(&got[0].receipt, FollowUp::none()).await.expect("finish");
 
     // Deleted while a receiver is blocked on it: the read is released with an error, repaired, and waits on.
+    // The wait is a deadline, not a measure: generous, so that it outlasts this test's own steps on a loaded
+    // machine.
     let waiter = {
         let q = q.clone();
-        tokio::spawn(async move { q.receive("c", 5, Duration::from_secs(3)).await })
+        tokio::spawn(async move { q.receive("c", 5, Duration::from_secs(15)).await })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _: i64 = redis::cmd("DEL")
-        .arg(streams(&guard))
+        .arg(streams(&guard, 4))
         .query(&mut conn)
         .expect("delete streams");
     tokio::time::sleep(Duration::from_millis(200)).await;
