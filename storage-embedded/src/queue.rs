@@ -1,10 +1,12 @@
 //! The delivery queue, mapped onto one process: durable rows in redb, leases in memory.
 //!
-//! Ready tasks are rows of [`QUEUE_READY`] keyed by a sequence number; delayed tasks are rows of
-//! [`QUEUE_SCHEDULED`] keyed by (due ms, seq). redb admits one process per file, so who holds which task need
-//! not be durable: leases live in a map here, with a FIFO of ready-but-unleased rows. At open the FIFO is
-//! rebuilt from the ready table, so after a crash every unfinished task is ready again (the lease count
-//! restarts at zero: a task that crashes the process is not recognised as poison across restarts).
+//! Ready tasks are rows keyed by a sequence number, in one table per lane: [`QUEUE_READY`] for fresh work,
+//! [`QUEUE_RETRY`] for promoted retries; delayed tasks are rows of [`QUEUE_SCHEDULED`] keyed by (due ms, seq).
+//! redb admits one process per file, so who holds which task need not be durable: leases live in a map here,
+//! with one FIFO of ready-but-unleased rows per lane, and `receive` shares each batch between them
+//! ([`LaneShares`]). At open the FIFOs are rebuilt from the ready tables, so after a crash every unfinished
+//! task is ready again (the lease count restarts at zero: a task that crashes the process is not recognised as
+//! poison across restarts).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::pin::pin;
@@ -14,25 +16,62 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::ReadableTableMetadata as _;
-use redb::{Database, ReadableTable};
+use redb::{Database, ReadableTable, TableDefinition};
 use tokio::sync::Notify;
-use xwebhook_engine::store::{DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, StoreResult, Task};
+use xwebhook_engine::store::{
+    DeliveryQueue, FollowUp, LaneShares, Leased, QueueDepths, Receipt, StoreResult, Task,
+};
 
 use crate::EmbeddedStore;
 use crate::error::{Context as _, decode, encode};
-use crate::tables::{QUEUE_READY, QUEUE_SCHEDULED};
+use crate::tables::{QUEUE_READY, QUEUE_RETRY, QUEUE_SCHEDULED};
 use crate::writer::Batch;
+
+/// The two lanes of ready work: new tasks, and retries made ready by promotion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    Fresh,
+    Retry,
+}
+
+impl Lane {
+    const BOTH: [Lane; 2] = [Lane::Fresh, Lane::Retry];
+
+    fn table(self) -> TableDefinition<'static, u64, &'static [u8]> {
+        match self {
+            Lane::Fresh => QUEUE_READY,
+            Lane::Retry => QUEUE_RETRY,
+        }
+    }
+
+    /// `<seq>` for the fresh lane (the receipt of the layout before lanes), `r<seq>` for the retry lane.
+    fn receipt(self, seq: u64) -> Receipt {
+        match self {
+            Lane::Fresh => Receipt(seq.to_string()),
+            Lane::Retry => Receipt(format!("r{seq}")),
+        }
+    }
+
+    /// The lane and seq of a receipt this store issued; `None` for anything else.
+    fn parse(receipt: &Receipt) -> Option<(Lane, u64)> {
+        match receipt.0.strip_prefix('r') {
+            Some(seq) => Some((Lane::Retry, seq.parse().ok()?)),
+            None => Some((Lane::Fresh, receipt.0.parse().ok()?)),
+        }
+    }
+}
 
 /// A change to the in-memory queue, published by the writer thread once the batch that caused it is durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Effect {
-    /// A ready row was written.
-    Ready(u64),
+    /// A ready row was written to a lane.
+    Ready(Lane, u64),
     /// A ready row was acknowledged (deleted): its lease, if any, is over.
     Acked(u64),
 }
 
 struct Lease {
+    lane: Lane,
     consumer: String,
     leased_at: Instant,
     deliveries: u32,
@@ -40,10 +79,23 @@ struct Lease {
 
 #[derive(Default)]
 struct Memory {
-    /// Ready rows nobody holds, oldest first.
-    unleased: VecDeque<u64>,
+    /// Fresh rows nobody holds, oldest first.
+    fresh: VecDeque<u64>,
+    /// Retry rows nobody holds, oldest first.
+    retry: VecDeque<u64>,
     /// Ready rows somebody holds, by seq (so reclaim takes the oldest first).
     leases: BTreeMap<u64, Lease>,
+    /// Which lane gets the odd task of the next odd-sized batch; flips each time.
+    odd_to_fresh: bool,
+}
+
+impl Memory {
+    fn unleased(&mut self, lane: Lane) -> &mut VecDeque<u64> {
+        match lane {
+            Lane::Fresh => &mut self.fresh,
+            Lane::Retry => &mut self.retry,
+        }
+    }
 }
 
 /// The queue's in-memory half, shared by the store (leases) and the writer thread (publication).
@@ -57,25 +109,25 @@ impl QueueShared {
     /// (ready and unleased, leased) right now.
     fn counts(&self) -> (u64, u64) {
         let memory = self.memory();
-        (memory.unleased.len() as u64, memory.leases.len() as u64)
+        let unleased = memory.fresh.len() + memory.retry.len();
+        (unleased as u64, memory.leases.len() as u64)
     }
 
-    /// Every row of the ready table is ready again: whoever held it before the restart is gone.
+    /// Every row of the ready tables is ready again: whoever held it before the restart is gone.
     pub(crate) fn load(db: &Database) -> StoreResult<Self> {
         let tx = db.begin_read().context("cannot read the ready queue")?;
-        let table = tx
-            .open_table(QUEUE_READY)
-            .context("cannot open the ready queue")?;
-        let mut unleased = VecDeque::new();
-        for row in table.iter().context("cannot scan the ready queue")? {
-            let (seq, _) = row.context("cannot scan the ready queue")?;
-            unleased.push_back(seq.value());
+        let mut memory = Memory::default();
+        for lane in Lane::BOTH {
+            let table = tx
+                .open_table(lane.table())
+                .context("cannot open the ready queue")?;
+            for row in table.iter().context("cannot scan the ready queue")? {
+                let (seq, _) = row.context("cannot scan the ready queue")?;
+                memory.unleased(lane).push_back(seq.value());
+            }
         }
         Ok(Self {
-            memory: Mutex::new(Memory {
-                unleased,
-                leases: BTreeMap::new(),
-            }),
+            memory: Mutex::new(memory),
             ready: Notify::new(),
         })
     }
@@ -94,8 +146,8 @@ impl QueueShared {
             let mut memory = self.memory();
             for effect in effects {
                 match effect {
-                    Effect::Ready(seq) => {
-                        memory.unleased.push_back(seq);
+                    Effect::Ready(lane, seq) => {
+                        memory.unleased(lane).push_back(seq);
                         any_ready = true;
                     }
                     Effect::Acked(seq) => {
@@ -109,25 +161,30 @@ impl QueueShared {
         }
     }
 
-    /// Leases up to `max` unleased rows to `consumer`: (seq, deliveries).
-    fn lease_ready(&self, consumer: &str, max: usize) -> Vec<(u64, u32)> {
+    /// Leases up to `max` unleased rows to `consumer`, shared between the lanes: (lane, seq, deliveries).
+    fn lease_ready(&self, consumer: &str, max: usize) -> Vec<(Lane, u64, u32)> {
         let mut memory = self.memory();
-        let n = max.min(memory.unleased.len());
-        let seqs: Vec<u64> = memory.unleased.drain(..n).collect();
+        let odd_to_fresh = memory.odd_to_fresh;
+        memory.odd_to_fresh = !odd_to_fresh;
+        let shares = LaneShares::take(max, memory.fresh.len(), memory.retry.len(), odd_to_fresh);
+        let mut seqs: Vec<(Lane, u64)> = Vec::with_capacity(shares.total());
+        seqs.extend(memory.fresh.drain(..shares.fresh).map(|s| (Lane::Fresh, s)));
+        seqs.extend(memory.retry.drain(..shares.retry).map(|s| (Lane::Retry, s)));
         let now = Instant::now();
-        for &seq in &seqs {
+        for &(lane, seq) in &seqs {
             let lease = Lease {
+                lane,
                 consumer: consumer.to_owned(),
                 leased_at: now,
                 deliveries: 1,
             };
             memory.leases.insert(seq, lease);
         }
-        seqs.into_iter().map(|s| (s, 1)).collect()
+        seqs.into_iter().map(|(lane, s)| (lane, s, 1)).collect()
     }
 
     /// Hands leases idle for at least `min_idle` to `consumer`.
-    fn take_over(&self, consumer: &str, min_idle: Duration, max: usize) -> Vec<(u64, u32)> {
+    fn take_over(&self, consumer: &str, min_idle: Duration, max: usize) -> Vec<(Lane, u64, u32)> {
         let mut memory = self.memory();
         let now = Instant::now();
         let mut taken = Vec::new();
@@ -140,7 +197,7 @@ impl QueueShared {
                 lease.consumer = consumer.to_owned();
                 lease.leased_at = now;
                 lease.deliveries = lease.deliveries.saturating_add(1);
-                taken.push((seq, lease.deliveries));
+                taken.push((lease.lane, seq, lease.deliveries));
             }
         }
         taken
@@ -154,22 +211,25 @@ impl QueueShared {
 
 impl EmbeddedStore {
     /// Loads the tasks of freshly leased rows.
-    fn load_leased(&self, leased: Vec<(u64, u32)>) -> StoreResult<Vec<Leased>> {
+    fn load_leased(&self, leased: Vec<(Lane, u64, u32)>) -> StoreResult<Vec<Leased>> {
         if leased.is_empty() {
             return Ok(Vec::new());
         }
         let tx = self.read()?;
-        let table = tx
-            .open_table(QUEUE_READY)
-            .context("cannot open the ready queue")?;
+        let open = |lane: Lane| tx.open_table(lane.table()).context("cannot open the ready queue");
+        let (fresh, retry) = (open(Lane::Fresh)?, open(Lane::Retry)?);
         let mut out = Vec::with_capacity(leased.len());
-        for (seq, deliveries) in leased {
+        for (lane, seq, deliveries) in leased {
+            let table = match lane {
+                Lane::Fresh => &fresh,
+                Lane::Retry => &retry,
+            };
             let Some(row) = table.get(seq).context("cannot read a queued task")? else {
                 self.queue.forget(seq);
                 continue;
             };
             out.push(Leased {
-                receipt: Receipt(seq.to_string()),
+                receipt: lane.receipt(seq),
                 task: decode(row.value(), "a queued task")?,
                 deliveries,
             });
@@ -193,7 +253,7 @@ fn insert_ready(batch: &mut Batch<'_>, tasks: &[Task]) -> StoreResult<()> {
         table
             .insert(seq, encode(task, "a task")?.as_slice())
             .context("cannot enqueue a task")?;
-        batch.effect(Effect::Ready(seq));
+        batch.effect(Effect::Ready(Lane::Fresh, seq));
     }
     Ok(())
 }
@@ -212,14 +272,14 @@ fn insert_scheduled(batch: &mut Batch<'_>, tasks: &[(Task, DateTime<Utc>)]) -> S
     Ok(())
 }
 
-/// Deletes the ready row and writes its follow-up, in the batch's one transaction. A row already gone was
-/// finished by someone else: nothing is added.
-fn finish_op(batch: &mut Batch<'_>, seq: u64, follow_up: &FollowUp) -> StoreResult<()> {
+/// Deletes the ready row of `lane` and writes its follow-up (fresh work), in the batch's one transaction. A
+/// row already gone was finished by someone else: nothing is added.
+fn finish_op(batch: &mut Batch<'_>, (lane, seq): (Lane, u64), follow_up: &FollowUp) -> StoreResult<()> {
     batch.effect(Effect::Acked(seq));
     let removed = {
         let mut table = batch
             .tx
-            .open_table(QUEUE_READY)
+            .open_table(lane.table())
             .context("cannot open the ready queue")?;
         table.remove(seq).context("cannot acknowledge a task")?.is_some()
     };
@@ -230,6 +290,7 @@ fn finish_op(batch: &mut Batch<'_>, seq: u64, follow_up: &FollowUp) -> StoreResu
     Ok(())
 }
 
+/// Moves due rows to the retry lane, so that a wave of them never stands ahead of fresh work.
 fn promote_op(batch: &mut Batch<'_>, now: DateTime<Utc>, max: usize) -> StoreResult<usize> {
     let due: Vec<((u64, u64), Vec<u8>)> = {
         let table = batch
@@ -253,15 +314,15 @@ fn promote_op(batch: &mut Batch<'_>, now: DateTime<Utc>, max: usize) -> StoreRes
         .context("cannot open the scheduled queue")?;
     let mut ready = batch
         .tx
-        .open_table(QUEUE_READY)
-        .context("cannot open the ready queue")?;
+        .open_table(QUEUE_RETRY)
+        .context("cannot open the retry queue")?;
     for (key, task) in &due {
         scheduled.remove(*key).context("cannot take a due task")?;
         let seq = batch.next_seq();
         ready
             .insert(seq, task.as_slice())
             .context("cannot make a task ready")?;
-        batch.effect(Effect::Ready(seq));
+        batch.effect(Effect::Ready(Lane::Retry, seq));
     }
     Ok(due.len())
 }
@@ -319,10 +380,10 @@ impl DeliveryQueue for EmbeddedStore {
 
     async fn finish(&self, receipt: &Receipt, follow_up: FollowUp) -> StoreResult<()> {
         // A receipt we never issued is unknown, which the contract says is not an error.
-        let Ok(seq) = receipt.0.parse::<u64>() else {
+        let Some(entry) = Lane::parse(receipt) else {
             return Ok(());
         };
-        self.writer.write(move |b| finish_op(b, seq, &follow_up)).await
+        self.writer.write(move |b| finish_op(b, entry, &follow_up)).await
     }
 
     async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> StoreResult<Vec<Leased>> {

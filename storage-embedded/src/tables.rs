@@ -39,9 +39,13 @@ pub(crate) const ATTEMPTS_BY_ENDPOINT: Index = TableDefinition::new("attempts_by
 pub(crate) const DESTINATIONS: Rows = TableDefinition::new("destinations");
 /// `org/app/ep/msg` → "" (the destination's key in [`DESTINATIONS`] is derived from it).
 pub(crate) const DESTINATIONS_BY_ENDPOINT: Index = TableDefinition::new("destinations_by_endpoint");
-/// seq → task, ready to be leased.
+/// seq → task, ready to be leased: the fresh lane (new work). It keeps the name of the single ready table of
+/// the layout before lanes, so a store upgraded in place delivers its unfinished tasks as fresh work.
 pub(crate) const QUEUE_READY: TableDefinition<'static, u64, &'static [u8]> =
     TableDefinition::new("queue_ready");
+/// seq → task, ready to be leased: the retry lane (promoted retries). Seqs are unique across both lanes.
+pub(crate) const QUEUE_RETRY: TableDefinition<'static, u64, &'static [u8]> =
+    TableDefinition::new("queue_retry");
 /// (due ms, seq) → task, waiting for its due time.
 pub(crate) const QUEUE_SCHEDULED: TableDefinition<'static, (u64, u64), &'static [u8]> =
     TableDefinition::new("queue_scheduled");
@@ -94,6 +98,8 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
     }
     tx.open_table(QUEUE_READY)
         .context("cannot create the ready queue")?;
+    tx.open_table(QUEUE_RETRY)
+        .context("cannot create the retry queue")?;
     tx.open_table(QUEUE_SCHEDULED)
         .context("cannot create the scheduled queue")?;
     tx.open_table(META).context("cannot create the meta table")?;

@@ -3,6 +3,7 @@
 mod endpoint_health;
 mod error;
 mod filter;
+mod lanes;
 mod local_rate_limits;
 mod page;
 mod ports;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 pub use endpoint_health::EndpointHealth;
 pub use error::{StoreError, StoreErrorKind, StoreResult};
 pub use filter::{AttemptFilter, DestinationFilter, MessageFilter, TimeTypeChannel, status_code_class};
+pub use lanes::LaneShares;
 pub use local_rate_limits::LocalRateLimits;
 pub use page::{Cursor, DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order, Page, Pager, Walk};
 pub use ports::{

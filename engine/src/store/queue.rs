@@ -1,6 +1,11 @@
 //! The delivery queue port. Its shape is that of Redis streams with a consumer group: tasks are appended,
 //! leased in batches to named consumers, acknowledged when done, and reclaimed from consumers that went quiet;
 //! delayed tasks wait in a time-ordered set until due.
+//!
+//! Ready tasks wait in two lanes: *fresh* (new work: `enqueue`, `FollowUp::enqueue`) and *retry* (work that
+//! waited for its due time: `promote_due`). `receive` leases from both, reserving each half of a batch (see
+//! [`LaneShares`](super::LaneShares)), so that a wave of due retries after an outage never makes first attempts
+//! wait behind it. A task's lane is the backend's business: it travels in the receipt, not in the task.
 
 use std::time::Duration;
 
@@ -48,7 +53,7 @@ pub struct Leased {
 /// What replaces a finished task, committed atomically with its acknowledgement.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FollowUp {
-    /// Ready at once (a fan-out's deliveries).
+    /// Ready at once, in the fresh lane (a fan-out's deliveries).
     pub enqueue: Vec<Task>,
     /// Ready at their due time (retries).
     pub schedule: Vec<(Task, DateTime<Utc>)>,
@@ -70,7 +75,7 @@ impl FollowUp {
 /// How much work the queue holds, for operators.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueDepths {
-    /// Ready and not leased.
+    /// Ready and not leased, both lanes together.
     pub ready: u64,
     /// Leased and not finished.
     pub in_flight: u64,
@@ -82,7 +87,7 @@ pub struct QueueDepths {
 
 #[async_trait]
 pub trait DeliveryQueue: Send + Sync {
-    /// Appends tasks, ready at once. They are durable when this returns.
+    /// Appends tasks to the fresh lane, ready at once. They are durable when this returns.
     async fn enqueue(&self, tasks: Vec<Task>) -> StoreResult<()>;
 
     /// Parks tasks until their due time. Durable when this returns.
@@ -90,6 +95,9 @@ pub trait DeliveryQueue: Send + Sync {
 
     /// Leases up to `max` ready tasks to `consumer`, waiting up to `wait` for one when none is ready. A leased
     /// task is given to no other consumer until acknowledged, or until reclaimed after its lease went idle.
+    /// When both lanes hold ready work, each gets at least half of the batch (the odd task of an odd `max`
+    /// alternating between them), and what one lane leaves unused goes to the other; within a lane, oldest
+    /// first.
     async fn receive(&self, consumer: &str, max: usize, wait: Duration) -> StoreResult<Vec<Leased>>;
 
     /// Acknowledges a lease and, in the same atomic step, adds its follow-up work: either the task is done and
@@ -101,15 +109,16 @@ pub trait DeliveryQueue: Send + Sync {
     /// leases them to `consumer`. `min_idle` must exceed the longest time a live consumer holds a task.
     async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> StoreResult<Vec<Leased>>;
 
-    /// Moves up to `max` scheduled tasks due at or before `now` to the ready queue, each exactly once even when
+    /// Moves up to `max` scheduled tasks due at or before `now` to the retry lane, each exactly once even when
     /// several processes call this at the same time. Returns how many moved.
     async fn promote_due(&self, now: DateTime<Utc>, max: usize) -> StoreResult<usize>;
 
     /// The current depths of the queue (a snapshot: counts may move while they are read).
     async fn depths(&self) -> StoreResult<QueueDepths>;
 
-    /// Moves up to `max` dead-lettered tasks (leased too often without finishing) back to the ready queue with
-    /// a fresh delivery count, and returns how many moved. A backend that never dead-letters moves none.
+    /// Moves up to `max` dead-lettered tasks (leased too often without finishing) back to the retry lane (they
+    /// are old work, which must not crowd out new) with a fresh delivery count, and returns how many moved. A
+    /// backend that never dead-letters moves none.
     async fn redrive_dead_letters(&self, max: usize) -> StoreResult<usize> {
         let _ = max;
         Ok(0)

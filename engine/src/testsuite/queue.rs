@@ -320,3 +320,92 @@ pub async fn queue_depths_count_each_state(s: Stores) {
         "finished work leaves the queue"
     );
 }
+
+/// Schedules `n` tasks already due and promotes them: a wave of retries, as after an endpoint outage.
+async fn promote_wave(q: &dyn DeliveryQueue, org: &OrgId, n: usize) -> Vec<Task> {
+    let due = Utc::now() - chrono::Duration::seconds(1);
+    let tasks: Vec<Task> = (0..n).map(|_| task(org)).collect();
+    let scheduled = tasks.iter().map(|t| (t.clone(), due)).collect();
+    q.schedule(scheduled).await.expect("schedule");
+    assert_eq!(q.promote_due(Utc::now(), n).await.expect("promote"), n);
+    tasks
+}
+
+pub async fn queue_fresh_task_passes_a_wave_of_retries(s: Stores) {
+    let org = OrgId::generate();
+    let retries = promote_wave(&*s.queue, &org, 200).await;
+    let fresh = task(&org);
+    s.queue.enqueue(vec![fresh.clone()]).await.expect("enqueue");
+    let batch = s.queue.receive("c", 10, LONG).await.expect("receive");
+    assert!(
+        batch.iter().any(|l| l.task == fresh),
+        "the first batch holds the fresh task, enqueued after 200 ready retries"
+    );
+    assert_eq!(batch.len(), 10, "retries fill what the fresh lane leaves");
+    let retried = msg_ids(&retries);
+    assert!(
+        batch
+            .iter()
+            .filter(|l| l.task != fresh)
+            .all(|l| retried.contains(&l.task.msg_id)),
+        "the rest of the batch is retries"
+    );
+
+    // Leases of both lanes are reclaimed and finished alike.
+    let taken = s
+        .queue
+        .reclaim("heir", Duration::ZERO, 10)
+        .await
+        .expect("reclaim");
+    assert_eq!(
+        leased_ids(&taken),
+        leased_ids(&batch),
+        "both lanes' leases reclaimed"
+    );
+    for l in &taken {
+        s.queue
+            .finish(&l.receipt, FollowUp::none())
+            .await
+            .expect("finish");
+    }
+    let depths = s.queue.depths().await.expect("depths");
+    assert_eq!((depths.ready, depths.in_flight), (191, 0));
+}
+
+pub async fn queue_batches_of_one_alternate_lanes(s: Stores) {
+    let org = OrgId::generate();
+    let retries = msg_ids(&promote_wave(&*s.queue, &org, 3).await);
+    let fresh: Vec<Task> = (0..3).map(|_| task(&org)).collect();
+    s.queue.enqueue(fresh.clone()).await.expect("enqueue");
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        got.extend(s.queue.receive("c", 1, LONG).await.expect("receive"));
+    }
+    let ids = leased_ids(&got);
+    assert_eq!(ids.len(), 2);
+    assert_eq!(
+        ids.intersection(&retries).count(),
+        1,
+        "two batches of one take one task from each lane"
+    );
+}
+
+pub async fn queue_due_retry_passes_a_wave_of_fresh_tasks(s: Stores) {
+    let org = OrgId::generate();
+    s.queue
+        .enqueue((0..200).map(|_| task(&org)).collect())
+        .await
+        .expect("enqueue");
+    let retry = promote_wave(&*s.queue, &org, 1).await;
+    let batch = s.queue.receive("c", 10, LONG).await.expect("receive");
+    assert!(
+        batch.iter().any(|l| l.task == retry[0]),
+        "the first batch holds the retry, promoted after 200 ready fresh tasks"
+    );
+    assert_eq!(batch.len(), 10);
+    assert_eq!(
+        s.queue.depths().await.expect("depths").ready,
+        191,
+        "ready counts both lanes"
+    );
+}

@@ -19,7 +19,7 @@ use xwebhook_engine::store::{FollowUp, Receipt, StoreResult};
 
 use super::GROUP;
 use super::groups::is_missing_group;
-use super::layout::parse_receipt;
+use super::layout::{Entry, parse_receipt};
 use super::schedule::{PartWork, Work};
 use crate::RedisStore;
 use crate::conn::Conn;
@@ -28,32 +28,34 @@ use crate::error::Context as _;
 impl RedisStore {
     pub(super) async fn finish_task(&self, receipt: &Receipt, follow_up: FollowUp) -> StoreResult<()> {
         // A receipt this store never issued is unknown, which the contract says is not an error.
-        let Some((partition, id)) = parse_receipt(receipt, self.queue.partitions) else {
+        let Some(entry) = parse_receipt(receipt, self.queue.partitions) else {
             return Ok(());
         };
+        let partition = entry.partition;
         let mut work = self.work(&follow_up.enqueue, &follow_up.schedule)?;
         let mut conn = self.pool.get().await?;
         if self.queue.cluster {
             let own = work.remove(&partition);
             if !work.is_empty() {
-                if !self.is_pending(&mut conn, partition, id).await? {
+                if !self.is_pending(&mut conn, entry).await? {
                     return Ok(());
                 }
                 self.add_work(&mut conn, &work).await?;
             }
             work = own.map(|w| Work::from([(partition, w)])).unwrap_or_default();
         }
-        self.ack_with(&mut conn, partition, id, &work).await
+        self.ack_with(&mut conn, entry, &work).await
     }
 
-    /// The finish script: acknowledges `id` and, if it was pending, adds `work` (all keys in one call).
-    async fn ack_with(&self, conn: &mut Conn, partition: u16, id: &str, work: &Work) -> StoreResult<()> {
+    /// The finish script: acknowledges `entry` and, if it was pending, adds `work` (all keys in one call).
+    /// Follow-ups are fresh work (see `add_work`).
+    async fn ack_with(&self, conn: &mut Conn, entry: Entry<'_>, work: &Work) -> StoreResult<()> {
         let mut call = self.queue.scripts.finish.prepare_invoke();
-        call.key(&self.queue.parts[usize::from(partition)].stream);
-        call.arg(GROUP).arg(id);
+        call.key(self.queue.parts[usize::from(entry.partition)].stream(entry.lane));
+        call.arg(GROUP).arg(entry.id);
         for (&p, PartWork { enqueue, schedule }) in work {
             let keys = &self.queue.parts[usize::from(p)];
-            call.key(&keys.stream).key(&keys.scheduled);
+            call.key(&keys.fresh).key(&keys.scheduled);
             call.arg(enqueue.len()).arg(schedule.len());
             for json in enqueue {
                 call.arg(json);
@@ -69,9 +71,10 @@ impl RedisStore {
         Ok(())
     }
 
-    /// Whether entry `id` is leased to someone. A missing group means nobody holds it.
-    async fn is_pending(&self, conn: &mut Conn, partition: u16, id: &str) -> StoreResult<bool> {
-        let stream = &self.queue.parts[usize::from(partition)].stream;
+    /// Whether `entry` is leased to someone. A missing group means nobody holds it.
+    async fn is_pending(&self, conn: &mut Conn, entry: Entry<'_>) -> StoreResult<bool> {
+        let stream = self.queue.parts[usize::from(entry.partition)].stream(entry.lane);
+        let id = entry.id;
         let pending: Result<Vec<redis::Value>, _> = redis::cmd("XPENDING")
             .arg(stream)
             .arg(GROUP)

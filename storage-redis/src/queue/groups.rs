@@ -8,6 +8,7 @@ use tracing::warn;
 use xwebhook_engine::store::StoreResult;
 
 use super::GROUP;
+use super::layout::Lane;
 use crate::RedisStore;
 use crate::error::Context as _;
 
@@ -21,15 +22,20 @@ pub(super) fn is_missing_group(e: &redis::RedisError) -> bool {
 }
 
 impl RedisStore {
-    /// Creates every partition's stream and consumer group where missing (idempotent).
+    /// Creates every partition's ready streams (both lanes) and consumer group where missing (idempotent).
     pub(crate) async fn prepare_queue(&self) -> StoreResult<()> {
         let mut conn = self.pool.get().await?;
-        for part in &self.queue.parts {
+        let streams = self
+            .queue
+            .parts
+            .iter()
+            .flat_map(|part| Lane::BOTH.map(|lane| part.stream(lane)));
+        for stream in streams {
             // From id 0, not `$`: acknowledged entries are deleted, so whatever a stream still holds is
             // unfinished work, which a re-created group must deliver rather than skip.
             let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
                 .arg("CREATE")
-                .arg(&part.stream)
+                .arg(stream)
                 .arg(GROUP)
                 .arg("0")
                 .arg("MKSTREAM")

@@ -6,11 +6,27 @@ use xwebhook_engine::store::{Receipt, Task, TaskKind};
 
 use crate::keys::Keys;
 
-/// The three keys of one partition. They share a hash tag, so a script may touch all of them on a cluster.
+/// The two lanes of ready work (see `xwebhook_engine::store::LaneShares`): new work, and due retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lane {
+    Fresh,
+    Retry,
+}
+
+impl Lane {
+    /// Both lanes, in the order a partition's streams are passed to commands and scripts.
+    pub const BOTH: [Lane; 2] = [Lane::Fresh, Lane::Retry];
+}
+
+/// The keys of one partition. They share a hash tag, so a script may touch all of them on a cluster.
 #[derive(Debug, Clone)]
 pub(super) struct PartitionKeys {
-    /// Ready and leased tasks (`XADD`, read by the consumer group).
-    pub stream: String,
+    /// Fresh tasks (`enqueue`, fan-outs' deliveries), ready and leased, read by the consumer group. It keeps the
+    /// name of the single ready stream of the layout before lanes, so a deployment upgrading in place finds its
+    /// unfinished tasks there and delivers them as fresh work.
+    pub fresh: String,
+    /// Retries made ready by promotion, and redriven dead letters; ready and leased, same group.
+    pub retry: String,
     /// Parked tasks, scored by due time in milliseconds since the epoch.
     pub scheduled: String,
     /// Tasks that were leased too often, or could not be decoded.
@@ -21,9 +37,18 @@ impl PartitionKeys {
     pub fn new(keys: &Keys, partition: u16) -> Self {
         let tag = keys.tag(&format!("q{partition}"));
         Self {
-            stream: keys.key(&[&tag, "stream"]),
+            fresh: keys.key(&[&tag, "stream"]),
+            retry: keys.key(&[&tag, "retry"]),
             scheduled: keys.key(&[&tag, "scheduled"]),
             dead: keys.key(&[&tag, "dead"]),
+        }
+    }
+
+    /// The ready stream of `lane`.
+    pub fn stream(&self, lane: Lane) -> &str {
+        match lane {
+            Lane::Fresh => &self.fresh,
+            Lane::Retry => &self.retry,
         }
     }
 }
@@ -43,16 +68,37 @@ pub(super) fn partition_of(task: &Task, partitions: u16) -> u16 {
     u16::try_from(hash % u64::from(partitions.max(1))).unwrap_or(0)
 }
 
-/// `<partition>:<stream entry id>`.
-pub(super) fn receipt(partition: u16, entry_id: &str) -> Receipt {
-    Receipt(format!("{partition}:{entry_id}"))
+/// `<partition>:<entry id>` for the fresh lane (the receipt of the layout before lanes, so leases taken before
+/// an upgrade still finish), `<partition>r:<entry id>` for the retry lane.
+pub(super) fn receipt(partition: u16, lane: Lane, entry_id: &str) -> Receipt {
+    match lane {
+        Lane::Fresh => Receipt(format!("{partition}:{entry_id}")),
+        Lane::Retry => Receipt(format!("{partition}r:{entry_id}")),
+    }
 }
 
-/// The partition and entry id of a receipt this store issued; `None` for anything else.
-pub(super) fn parse_receipt(receipt: &Receipt, partitions: u16) -> Option<(u16, &str)> {
+/// Where a leased entry lives, as its receipt says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Entry<'a> {
+    pub partition: u16,
+    pub lane: Lane,
+    pub id: &'a str,
+}
+
+/// The entry a receipt this store issued names; `None` for anything else.
+pub(super) fn parse_receipt(receipt: &Receipt, partitions: u16) -> Option<Entry<'_>> {
     let (partition, entry_id) = receipt.0.split_once(':')?;
+    let (partition, lane) = match partition.strip_suffix('r') {
+        Some(p) => (p, Lane::Retry),
+        None => (partition, Lane::Fresh),
+    };
     let partition: u16 = partition.parse().ok()?;
-    (partition < partitions && is_entry_id(entry_id)).then_some((partition, entry_id))
+    let entry = Entry {
+        partition,
+        lane,
+        id: entry_id,
+    };
+    (partition < partitions && is_entry_id(entry_id)).then_some(entry)
 }
 
 /// `<ms>-<seq>`, the shape Redis gives stream entry ids; anything else would make Redis reply with an error.
@@ -120,9 +166,19 @@ mod tests {
 
     #[test]
     fn receipts_round_trip_and_reject_strangers() {
-        let r = receipt(3, "1700000000000-0");
-        assert_eq!(parse_receipt(&r, 16), Some((3, "1700000000000-0")));
+        let r = receipt(3, Lane::Fresh, "1700000000000-0");
+        assert_eq!(r.0, "3:1700000000000-0", "the receipt of the layout before lanes");
+        let entry = |lane| Entry {
+            partition: 3,
+            lane,
+            id: "1700000000000-0",
+        };
+        assert_eq!(parse_receipt(&r, 16), Some(entry(Lane::Fresh)));
         assert_eq!(parse_receipt(&r, 3), None, "partition out of range");
+        let r = receipt(3, Lane::Retry, "1700000000000-0");
+        assert_eq!(parse_receipt(&r, 16), Some(entry(Lane::Retry)));
+        assert_eq!(parse_receipt(&Receipt("3x:1-0".into()), 16), None);
+        assert_eq!(parse_receipt(&Receipt("r:1-0".into()), 16), None);
         assert_eq!(parse_receipt(&Receipt("42".into()), 16), None);
         assert_eq!(parse_receipt(&Receipt("x:1-0".into()), 16), None);
         assert_eq!(parse_receipt(&Receipt("1:".into()), 16), None);

@@ -4,15 +4,21 @@
 //! delivery) or of its message (a fan-out), so one endpoint's work stays together. Each partition's keys share
 //! the hash tag `{<prefix>:q<N>}`, so they live in one cluster slot and one script may touch them all:
 //!
-//! | key                                | type       | holds                                                |
-//! |------------------------------------|------------|------------------------------------------------------|
-//! | `<prefix>:{<prefix>:q<N>}:stream`    | stream     | ready and leased tasks; field `t` = task JSON        |
+//! | key                                  | type       | holds                                                    |
+//! |--------------------------------------|------------|----------------------------------------------------------|
+//! | `<prefix>:{<prefix>:q<N>}:stream`    | stream     | fresh lane: new tasks, ready and leased; `t` = task JSON |
+//! | `<prefix>:{<prefix>:q<N>}:retry`     | stream     | retry lane: promoted and redriven tasks; `t` = task JSON |
 //! | `<prefix>:{<prefix>:q<N>}:scheduled` | sorted set | parked tasks; score = due ms, member = `<token>\|<JSON>` |
 //! | `<prefix>:{<prefix>:q<N>}:dead`      | stream     | dead letters: `t`, original `id`, `deliveries`, `reason` |
 //!
-//! Every stream has the consumer group [`GROUP`]. A lease is a pending entry of that group; its receipt is
-//! `<partition>:<entry id>`; finishing acknowledges *and deletes* the entry, so a stream holds only
-//! unfinished work (which is why a lost group is re-created from id 0: see `groups`).
+//! The fresh lane keeps the key of the single ready stream of the layout before lanes, so tasks written by an
+//! older version are delivered after an upgrade, as fresh work. `receive` leases from both lanes of a
+//! partition in one step, each lane reserved half of the batch (`xwebhook_engine::store::LaneShares`).
+//!
+//! Every ready stream has the consumer group [`GROUP`]. A lease is a pending entry of that group; its receipt
+//! names the partition, the lane and the entry id (`layout::receipt`); finishing acknowledges *and deletes*
+//! the entry, so a stream holds only unfinished work (which is why a lost group is re-created from id 0: see
+//! `groups`).
 //!
 //! Layout:
 //! - `layout`: partitioning, keys, receipts, scheduled-set members.
@@ -31,13 +37,13 @@ mod receive;
 mod schedule;
 mod scripts;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use xwebhook_engine::store::{
-    DeliveryQueue, FollowUp, Leased, Receipt, StoreError, StoreErrorKind, StoreResult, Task,
+    DeliveryQueue, FollowUp, LaneShares, Leased, Receipt, StoreError, StoreErrorKind, StoreResult, Task,
 };
 
 use crate::RedisStore;
@@ -45,7 +51,7 @@ use crate::config::RedisConfig;
 use crate::error::decode_err;
 use crate::keys::Keys;
 use blocking::Blocking;
-use layout::{MemberTokens, PartitionKeys};
+use layout::{Lane, MemberTokens, PartitionKeys};
 use scripts::Scripts;
 
 /// The one consumer group of every partition's stream; consumers are named by the worker.
@@ -64,6 +70,8 @@ pub struct QueueState {
     tokens: MemberTokens,
     /// Where the next sweep starts, so that no partition is always read last.
     cursor: AtomicUsize,
+    /// Which lane gets the odd task of the next odd-sized batch; flips each time.
+    next_odd_to_fresh: AtomicBool,
 }
 
 impl QueueState {
@@ -85,6 +93,7 @@ impl QueueState {
             blocking: Blocking::new(config, cluster_reply_limit)?,
             tokens: MemberTokens::new(),
             cursor: AtomicUsize::new(0),
+            next_odd_to_fresh: AtomicBool::new(true),
         })
     }
 
@@ -92,9 +101,21 @@ impl QueueState {
         self.cursor.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn partition_of_stream(&self, stream: &str) -> Option<u16> {
-        let i = self.parts.iter().position(|p| p.stream == stream)?;
-        u16::try_from(i).ok()
+    /// Whether the odd task of an odd batch goes to the fresh lane this time; alternates from call to call.
+    fn odd_to_fresh(&self) -> bool {
+        self.next_odd_to_fresh.fetch_xor(true, Ordering::Relaxed)
+    }
+
+    /// Each lane's reserved share of a batch of `max`.
+    fn reserved(&self, max: usize) -> LaneShares {
+        LaneShares::reserved(max, self.odd_to_fresh())
+    }
+
+    fn stream_owner(&self, stream: &str) -> Option<(u16, Lane)> {
+        self.parts.iter().enumerate().find_map(|(i, p)| {
+            let lane = Lane::BOTH.into_iter().find(|&l| p.stream(l) == stream)?;
+            Some((u16::try_from(i).ok()?, lane))
+        })
     }
 }
 

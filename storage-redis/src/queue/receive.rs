@@ -1,12 +1,14 @@
 //! Leasing ready tasks: a non-blocking sweep over the partitions, then a blocking read when nothing was ready.
 //!
-//! - Sweep: on a single node one script reads every partition in turn (a rotating start keeps partitions
-//!   fair), taking exactly `max - taken` from each; on a cluster the same script runs once per partition, since
-//!   one command cannot span slots.
+//! - Sweep: on a single node one script reads every partition's two lanes in turn (a rotating start keeps
+//!   partitions fair), each lane up to its reserved share of the batch, then, when a lane stopped at its share
+//!   and the batch is not full, fills the rest from either lane: a lane only gives up what the other leaves
+//!   unused. On a cluster the script runs once per partition, since one command cannot span slots, and the
+//!   fill is a second pass over the partitions.
 //! - Block: on a single node one `XREADGROUP … BLOCK` waits on every stream at once for the whole remaining
-//!   wait. On a cluster it cannot, so it blocks on one partition (rotating) for at most [`CLUSTER_BLOCK_SLICE`]
-//!   and sweeps again: work arriving on another partition waits at most one slice, at the price of one sweep
-//!   per slice while idle.
+//!   wait. On a cluster it cannot, so it blocks on one partition's two lanes (rotating) for at most
+//!   [`CLUSTER_BLOCK_SLICE`] and sweeps again: work arriving on another partition waits at most one slice, at
+//!   the price of one sweep per slice while idle.
 //!
 //! A read cancelled by the caller (shutdown) may still lease entries on the server; nobody finishes them, so
 //! they are reclaimed after the visibility timeout: delivered late, never lost.
@@ -16,11 +18,11 @@ use std::time::Duration;
 use redis::streams::StreamReadReply;
 use tokio::time::Instant;
 use tracing::warn;
-use xwebhook_engine::store::{Leased, StoreError, StoreErrorKind, StoreResult};
+use xwebhook_engine::store::{LaneShares, Leased, StoreError, StoreErrorKind, StoreResult};
 
 use super::blocking::BlockingConn;
 use super::groups::is_missing_group;
-use super::layout::receipt;
+use super::layout::{Lane, receipt};
 use super::{GROUP, decode_task};
 use crate::RedisStore;
 use crate::conn::Conn;
@@ -31,9 +33,10 @@ pub(super) const CLUSTER_BLOCK_SLICE: Duration = Duration::from_millis(100);
 /// How much longer than its `BLOCK` we wait for a blocking read's reply before giving up on the connection.
 pub(super) const BLOCK_GRACE: Duration = Duration::from_secs(5);
 
-/// An entry just read: its partition, entry id and raw task.
+/// An entry just read: its partition, lane, entry id and raw task.
 pub(super) struct Read {
     pub partition: u16,
+    pub lane: Lane,
     pub id: String,
     pub raw: String,
 }
@@ -73,12 +76,22 @@ impl RedisStore {
         (start..n).chain(0..start).collect()
     }
 
-    /// Reads up to `max` ready entries without blocking. Streams that lost their group are repaired, and swept
-    /// once more if nothing else was ready.
+    /// Reads up to `max` ready entries without blocking: each lane up to its reserved share, then, if a lane
+    /// stopped at its share, the rest of the batch from either. Streams that lost their group are repaired,
+    /// and swept once more if nothing else was ready.
     async fn sweep(&self, consumer: &str, max: usize) -> StoreResult<Vec<Read>> {
         let order = self.rotation();
         let mut conn = self.pool.get().await?;
-        let (reads, missing) = self.sweep_once(&mut conn, &order, consumer, max).await?;
+        let reserved = self.queue.reserved(max);
+        let (mut reads, missing) = self
+            .sweep_once(&mut conn, &order, consumer, reserved, max)
+            .await?;
+        if self.queue.cluster {
+            let more = self
+                .fill(&mut conn, &order, consumer, reserved, &reads, max)
+                .await?;
+            reads.extend(more);
+        }
         if missing == 0 {
             return Ok(reads);
         }
@@ -86,41 +99,84 @@ impl RedisStore {
         if !reads.is_empty() {
             return Ok(reads);
         }
-        let (reads, _) = self.sweep_once(&mut conn, &order, consumer, max).await?;
+        let (reads, _) = self
+            .sweep_once(&mut conn, &order, consumer, reserved, max)
+            .await?;
         Ok(reads)
     }
 
-    /// Entries read, and how many streams had no group.
+    /// On a cluster each sweep call sees one partition, so the batch cannot be filled inside it as on a single
+    /// node: a second pass over the partitions takes the rest of the batch from either lane, when a lane
+    /// stopped at its share (perhaps zero, in a batch of one) and so may hold more.
+    async fn fill(
+        &self,
+        conn: &mut Conn,
+        order: &[u16],
+        consumer: &str,
+        reserved: LaneShares,
+        reads: &[Read],
+        max: usize,
+    ) -> StoreResult<Vec<Read>> {
+        let left = max.saturating_sub(reads.len());
+        let taken = lanes_of(reads);
+        if left == 0 || (taken.fresh < reserved.fresh && taken.retry < reserved.retry) {
+            return Ok(Vec::new());
+        }
+        let fill = LaneShares {
+            fresh: left,
+            retry: left,
+        };
+        let (more, _) = self.sweep_once(conn, order, consumer, fill, left).await?;
+        Ok(more)
+    }
+
+    /// Entries read, at most `shares` of each lane and `max` in all, and how many streams had no group.
     async fn sweep_once(
         &self,
         conn: &mut Conn,
         order: &[u16],
         consumer: &str,
+        shares: LaneShares,
         max: usize,
     ) -> StoreResult<(Vec<Read>, u64)> {
-        // One script over all streams on a single node; one per stream on a cluster.
+        // One script over all streams on a single node; one per partition on a cluster.
         let chunk = if self.queue.cluster { 1 } else { order.len().max(1) };
         let (mut reads, mut missing) = (Vec::new(), 0);
         for group in order.chunks(chunk) {
-            let left = max - reads.len();
+            let taken = lanes_of(&reads);
+            let left = max.saturating_sub(reads.len());
             if left == 0 {
                 break;
             }
             let mut call = self.queue.scripts.sweep.prepare_invoke();
             for &p in group {
-                call.key(&self.queue.parts[usize::from(p)].stream);
+                for lane in Lane::BOTH {
+                    call.key(self.queue.parts[usize::from(p)].stream(lane));
+                }
             }
-            call.arg(GROUP).arg(consumer).arg(left);
+            call.arg(GROUP).arg(consumer);
+            call.arg(shares.fresh.saturating_sub(taken.fresh))
+                .arg(shares.retry.saturating_sub(taken.retry))
+                .arg(left)
+                .arg(u8::from(!self.queue.cluster));
             let (got, lost): (Vec<(usize, String, String)>, u64) = call
                 .invoke_async(conn)
                 .await
                 .redis("cannot read the delivery queue")?;
             missing += lost;
             for (k, id, raw) in got {
-                // The script numbers keys from 1, in the order they were passed.
-                if let Some(&partition) = k.checked_sub(1).and_then(|i| group.get(i)) {
-                    reads.push(Read { partition, id, raw });
-                }
+                // The script numbers keys from 1, in the order they were passed: (fresh, retry) per partition.
+                let Some(i) = k.checked_sub(1) else { continue };
+                let Some(&partition) = group.get(i / 2) else {
+                    continue;
+                };
+                let lane = Lane::BOTH[i % 2];
+                reads.push(Read {
+                    partition,
+                    lane,
+                    id,
+                    raw,
+                });
             }
         }
         Ok((reads, missing))
@@ -171,21 +227,24 @@ impl RedisStore {
         cmd.arg("GROUP").arg(GROUP).arg(consumer).arg("COUNT").arg(max);
         cmd.arg("BLOCK").arg(block.as_millis().max(1)).arg("STREAMS");
         for &p in partitions {
-            cmd.arg(&self.queue.parts[usize::from(p)].stream);
+            for lane in Lane::BOTH {
+                cmd.arg(self.queue.parts[usize::from(p)].stream(lane));
+            }
         }
-        for _ in partitions {
+        for _ in 0..partitions.len() * Lane::BOTH.len() {
             cmd.arg(">");
         }
         let reply: Option<StreamReadReply> = cmd.query_async(conn).await?;
         let mut reads = Vec::new();
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
-            let Some(partition) = self.queue.partition_of_stream(&stream.key) else {
+            let Some((partition, lane)) = self.queue.stream_owner(&stream.key) else {
                 continue;
             };
             for entry in stream.ids {
                 let raw = entry.get::<String>("t").unwrap_or_default();
                 reads.push(Read {
                     partition,
+                    lane,
                     id: entry.id,
                     raw,
                 });
@@ -195,15 +254,30 @@ impl RedisStore {
     }
 
     /// `COUNT` applies to each stream of an `XREADGROUP`: when several streams filled up during one block, more
-    /// than `max` entries may come back. The surplus goes back to the end of its stream, unleased.
-    async fn release_extra(&self, mut reads: Vec<Read>, max: usize) -> StoreResult<Vec<Read>> {
+    /// than `max` entries may come back. What the batch keeps is shared between the lanes as a sweep would
+    /// share it; the surplus goes back to the end of its stream, unleased.
+    async fn release_extra(&self, reads: Vec<Read>, max: usize) -> StoreResult<Vec<Read>> {
         if reads.len() <= max {
             return Ok(reads);
         }
-        let extra = reads.split_off(max);
+        let ready = lanes_of(&reads);
+        let mut keep = LaneShares::take(max, ready.fresh, ready.retry, self.queue.odd_to_fresh());
+        let (mut kept, mut extra) = (Vec::with_capacity(max), Vec::new());
+        for r in reads {
+            let share = match r.lane {
+                Lane::Fresh => &mut keep.fresh,
+                Lane::Retry => &mut keep.retry,
+            };
+            if *share > 0 {
+                *share -= 1;
+                kept.push(r);
+            } else {
+                extra.push(r);
+            }
+        }
         let mut conn = self.pool.get().await?;
         for r in extra {
-            let stream = &self.queue.parts[usize::from(r.partition)].stream;
+            let stream = self.queue.parts[usize::from(r.partition)].stream(r.lane);
             let _: i64 = self
                 .queue
                 .scripts
@@ -217,7 +291,7 @@ impl RedisStore {
                 .await
                 .redis("cannot hand back a surplus lease")?;
         }
-        Ok(reads)
+        Ok(kept)
     }
 
     /// Freshly read entries as leases (delivered once so far); undecodable ones are buried, not returned.
@@ -226,17 +300,26 @@ impl RedisStore {
         for r in reads {
             match decode_task(&r.raw) {
                 Ok(task) => leased.push(Leased {
-                    receipt: receipt(r.partition, &r.id),
+                    receipt: receipt(r.partition, r.lane, &r.id),
                     task,
                     deliveries: 1,
                 }),
                 Err(e) => {
                     warn!(partition = r.partition, entry = %r.id, error = %e, "burying an undecodable task");
-                    self.bury(r.partition, &r.id, &format!("undecodable task: {e}"))
+                    self.bury(r.partition, r.lane, &r.id, &format!("undecodable task: {e}"))
                         .await?;
                 }
             }
         }
         Ok(leased)
+    }
+}
+
+/// How many of `reads` each lane gave.
+fn lanes_of(reads: &[Read]) -> LaneShares {
+    let fresh = reads.iter().filter(|r| r.lane == Lane::Fresh).count();
+    LaneShares {
+        fresh,
+        retry: reads.len() - fresh,
     }
 }

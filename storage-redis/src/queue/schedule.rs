@@ -1,4 +1,5 @@
-//! Adding work: ready tasks (`XADD`), parked tasks (`ZADD`), and the promotion of due parked tasks.
+//! Adding work: ready tasks (`XADD` to the fresh lane), parked tasks (`ZADD`), and the promotion of due parked
+//! tasks to the retry lane.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +15,7 @@ use crate::error::Context as _;
 /// Work bound for one partition, encoded.
 #[derive(Debug, Default)]
 pub(super) struct PartWork {
-    /// Task JSON to append to the stream.
+    /// Task JSON to append to the fresh stream.
     pub enqueue: Vec<String>,
     /// (due ms, member) to add to the scheduled set.
     pub schedule: Vec<(i64, String)>,
@@ -57,7 +58,7 @@ impl RedisStore {
                 let keys = &self.queue.parts[usize::from(p)];
                 for json in &w.enqueue {
                     pipe.cmd("XADD")
-                        .arg(&keys.stream)
+                        .arg(&keys.fresh)
                         .arg("*")
                         .arg("t")
                         .arg(json)
@@ -91,7 +92,8 @@ impl RedisStore {
     }
 
     /// One script per partition moves its due members: each moves exactly once however many processes
-    /// promote at the same time, and a process dying mid-way leaves each member either parked or ready.
+    /// promote at the same time, and a process dying mid-way leaves each member either parked or ready. They
+    /// become ready in the retry lane, so a wave of them never stands ahead of fresh work.
     pub(super) async fn promote(&self, now: DateTime<Utc>, max: usize) -> StoreResult<usize> {
         let mut conn = self.pool.get().await?;
         let mut moved = 0;
@@ -105,7 +107,7 @@ impl RedisStore {
                 .scripts
                 .promote
                 .key(&keys.scheduled)
-                .key(&keys.stream)
+                .key(&keys.retry)
                 .arg(now.timestamp_millis())
                 .arg(max - moved)
                 .invoke_async(&mut conn)

@@ -16,25 +16,47 @@ local function field(fields, name)
 end
 ";
 
-/// Reads up to ARGV[3] new entries from the streams in KEYS, in order, for consumer ARGV[2] of group ARGV[1].
-/// Returns `{{key index, entry id, task}…}, streams without the group` (task `''` when the entry has no `t`).
-/// Exists because one `XREADGROUP` over several streams applies `COUNT` to each stream, which would lease more
-/// than asked. A stream without the group is counted and skipped rather than failing the script: scripts do
-/// not roll back, so failing would lose track of entries already leased from the streams before it.
-/// On a single node KEYS are all partitions' streams; on a cluster, one call per stream.
+/// Reads new entries for consumer ARGV[2] of group ARGV[1] from the streams in KEYS, in order: (fresh, retry)
+/// pairs, one per partition. At most ARGV[3] come from fresh streams, ARGV[4] from retry streams, ARGV[5] in
+/// all; then, if ARGV[6] is `1` and a lane stopped at its share, a second pass fills the rest of ARGV[5] from
+/// either lane. Returns `{{key index, entry id, task}…}, streams without the group` (task `''` when the entry
+/// has no `t`). Exists because one `XREADGROUP` over several streams applies `COUNT` to each stream, which
+/// would lease more than asked. A stream without the group is counted and skipped rather than failing the
+/// script: scripts do not roll back, so failing would lose track of entries already leased before it.
+/// On a single node KEYS are all partitions' streams; on a cluster, one partition's pair per call.
 const SWEEP: &str = r"
-local out, missing, left = {}, 0, tonumber(ARGV[3])
-for k = 1, #KEYS do
-  if left <= 0 then break end
-  local r = redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left, 'STREAMS', KEYS[k], '>')
+local out, missing = {}, 0
+local left, total = {tonumber(ARGV[3]), tonumber(ARGV[4])}, tonumber(ARGV[5])
+local function read(k, n)
+  local r = redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', n, 'STREAMS', KEYS[k], '>')
   if type(r) == 'table' and r.err then
-    if not string.find(r.err, 'NOGROUP', 1, true) then return redis.error_reply(r.err) end
+    if not string.find(r.err, 'NOGROUP', 1, true) then return 0, r.err end
     missing = missing + 1
-  elseif r then
-    for _, e in ipairs(r[1][2]) do
-      out[#out + 1] = {k, e[1], field(e[2], 't') or ''}
-      left = left - 1
-    end
+    return 0
+  end
+  if not r then return 0 end
+  for _, e in ipairs(r[1][2]) do
+    out[#out + 1] = {k, e[1], field(e[2], 't') or ''}
+  end
+  return #r[1][2]
+end
+for k = 1, #KEYS do
+  if total <= 0 then break end
+  local lane = 2 - k % 2
+  local n = math.min(left[lane], total)
+  if n > 0 then
+    local got, err = read(k, n)
+    if err then return redis.error_reply(err) end
+    left[lane] = left[lane] - got
+    total = total - got
+  end
+end
+if ARGV[6] == '1' and (left[1] <= 0 or left[2] <= 0) then
+  for k = 1, #KEYS do
+    if total <= 0 then break end
+    local got, err = read(k, total)
+    if err then return redis.error_reply(err) end
+    total = total - got
   end
 end
 return {out, missing}
@@ -132,13 +154,17 @@ end
 return #entries
 ";
 
-/// `{stream length, pending in group ARGV[1], scheduled, dead letters}` of one partition; a missing group
-/// counts as nothing pending.
+/// `{fresh length, fresh pending, retry length, retry pending, scheduled, dead letters}` of one partition, with
+/// KEYS = fresh stream, retry stream, scheduled set, dead letters; pending counts group ARGV[1]'s leases, and a
+/// missing group counts as nothing pending.
 const STATS: &str = r"
-local pending = 0
-local ok, summary = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1])
-if ok then pending = summary[1] end
-return {redis.call('XLEN', KEYS[1]), pending, redis.call('ZCARD', KEYS[2]), redis.call('XLEN', KEYS[3])}
+local function pending(key)
+  local ok, summary = pcall(redis.call, 'XPENDING', key, ARGV[1])
+  if ok then return summary[1] end
+  return 0
+end
+return {redis.call('XLEN', KEYS[1]), pending(KEYS[1]), redis.call('XLEN', KEYS[2]), pending(KEYS[2]),
+  redis.call('ZCARD', KEYS[3]), redis.call('XLEN', KEYS[4])}
 ";
 
 pub(super) struct Scripts {

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
-use xwebhook_engine::store::{DeliveryQueue, FollowUp, Task, TaskKind};
+use xwebhook_engine::store::{DeliveryQueue, FollowUp, Receipt, Task, TaskKind};
 use xwebhook_storage_redis::{QueueStats, RedisConfig, RedisStore};
 
-use crate::support::{PrefixGuard, keys_matching, raw, redis_url, store};
+use crate::support::{PrefixGuard, raw, redis_url, store};
 
 fn task() -> Task {
     Task {
@@ -36,14 +36,25 @@ async fn tuned(tune: impl FnOnce(&mut RedisConfig)) -> (Arc<RedisStore>, PrefixG
     (store, guard)
 }
 
-/// The ready stream of partition `n`, as the queue module documents its layout.
-fn stream(guard: &PrefixGuard, n: u16) -> String {
+/// The ready streams of partition `n`, fresh lane then retry lane, as the queue module documents its layout.
+fn lanes(guard: &PrefixGuard, n: u16) -> [String; 2] {
     let p = &guard.prefix;
-    format!("{p}:{{{p}:q{n}}}:stream")
+    [
+        format!("{p}:{{{p}:q{n}}}:stream"),
+        format!("{p}:{{{p}:q{n}}}:retry"),
+    ]
 }
 
-fn streams(guard: &PrefixGuard) -> Vec<String> {
-    keys_matching(&mut raw(), &format!("{}:*:stream", guard.prefix))
+/// The fresh-lane stream of partition `n`.
+fn stream(guard: &PrefixGuard, n: u16) -> String {
+    let [fresh, _] = lanes(guard, n);
+    fresh
+}
+
+/// Every ready stream of a store with `partitions` partitions. Named, not scanned for: a `SCAN` walks the
+/// whole keyspace of the shared Redis, which other tests may have filled.
+fn streams(guard: &PrefixGuard, partitions: u16) -> Vec<String> {
+    (0..partitions).flat_map(|n| lanes(guard, n)).collect()
 }
 
 #[tokio::test]
@@ -84,7 +95,7 @@ async fn blocking_receive_outlasts_the_default_reply_limit() {
 async fn recovers_a_destroyed_group_and_a_deleted_stream() {
     let (q, guard) = tuned(|c| c.partitions = 4).await;
     let mut conn = raw();
-    for stream in streams(&guard) {
+    for stream in streams(&guard, 4) {
         let _: i64 = redis::cmd("XGROUP")
             .arg("DESTROY")
             .arg(&stream)
@@ -102,13 +113,15 @@ async fn recovers_a_destroyed_group_and_a_deleted_stream() {
     q.finish(&got[0].receipt, FollowUp::none()).await.expect("finish");
 
     // Deleted while a receiver is blocked on it: the read is released with an error, repaired, and waits on.
+    // The wait is a deadline, not a measure: generous, so that it outlasts this test's own steps on a loaded
+    // machine.
     let waiter = {
         let q = q.clone();
-        tokio::spawn(async move { q.receive("c", 5, Duration::from_secs(3)).await })
+        tokio::spawn(async move { q.receive("c", 5, Duration::from_secs(15)).await })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _: i64 = redis::cmd("DEL")
-        .arg(streams(&guard))
+        .arg(streams(&guard, 4))
         .query(&mut conn)
         .expect("delete streams");
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -239,4 +252,47 @@ async fn stats_count_each_state() {
         .await
         .expect("finish");
     assert_eq!(q.queue_stats().await.expect("stats").in_flight, 0);
+}
+
+#[tokio::test]
+async fn work_of_the_layout_before_lanes_is_delivered() {
+    // Before lanes, each partition had one ready stream, `…:stream`, and receipts `<partition>:<entry id>`.
+    // The fresh lane kept both, so an upgrade finds the old tasks and the old leases still finish.
+    let (q, guard) = tuned(|c| c.partitions = 1).await;
+    let (waiting, held) = (task(), task());
+    let mut conn = raw();
+    for t in [&held, &waiting] {
+        let json = serde_json::to_string(t).expect("encode");
+        let _: String = redis::cmd("XADD")
+            .arg(stream(&guard, 0))
+            .arg("*")
+            .arg("t")
+            .arg(json)
+            .query(&mut conn)
+            .expect("xadd");
+    }
+    // An old process leased `held`, the first entry, and is finishing it after the upgrade.
+    let old: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("workers")
+        .arg("old")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(stream(&guard, 0))
+        .arg(">")
+        .query(&mut conn)
+        .expect("old lease");
+    let id = &old.keys[0].ids[0].id;
+    q.finish(&Receipt(format!("0:{id}")), FollowUp::none())
+        .await
+        .expect("finish an old receipt");
+
+    let got = q
+        .receive("new", 5, Duration::from_millis(100))
+        .await
+        .expect("receive");
+    assert_eq!(got.iter().map(|l| &l.task).collect::<Vec<_>>(), [&waiting]);
+    let stats = q.queue_stats().await.expect("stats");
+    assert_eq!((stats.ready, stats.in_flight), (0, 1), "the old lease is gone");
 }

@@ -142,6 +142,9 @@ async fn queue_conformance_on_a_cluster() {
     testsuite::queue_finish_adds_follow_up_once(store(&cluster).await).await;
     testsuite::queue_promotes_due_task_exactly_once(store(&cluster).await).await;
     testsuite::queue_receive_waits_and_wakes(store(&cluster).await).await;
+    testsuite::queue_fresh_task_passes_a_wave_of_retries(store(&cluster).await).await;
+    testsuite::queue_due_retry_passes_a_wave_of_fresh_tasks(store(&cluster).await).await;
+    testsuite::queue_batches_of_one_alternate_lanes(store(&cluster).await).await;
     // Endpoint health rides beside the queue, so it must hold on a cluster too.
     testsuite::endpoint_health_streak_keeps_first_failure(store(&cluster).await).await;
     testsuite::endpoint_health_racers_agree(store(&cluster).await).await;
