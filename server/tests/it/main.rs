@@ -14,3 +14,4 @@ mod operational;
 mod process;
 mod redis;
 mod retention;
+mod telemetry;
