@@ -141,6 +141,8 @@ pub fn operational_events(
 /// A started process: its API address (when it runs the API) and its running roles.
 pub struct Running {
     pub api_addr: Option<SocketAddr>,
+    /// Set when `/metrics` has a listener of its own (`XWEBHOOK_METRICS_LISTEN`).
+    pub metrics_addr: Option<SocketAddr>,
     tasks: JoinSet<anyhow::Result<()>>,
     shutdown: CancellationToken,
 }
@@ -166,7 +168,11 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let events = operational_events(&config, &stores, &clock);
     let mut tasks = JoinSet::new();
-    let metrics_route = spawn_metrics(&config, &stores, &shutdown, &mut tasks).await?;
+    let (metrics_route, metrics_addr) = match spawn_metrics(&config, &stores, &shutdown, &mut tasks).await? {
+        Metrics::Off => (None, None),
+        Metrics::OnApi(route) => (Some(route), None),
+        Metrics::Listening(addr) => (None, Some(addr)),
+    };
     if config.role.runs_worker() {
         spawn_worker(&config, &stores, &clock, &events, &shutdown, &mut tasks);
     }
@@ -183,6 +189,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     };
     Ok(Running {
         api_addr,
+        metrics_addr,
         tasks,
         shutdown,
     })
@@ -220,6 +227,15 @@ fn spawn_worker(
     });
 }
 
+/// Where `/metrics` is served.
+enum Metrics {
+    Off,
+    /// By the API's listener, to which this route is to be added.
+    OnApi(Router),
+    /// On a listener of its own, at this address.
+    Listening(SocketAddr),
+}
+
 /// Installs the metrics recorder (unless `XWEBHOOK_METRICS` is off) and keeps it drained. Serves `/metrics` on
 /// `XWEBHOOK_METRICS_LISTEN` when set; otherwise returns the route, for the API's listener to serve.
 async fn spawn_metrics(
@@ -227,9 +243,9 @@ async fn spawn_metrics(
     stores: &Stores,
     shutdown: &CancellationToken,
     tasks: &mut JoinSet<anyhow::Result<()>>,
-) -> anyhow::Result<Option<Router>> {
+) -> anyhow::Result<Metrics> {
     if !config.metrics {
-        return Ok(None);
+        return Ok(Metrics::Off);
     }
     let handle = metrics::install()?;
     let upkeep = metrics::upkeep(handle.clone(), shutdown.clone());
@@ -242,12 +258,13 @@ async fn spawn_metrics(
         if !config.role.runs_api() {
             warn!("metrics are recorded but not served: set XWEBHOOK_METRICS_LISTEN on worker processes");
         }
-        return Ok(Some(route));
+        return Ok(Metrics::OnApi(route));
     };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen for metrics on {addr}"))?;
-    info!(address = %listener.local_addr()?, "metrics listening");
+    let addr = listener.local_addr()?;
+    info!(address = %addr, "metrics listening");
     let shutdown = shutdown.clone();
     tasks.spawn(async move {
         axum::serve(listener, route)
@@ -255,7 +272,7 @@ async fn spawn_metrics(
             .await
             .context("the metrics server failed")
     });
-    Ok(None)
+    Ok(Metrics::Listening(addr))
 }
 
 /// What the API serves: the backends, and routes of the process merged beside the API's (`/metrics`).

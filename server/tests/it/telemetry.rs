@@ -6,7 +6,9 @@ use hyper::HeaderMap;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{Http, TestApp, spawn_app, spawn_app_with, test_config};
 
 /// GETs `path` with `headers`; returns the status, the response headers and the body.
 async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, HeaderMap, String) {
@@ -73,4 +75,32 @@ async fn metrics_are_served_on_the_api_listener_unless_turned_off() {
     let off = spawn_app_with(&[("XWEBHOOK_METRICS", "off")]).await;
     let (status, _, _) = get(&off, "/metrics", &[]).await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn metrics_may_have_a_listener_of_their_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = test_config(dir.path(), &[("XWEBHOOK_METRICS_LISTEN", "127.0.0.1:0")]);
+    let shutdown = CancellationToken::new();
+    let running = xwebhook::run::start(config, shutdown.clone())
+        .await
+        .expect("service starts");
+    let api = running.api_addr.expect("api role runs");
+    let metrics = running.metrics_addr.expect("metrics listener");
+    let _guard = shutdown.clone().drop_guard();
+    tokio::spawn(running.wait());
+    let http = Http::new();
+    let (status, body) = http
+        .send("GET", &format!("http://{metrics}/metrics"), &[], None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        body.as_str()
+            .is_some_and(|b| b.contains("xwebhook_worker_concurrency")),
+        "{body}"
+    );
+    let (status, _) = http
+        .send("GET", &format!("http://{api}/metrics"), &[], None)
+        .await;
+    assert_eq!(status, 404, "not on the API's listener as well");
 }
