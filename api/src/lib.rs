@@ -9,6 +9,7 @@
 //! - `auth`: bearer JWTs (svix-server compatible); `idempotency`: `Idempotency-Key` replay.
 //! - `extract`, `pagination`, `error`: input parsing with located 422s, list envelopes, the one error mapping.
 //! - `openapi`: our generated OpenAPI document.
+//! - `telemetry`: request ids, request spans and request-duration metrics.
 //!
 //! It reaches storage only through the engine's ports, and must never depend on a storage crate.
 
@@ -21,6 +22,7 @@ pub mod openapi;
 pub mod pagination;
 mod routes;
 mod state;
+mod telemetry;
 
 use std::future::Future;
 
@@ -32,6 +34,7 @@ use tower_http::normalize_path::NormalizePathLayer;
 
 pub use auth::{Auth, JwtAuth};
 pub use state::{ApiConfig, AppState};
+pub use telemetry::{SVIX_REQ_ID, X_REQUEST_ID};
 
 use error::ApiError;
 use routes::{
@@ -39,7 +42,7 @@ use routes::{
     portal, recover, secret, stats,
 };
 
-/// The API's routes with their layers.
+/// The API's routes with their layers; requests to routes merged in later pass none of them.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let api = Router::new()
@@ -53,12 +56,13 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             idempotency::layer,
         ));
-    Router::new()
+    let router = Router::new()
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::not_found() })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CorsLayer::very_permissive())
-        .with_state(state)
+        .with_state(state);
+    telemetry::layer(router)
 }
 
 fn application_routes() -> Router<AppState> {
@@ -160,15 +164,16 @@ fn operator_routes() -> Router<AppState> {
         .route("/admin/queue", get(admin::queue_depths))
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then drains open requests.
+/// Serves `app` (the API's [`router`], and whatever the caller merged into it) on `listener` until `shutdown`
+/// completes, then drains open requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    state: AppState,
+    app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use tower::Layer as _;
     // Trailing slashes are trimmed before routing, so `/app/` and `/app` are one route.
-    let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
+    let app = NormalizePathLayer::trim_trailing_slash().layer(app);
     axum::serve(
         listener,
         axum::ServiceExt::<axum::extract::Request>::into_make_service(app),

@@ -43,5 +43,6 @@ pub async fn accept_message(stores: &Stores, message: &Message) -> Result<(), In
     };
     stores.queue.enqueue(vec![task]).await?;
     stores.messages.create_message(message).await?;
+    crate::metrics::message_accepted();
     Ok(())
 }

@@ -12,16 +12,19 @@
 //! - [`intake`]: accepting a message (the one path for the API and the operational publisher).
 //! - [`delivery`]: the worker: fan-out, send, record, retry.
 //! - [`operational`]: events about endpoints and deliveries, reported for operational webhooks.
+//! - [`metrics`]: the service's metrics (names, units, labels), recorded through the `metrics` facade.
 //! - [`retention`]: the background cleaner that expunges payloads past their retention period.
 //! - `testsuite` (feature `testsuite`): the conformance suite every backend must pass.
 //!
-//! It must never depend on an HTTP routing framework, on the API crate, or on any one database.
+//! It must never depend on an HTTP routing framework, on the API crate, or on any one database; of metrics it knows only the
+//! facade, never an exporter.
 
 pub mod clock;
 pub mod delivery;
 pub mod domain;
 pub mod id;
 pub mod intake;
+pub mod metrics;
 pub mod operational;
 pub mod retention;
 pub mod retry;

@@ -8,12 +8,14 @@
 //! - `prune`: `xwebhook prune --older-than`, its cutoff parsing and report.
 //! - `secret_file`: the generated JWT secret kept in the data directory.
 //! - `logging`: text or JSON log lines.
+//! - `metrics`: the Prometheus exporter and `GET /metrics`.
 //!
 //! It must never hold delivery or API logic of its own: that belongs to `xwebhook-engine` and `xwebhook-api`.
 
 pub mod config;
 pub mod contract;
 pub mod logging;
+pub mod metrics;
 pub mod prune;
 pub mod run;
 pub mod secret_file;

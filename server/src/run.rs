@@ -4,9 +4,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use axum::Router;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 use xwebhook_api::{ApiConfig, AppState, JwtAuth};
 use xwebhook_engine::clock::{Clock, SystemClock};
 use xwebhook_engine::delivery::{AddressPolicy, Worker, WorkerConfig};
@@ -19,6 +20,7 @@ use xwebhook_storage_postgres::{PostgresConfig, PostgresStore};
 use xwebhook_storage_redis::{RedisConfig, RedisStore};
 
 use crate::config::{Config, Secret};
+use crate::metrics;
 use crate::secret_file;
 
 /// Opens the configured backends:
@@ -139,6 +141,8 @@ pub fn operational_events(
 /// A started process: its API address (when it runs the API) and its running roles.
 pub struct Running {
     pub api_addr: Option<SocketAddr>,
+    /// Set when `/metrics` has a listener of its own (`XWEBHOOK_METRICS_LISTEN`).
+    pub metrics_addr: Option<SocketAddr>,
     tasks: JoinSet<anyhow::Result<()>>,
     shutdown: CancellationToken,
 }
@@ -164,16 +168,28 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let events = operational_events(&config, &stores, &clock);
     let mut tasks = JoinSet::new();
+    let (metrics_route, metrics_addr) = match spawn_metrics(&config, &stores, &shutdown, &mut tasks).await? {
+        Metrics::Off => (None, None),
+        Metrics::OnApi(route) => (Some(route), None),
+        Metrics::Listening(addr) => (None, Some(addr)),
+    };
     if config.role.runs_worker() {
         spawn_worker(&config, &stores, &clock, &events, &shutdown, &mut tasks);
     }
     let api_addr = if config.role.runs_api() {
-        Some(spawn_api(&config, stores, clock, events, &shutdown, &mut tasks).await?)
+        let api = Api {
+            stores,
+            clock,
+            events,
+            extra_routes: metrics_route,
+        };
+        Some(spawn_api(&config, api, &shutdown, &mut tasks).await?)
     } else {
         None
     };
     Ok(Running {
         api_addr,
+        metrics_addr,
         tasks,
         shutdown,
     })
@@ -211,12 +227,71 @@ fn spawn_worker(
     });
 }
 
-/// The API on its listener; returns the address it listens on.
-async fn spawn_api(
+/// Where `/metrics` is served.
+enum Metrics {
+    Off,
+    /// By the API's listener, to which this route is to be added.
+    OnApi(Router),
+    /// On a listener of its own, at this address.
+    Listening(SocketAddr),
+}
+
+/// Installs the metrics recorder (unless `XWEBHOOK_METRICS` is off) and keeps it drained. Serves `/metrics` on
+/// `XWEBHOOK_METRICS_LISTEN` when set; otherwise returns the route, for the API's listener to serve.
+async fn spawn_metrics(
     config: &Config,
+    stores: &Stores,
+    shutdown: &CancellationToken,
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<Metrics> {
+    if !config.metrics {
+        return Ok(Metrics::Off);
+    }
+    let handle = metrics::install()?;
+    let upkeep = metrics::upkeep(handle.clone(), shutdown.clone());
+    tasks.spawn(async move {
+        upkeep.await;
+        Ok(())
+    });
+    let route = metrics::router(handle, stores.queue.clone());
+    let Some(addr) = config.metrics_listen else {
+        if !config.role.runs_api() {
+            warn!("metrics are recorded but not served: set XWEBHOOK_METRICS_LISTEN on worker processes");
+        }
+        return Ok(Metrics::OnApi(route));
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+    let addr = listener.local_addr()?;
+    info!(address = %addr, "metrics listening");
+    let shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        axum::serve(listener, route)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+            .context("the metrics server failed")
+    });
+    Ok(Metrics::Listening(addr))
+}
+
+/// What the API serves: the backends, and routes of the process merged beside the API's (`/metrics`).
+struct Api {
     stores: Stores,
     clock: Arc<dyn Clock>,
     events: Arc<dyn OperationalEvents>,
+    extra_routes: Option<Router>,
+}
+
+/// The API on its listener; returns the address it listens on.
+async fn spawn_api(
+    config: &Config,
+    Api {
+        stores,
+        clock,
+        events,
+        extra_routes,
+    }: Api,
     shutdown: &CancellationToken,
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<SocketAddr> {
@@ -238,9 +313,13 @@ async fn spawn_api(
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     info!(address = %addr, "API listening");
+    let mut app = xwebhook_api::router(state);
+    if let Some(routes) = extra_routes {
+        app = app.merge(routes);
+    }
     let shutdown = shutdown.clone();
     tasks.spawn(async move {
-        let served = xwebhook_api::serve(listener, state, async move { shutdown.cancelled().await }).await;
+        let served = xwebhook_api::serve(listener, app, async move { shutdown.cancelled().await }).await;
         reports.finish().await;
         served.context("the API server failed")
     });

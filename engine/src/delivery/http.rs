@@ -129,6 +129,7 @@ impl HttpSender {
 
     /// Sends one request. Redirects are not followed: a 3xx is the receiver's answer.
     pub async fn send(&self, req: OutgoingRequest) -> (SendOutcome, Duration) {
+        let _in_flight = crate::metrics::InFlight::enter();
         let started = Instant::now();
         let outcome = match self.refuse_literal(&req.url) {
             Some(refused) => refused,

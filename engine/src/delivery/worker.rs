@@ -20,6 +20,7 @@ use super::{AddressPolicy, WorkerConfig};
 use crate::clock::Clock;
 use crate::domain::{Destination, Endpoint, Message, MessageStatus, TriggerType};
 use crate::id::EndpointId;
+use crate::metrics;
 use crate::operational::{EndpointRef, OperationalEvent, OperationalEvents};
 use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
 
@@ -86,6 +87,7 @@ impl Worker {
     /// bounded by the request timeout). Unfinished leases are reclaimed by another worker or after a restart.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         info!(consumer = %self.config.consumer, max_in_flight = self.config.max_in_flight, "delivery worker started");
+        metrics::worker_concurrency(self.config.max_in_flight);
         let maintenance = tokio::spawn(self.clone().maintain(shutdown.clone()));
         while !shutdown.is_cancelled() {
             let Ok(first) = self.slots.clone().acquire_owned().await else {
@@ -316,6 +318,8 @@ impl Worker {
             }
             TaskKind::FanOut => None,
         };
+        let exhausted = matches!(news, Some(OperationalEvent::AttemptExhausted(_)));
+        metrics::attempt_concluded(retry.is_some(), exhausted);
         self.recorder.record(record).await?;
         // Reported once the attempt is stored, so that whoever hears the news can read the attempt back.
         if let Some(event) = news {
@@ -398,6 +402,7 @@ impl Worker {
         current.disabled = true;
         current.updated_at = self.clock.now();
         self.stores.endpoints.update_endpoint(&current).await?;
+        metrics::endpoint_disabled();
         info!(endpoint_id = %current.id, %fail_since, "disabled an endpoint whose deliveries kept failing");
         if let Some(health) = &self.health
             && let Err(e) = health.forget(&current).await
@@ -419,6 +424,7 @@ impl Worker {
     async fn attempt(&self, task: &Task, message: &Message, endpoint: &Endpoint) -> Recorded {
         let request = attempt::prepare(message, endpoint, self.clock.now(), self.config.svix_headers);
         let sent = self.sender.send(request).await;
+        metrics::attempt(&sent, message.created_at, self.clock.now());
         let recorded = attempt::record(
             task,
             message,

@@ -115,6 +115,10 @@ pub struct Config {
     pub operational_webhooks_org: Option<OrgId>,
     /// Pause between rounds of the payload cleaner (worker role).
     pub retention_interval: Duration,
+    /// Record Prometheus metrics; off, the recorder is not installed and recording costs nothing.
+    pub metrics: bool,
+    /// Serve `GET /metrics` on this address instead of the API's.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -145,6 +149,8 @@ impl Default for Config {
             database_migrate: true,
             operational_webhooks_org: None,
             retention_interval: Duration::from_secs(300),
+            metrics: true,
+            metrics_listen: None,
         }
     }
 }
@@ -226,12 +232,32 @@ const SETTINGS: &[(&str, &str, Setter)] = &[
         c.retention_interval = positive_seconds(v)?;
         Ok(())
     }),
+    ("XWEBHOOK_METRICS", "metrics", |c, v| {
+        c.metrics = switch(v)?;
+        Ok(())
+    }),
+    ("XWEBHOOK_METRICS_LISTEN", "metrics_listen", |c, v| {
+        c.metrics_listen = match v.trim() {
+            "" => None,
+            v => Some(parse(v, "an address like 0.0.0.0:9090")?),
+        };
+        Ok(())
+    }),
 ];
 
 type Setter = fn(&mut Config, &str) -> Result<(), String>;
 
 fn parse<T: FromStr>(v: &str, expected: &str) -> Result<T, String> {
     v.trim().parse().map_err(|_| format!("`{v}` is not {expected}"))
+}
+
+/// A boolean that also reads as `on` / `off`.
+fn switch(v: &str) -> Result<bool, String> {
+    match v.trim() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => parse(other, "true, false, on or off"),
+    }
 }
 
 fn positive(v: &str) -> Result<usize, String> {

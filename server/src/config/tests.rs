@@ -162,3 +162,25 @@ fn retention_interval_is_positive_seconds() {
     let c = Config::load(Some(&file), &HashMap::new(), &Overrides::default()).expect("valid");
     assert_eq!(c.retention_interval, Duration::from_secs(30));
 }
+
+#[test]
+fn metrics_are_on_by_default_and_may_have_their_own_listener() {
+    let load = |pairs: &[(&str, &str)]| Config::load(None, &env(pairs), &Overrides::default());
+    let c = load(&[]).expect("defaults are valid");
+    assert!(c.metrics);
+    assert_eq!(c.metrics_listen, None);
+    let c = load(&[
+        ("XWEBHOOK_METRICS", "off"),
+        ("XWEBHOOK_METRICS_LISTEN", "0.0.0.0:9090"),
+    ])
+    .expect("valid");
+    assert!(!c.metrics);
+    assert_eq!(
+        c.metrics_listen.map(|a| a.to_string()).as_deref(),
+        Some("0.0.0.0:9090")
+    );
+    assert!(load(&[("XWEBHOOK_METRICS", "false")]).is_ok_and(|c| !c.metrics));
+    let err =
+        load(&[("XWEBHOOK_METRICS", "maybe"), ("XWEBHOOK_METRICS_LISTEN", "9090")]).expect_err("bad values");
+    assert_eq!(err.0.len(), 2, "{err}");
+}

@@ -16,3 +16,4 @@ mod process;
 mod rate_limit;
 mod redis;
 mod retention;
+mod telemetry;
