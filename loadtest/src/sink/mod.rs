@@ -1,0 +1,242 @@
+//! The receiving sink: a `hyper` server on loopback whose path `/e/{index}` names the endpoint, so that each
+//! endpoint plays its part (see `behaviour`). It verifies signatures when it has the endpoint's secret, and
+//! records end-to-end latency from the stamp the driver put in the payload. `/ceiling` answers the ceiling blast.
+//!
+//! Layout: `behaviour` (how an endpoint answers), `stats` (what is recorded).
+
+pub mod behaviour;
+pub mod stats;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::sync::Notify;
+
+use crate::payload::read_stamp;
+use crate::signature::{Signed, Verifier};
+use crate::unix_micros;
+use behaviour::Behaviour;
+use stats::{Arrival, GroupStats, Recorder, latency_histogram};
+
+struct Slot {
+    behaviour: Behaviour,
+    group: usize,
+    verifier: OnceLock<Verifier>,
+    requests: AtomicU64,
+}
+
+struct Shared {
+    slots: Vec<Slot>,
+    recorder: Mutex<Recorder>,
+    started: OnceLock<Instant>,
+    /// New accepted deliveries at endpoints that must receive everything.
+    owed_accepted: AtomicU64,
+    accepted: AtomicU64,
+    ceiling_requests: AtomicU64,
+    arrived: Notify,
+}
+
+#[derive(Clone)]
+pub struct Sink {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl Sink {
+    /// Starts a sink whose endpoint `i` behaves as `endpoints[i]`.
+    pub async fn start(endpoints: &[Behaviour]) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let mut group_index: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let mut groups: Vec<GroupStats> = Vec::new();
+        let mut slots = Vec::with_capacity(endpoints.len());
+        for behaviour in endpoints {
+            let group = *group_index.entry(behaviour.group()).or_insert_with(|| {
+                groups.push(GroupStats {
+                    name: behaviour.group(),
+                    delivers: behaviour.delivers(),
+                    endpoints: 0,
+                    requests: 0,
+                    accepted: 0,
+                    duplicates: 0,
+                    latency: latency_histogram(),
+                    last_accepted: None,
+                });
+                groups.len() - 1
+            });
+            groups[group].endpoints += 1;
+            slots.push(Slot {
+                behaviour: *behaviour,
+                group,
+                verifier: OnceLock::new(),
+                requests: AtomicU64::new(0),
+            });
+        }
+        let shared = Arc::new(Shared {
+            recorder: Mutex::new(Recorder::new(slots.len(), groups, unix_micros())),
+            slots,
+            started: OnceLock::new(),
+            owed_accepted: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
+            ceiling_requests: AtomicU64::new(0),
+            arrived: Notify::new(),
+        });
+        tokio::spawn(serve(listener, shared.clone()));
+        Ok(Self { addr, shared })
+    }
+
+    pub fn endpoint_url(&self, index: usize) -> String {
+        format!("http://{}/e/{index}", self.addr)
+    }
+
+    pub fn ceiling_url(&self) -> String {
+        format!("http://{}/ceiling", self.addr)
+    }
+
+    /// Verify the signatures of endpoint `index` from now on.
+    pub fn set_verifier(&self, index: usize, verifier: Verifier) {
+        let _ = self.shared.slots[index].verifier.set(verifier);
+    }
+
+    /// Starts the clock of time-dependent behaviours (fail-until); the first call wins.
+    pub fn mark_start(&self, at: Instant) {
+        let _ = self.shared.started.set(at);
+    }
+
+    pub fn accepted(&self) -> u64 {
+        self.shared.accepted.load(Ordering::Relaxed)
+    }
+
+    pub fn ceiling_requests(&self) -> u64 {
+        self.shared.ceiling_requests.load(Ordering::Relaxed)
+    }
+
+    pub fn recorder(&self) -> MutexGuard<'_, Recorder> {
+        self.shared.recorder.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until `owed` deliveries arrived at the endpoints that must receive everything, or `deadline`
+    /// passes; returns whether they all arrived.
+    pub async fn wait_for(&self, owed: u64, deadline: tokio::time::Instant) -> bool {
+        loop {
+            let notified = self.shared.arrived.notified();
+            if self.shared.owed_accepted.load(Ordering::Acquire) >= owed {
+                return true;
+            }
+            // Wake up now and then anyway: `notify_waiters` only reaches those already waiting.
+            let wake = deadline.min(tokio::time::Instant::now() + Duration::from_millis(200));
+            let _ = tokio::time::timeout_at(wake, notified).await;
+            if tokio::time::Instant::now() >= deadline {
+                return self.shared.owed_accepted.load(Ordering::Acquire) >= owed;
+            }
+        }
+    }
+}
+
+async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    while let Ok((stream, _)) = listener.accept().await {
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| receive(shared.clone(), req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn header<'a>(req: &'a Request<Incoming>, name: &str) -> &'a str {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+async fn receive(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path();
+    if path == "/ceiling" {
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        // The same reading of the payload as a delivery, so the ceiling is a like-for-like request.
+        std::hint::black_box(read_stamp(&body));
+        shared.ceiling_requests.fetch_add(1, Ordering::Relaxed);
+        return Ok(respond(200, None));
+    }
+    let Some(index) = path.strip_prefix("/e/").and_then(|i| i.parse::<usize>().ok()) else {
+        return Ok(respond(404, None));
+    };
+    let Some(slot) = shared.slots.get(index) else {
+        return Ok(respond(404, None));
+    };
+    let (id, timestamp, signatures) = (
+        header(&req, "webhook-id").to_owned(),
+        header(&req, "webhook-timestamp").to_owned(),
+        header(&req, "webhook-signature").to_owned(),
+    );
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let now_micros = unix_micros();
+    let nth = slot.requests.fetch_add(1, Ordering::Relaxed);
+    let elapsed = shared.started.get().map(Instant::elapsed).unwrap_or_default();
+    let answer = slot.behaviour.answer(nth, elapsed);
+    let signature_ok = slot.verifier.get().is_none_or(|v| {
+        let signed = Signed {
+            id: &id,
+            timestamp: &timestamp,
+            signatures: &signatures,
+        };
+        v.verify(&signed, &body)
+    });
+    let arrival = Arrival {
+        endpoint: index,
+        group: slot.group,
+        accepted: answer.accepted(),
+        signature_ok,
+        stamp: read_stamp(&body).map(|s| (s.seq, s.sent_at_micros)),
+        now_micros,
+    };
+    let new = shared
+        .recorder
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .record(&arrival);
+    if new {
+        shared.accepted.fetch_add(1, Ordering::Relaxed);
+        if slot.behaviour.delivers() {
+            shared.owed_accepted.fetch_add(1, Ordering::Release);
+        }
+        shared.arrived.notify_waiters();
+    }
+    if let Some(delay) = answer.delay {
+        tokio::time::sleep(delay).await;
+    }
+    Ok(respond(answer.status, answer.retry_after))
+}
+
+fn respond(status: u16, retry_after: Option<u64>) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::new()));
+    *res.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+    if let Some(seconds) = retry_after {
+        res.headers_mut()
+            .insert(hyper::header::RETRY_AFTER, seconds.into());
+    }
+    res
+}

@@ -1,0 +1,3 @@
+pub async fn run(_a: crate::cli::SuiteArgs) -> anyhow::Result<()> {
+    Ok(())
+}
