@@ -17,8 +17,8 @@ use crate::sink::stats::latency_histogram;
 use crate::unix_micros;
 
 /// Open loop stops issuing new requests beyond this many in flight (it then waits, and latency still counts from
-/// the intended time); it bounds memory when the server stalls.
-const MAX_IN_FLIGHT: usize = 8192;
+/// the intended time); it bounds memory and sockets (ours and the server's) when the server stalls.
+const MAX_IN_FLIGHT: usize = 2048;
 
 /// Who messages go to: message `seq` goes to application `seq % apps.len()`.
 pub struct Driver {

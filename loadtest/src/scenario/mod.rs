@@ -82,12 +82,11 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Report> {
     let api = Api::new(&args.url, &args.token);
     let apps = set_up(&api, &sink, &plan, !args.no_verify).await?;
     let payload = PayloadBuilder::new(args.workload.payload_bytes);
-    let ceiling = match args.ceiling {
-        true => {
-            let seconds = Duration::from_secs(args.ceiling_seconds);
-            Some(ceiling::measure(&sink, &payload, args.workload.concurrency, seconds).await?)
-        }
-        false => None,
+    let ceiling = if args.ceiling {
+        let seconds = Duration::from_secs(args.ceiling_seconds);
+        Some(ceiling::measure(&sink, &payload, args.workload.concurrency, seconds).await?)
+    } else {
+        None
     };
     let driver = Arc::new(Driver::new(api, apps, payload));
     let (peaks, sampler) = rss::spawn(args.server_pids.clone());
@@ -113,7 +112,9 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Report> {
         ceiling,
         peaks: &peaks,
     };
-    Ok(outcome::report(seen, &sink))
+    let report = outcome::report(seen, &sink);
+    sink.stop();
+    Ok(report)
 }
 
 /// Creates the applications and endpoints, and gives the sink their secrets; returns the application ids.

@@ -11,6 +11,7 @@ use crate::report::{
 };
 use crate::rss::Peaks;
 use crate::sink::Sink;
+use crate::sink::stats::Recorder;
 
 pub struct Seen<'a> {
     pub plan: &'a Plan,
@@ -43,20 +44,7 @@ pub fn report(seen: Seen<'_>, sink: &Sink) -> Report {
     let last_any = recorder.groups.iter().filter_map(|g| g.last_accepted).max();
     let seconds = since_start(last_any);
     let deliveries: u64 = recorder.groups.iter().map(|g| g.accepted).sum();
-    let groups = recorder
-        .groups
-        .iter()
-        .map(|g| GroupReport {
-            name: g.name.into(),
-            endpoints: g.endpoints,
-            owed: g.delivers.then(|| seen.owed.get(g.name).copied().unwrap_or(0)),
-            requests: g.requests,
-            accepted: g.accepted,
-            duplicates: g.duplicates,
-            per_sec: rate(g.accepted, since_start(g.last_accepted)),
-            latency_ms: Percentiles::of(&g.latency),
-        })
-        .collect();
+    let groups = group_reports(&recorder, &seen.owed, since_start);
     let ingest_seconds = seen.ingest.elapsed.as_secs_f64();
     let delivered = Delivered {
         messages: recorder.messages(),
@@ -79,13 +67,6 @@ pub fn report(seen: Seen<'_>, sink: &Sink) -> Report {
         deliveries_ratio: delivered.deliveries_per_sec / c,
     });
     let drain_seconds = last_owed.map_or(0.0, |t| t.saturating_duration_since(seen.sent_by).as_secs_f64());
-    let server_rss = seen
-        .peaks
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .map(|(&pid, &peak_kib)| ServerRss { pid, peak_kib })
-        .collect();
     Report {
         scenario: scenario_label(seen.args),
         settings: settings(seen.plan, seen.args),
@@ -101,8 +82,38 @@ pub fn report(seen: Seen<'_>, sink: &Sink) -> Report {
         groups,
         per_second: PerSecond::of(&recorder.per_second),
         ceiling,
-        server_rss,
+        server_rss: server_rss(seen.peaks),
     }
+}
+
+fn group_reports(
+    recorder: &Recorder,
+    owed: &BTreeMap<&'static str, u64>,
+    since_start: impl Fn(Option<Instant>) -> f64,
+) -> Vec<GroupReport> {
+    recorder
+        .groups
+        .iter()
+        .map(|g| GroupReport {
+            name: g.name.into(),
+            endpoints: g.endpoints,
+            owed: g.delivers.then(|| owed.get(g.name).copied().unwrap_or(0)),
+            requests: g.requests,
+            accepted: g.accepted,
+            duplicates: g.duplicates,
+            per_sec: rate(g.accepted, since_start(g.last_accepted)),
+            latency_ms: Percentiles::of(&g.latency),
+        })
+        .collect()
+}
+
+fn server_rss(peaks: &Peaks) -> Vec<ServerRss> {
+    peaks
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|(&pid, &peak_kib)| ServerRss { pid, peak_kib })
+        .collect()
 }
 
 fn scenario_label(args: &RunArgs) -> String {

@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -43,6 +43,7 @@ struct Shared {
     accepted: AtomicU64,
     ceiling_requests: AtomicU64,
     arrived: Notify,
+    listener: OnceLock<tokio::task::AbortHandle>,
 }
 
 #[derive(Clone)]
@@ -89,9 +90,18 @@ impl Sink {
             accepted: AtomicU64::new(0),
             ceiling_requests: AtomicU64::new(0),
             arrived: Notify::new(),
+            listener: OnceLock::new(),
         });
-        tokio::spawn(serve(listener, shared.clone()));
+        let accepting = tokio::spawn(serve(listener, shared.clone()));
+        let _ = shared.listener.set(accepting.abort_handle());
         Ok(Self { addr, shared })
+    }
+
+    /// Stops accepting connections (a suite runs many sinks in one process).
+    pub fn stop(&self) {
+        if let Some(accepting) = self.shared.listener.get() {
+            accepting.abort();
+        }
     }
 
     pub fn endpoint_url(&self, index: usize) -> String {
@@ -128,14 +138,12 @@ impl Sink {
     /// passes; returns whether they all arrived.
     pub async fn wait_for(&self, owed: u64, deadline: tokio::time::Instant) -> bool {
         loop {
+            // Created before the check: `notify_waiters` reaches every `Notified` that exists when it is called.
             let notified = self.shared.arrived.notified();
             if self.shared.owed_accepted.load(Ordering::Acquire) >= owed {
                 return true;
             }
-            // Wake up now and then anyway: `notify_waiters` only reaches those already waiting.
-            let wake = deadline.min(tokio::time::Instant::now() + Duration::from_millis(200));
-            let _ = tokio::time::timeout_at(wake, notified).await;
-            if tokio::time::Instant::now() >= deadline {
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 return self.shared.owed_accepted.load(Ordering::Acquire) >= owed;
             }
         }

@@ -12,6 +12,8 @@ pub struct Meta {
     pub machine: String,
     pub commit: String,
     pub command: String,
+    /// Whether the tiny smoke sizes were used: such figures show the format, they are not to be quoted.
+    pub smoke: bool,
 }
 
 /// One run of the suite.
@@ -39,8 +41,8 @@ pub fn rewrite(doc: &str, section: &str) -> String {
 pub fn section(meta: &Meta, rows: &[Row]) -> String {
     let mut out = format!(
         "## Suite figures\n\n\
-         {date}, {machine}, commit `{commit}`. Every rate is also given as a share of the ceiling measured \
-         in the same run (plain keep-alive POSTs to the sink).\n\n\
+         {date}, {machine}, commit `{commit}`{smoke}. Every rate is also given as a share of the ceiling \
+         measured in the same run (plain keep-alive POSTs to the sink).\n\n\
          ```sh\n{command}\n```\n\n\
          | scenario | backend | ceiling req/s | ingest msg/s | delivered msg/s | deliveries/s | end-to-end p50 / p99 / max ms | lost | dup | bad sig | peak RSS MiB | notes |\n\
          | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |\n",
@@ -48,6 +50,12 @@ pub fn section(meta: &Meta, rows: &[Row]) -> String {
         machine = meta.machine,
         commit = meta.commit,
         command = meta.command,
+        smoke = if meta.smoke {
+            ", **smoke sizes** (a few hundred messages per run, debug-or-release as given: they show the \
+             format and check correctness, they are not figures to quote)"
+        } else {
+            ""
+        },
     );
     for row in rows {
         out += &table_row(row, rows);
@@ -136,6 +144,109 @@ fn notes(row: &Row, rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::{
+        Ceiling, Delivered, GroupReport, IngestReport, PerSecond, Percentiles, ServerRss, Settings,
+    };
+
+    fn report(scenario: &str, healthy_per_sec: f64, healthy_p99: f64) -> Report {
+        let latency = Percentiles {
+            p50: 2.0,
+            p90: 3.0,
+            p99: healthy_p99,
+            p999: 9.0,
+            max: 12.5,
+        };
+        Report {
+            scenario: scenario.into(),
+            settings: Settings {
+                apps: 50,
+                endpoints: 50,
+                messages: 3000,
+                concurrency: Some(32),
+                rate: None,
+                payload_bytes: 1024,
+                rate_limit: None,
+            },
+            ingest: IngestReport {
+                sent: 3000,
+                errors: 0,
+                first_error: None,
+                per_sec: 2000.0,
+                latency_ms: latency.clone(),
+            },
+            delivered: Delivered {
+                messages: 3000,
+                deliveries: 3000,
+                seconds: 2.0,
+                messages_per_sec: 1500.0,
+                deliveries_per_sec: 1500.0,
+            },
+            end_to_end_ms: latency.clone(),
+            owed: 3000,
+            lost: 0,
+            duplicates: 1,
+            bad_signatures: 0,
+            unstamped: 0,
+            drain_seconds: 0.5,
+            groups: vec![GroupReport {
+                name: "healthy".into(),
+                endpoints: 30,
+                owed: Some(1800),
+                requests: 1800,
+                accepted: 1800,
+                duplicates: 0,
+                per_sec: healthy_per_sec,
+                latency_ms: latency,
+            }],
+            per_second: PerSecond::default(),
+            ceiling: Some(Ceiling {
+                requests_per_sec: 100_000.0,
+                ingest_ratio: 0.02,
+                delivered_messages_ratio: 0.015,
+                deliveries_ratio: 0.015,
+            }),
+            server_rss: vec![ServerRss {
+                pid: 7,
+                peak_kib: 64 * 1024,
+            }],
+        }
+    }
+
+    #[test]
+    fn rows_carry_ratios_to_the_ceiling_and_isolation_compares_with_its_baseline() {
+        let meta = Meta {
+            date: "2026-11-27 13:00 UTC".into(),
+            machine: "2 cores, 24 GiB".into(),
+            commit: "abc1234".into(),
+            command: "xwebhook-loadtest suite".into(),
+            smoke: false,
+        };
+        let rows = [
+            Row {
+                backend: "redis",
+                report: report("isolation-baseline", 1000.0, 4.0),
+            },
+            Row {
+                backend: "redis",
+                report: report("isolation", 850.0, 6.0),
+            },
+        ];
+        let section = section(&meta, &rows);
+        assert!(
+            section.contains("2026-11-27 13:00 UTC, 2 cores, 24 GiB, commit `abc1234`"),
+            "{section}"
+        );
+        assert!(
+            section.contains("```sh\nxwebhook-loadtest suite\n```"),
+            "{section}"
+        );
+        let last = section.lines().last().expect("a row");
+        assert_eq!(
+            last,
+            "| isolation | redis | 100000 | 2000 (2.00 %) | 1500 (1.50 %) | 1500 (1.50 %) | 2.00 / 6.00 / 12.5 \
+             | 0 | 1 | 0 | 64 | healthy endpoints: 850 /s (85.0 % of baseline), p99 6.00 ms (1.50× baseline) |"
+        );
+    }
 
     const DOC: &str = "# Benchmarks\n\nIntro.\n\n## History\n\nOld rows.\n";
 

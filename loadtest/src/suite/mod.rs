@@ -24,7 +24,7 @@ struct Job {
 }
 
 pub async fn run(args: SuiteArgs) -> anyhow::Result<()> {
-    let meta = meta().await;
+    let meta = meta(args.smoke).await;
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     for &backend in &args.backends {
@@ -141,7 +141,7 @@ fn workload(scenario: ScenarioName, smoke: bool, rate: u64) -> Workload {
     }
 }
 
-async fn meta() -> Meta {
+async fn meta(smoke: bool) -> Meta {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -165,5 +165,6 @@ async fn meta() -> Meta {
         machine: format!("{cores} cores, {memory}"),
         commit,
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        smoke,
     }
 }
