@@ -248,3 +248,88 @@ fn respond(status: u16, retry_after: Option<u64>) -> Response<Full<Bytes>> {
     }
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::payload::PayloadBuilder;
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    fn sign(id: &str, timestamp: &str, body: &[u8]) -> String {
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(&SECRET["whsec_".len()..])
+            .expect("key");
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("any key length");
+        mac.update(format!("{id}.{timestamp}.").as_bytes());
+        mac.update(body);
+        let sig = mac.finalize().into_bytes();
+        format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(sig))
+    }
+
+    async fn deliver(url: &str, id: &str, body: Bytes, signature: &str) -> u16 {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let req = Request::post(url)
+            .header("webhook-id", id)
+            .header("webhook-timestamp", "1700000000")
+            .header("webhook-signature", signature)
+            .body(Full::new(body))
+            .expect("request");
+        client.request(req).await.expect("sink answers").status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn records_deliveries_duplicates_and_bad_signatures_per_endpoint() {
+        let sink = Sink::start(&[Behaviour::Ok, Behaviour::Fail])
+            .await
+            .expect("sink");
+        for index in 0..2 {
+            sink.set_verifier(index, Verifier::from_secret(SECRET).expect("secret"));
+        }
+        let payload = PayloadBuilder::new(256);
+        let first = payload.delivery(1, crate::unix_micros());
+        let good = sign("msg_1", "1700000000", &first);
+        assert_eq!(
+            deliver(&sink.endpoint_url(0), "msg_1", first.clone(), &good).await,
+            200
+        );
+        assert_eq!(
+            deliver(&sink.endpoint_url(0), "msg_1", first.clone(), &good).await,
+            200
+        );
+        assert_eq!(
+            deliver(&sink.endpoint_url(1), "msg_1", first.clone(), &good).await,
+            500
+        );
+        let second = payload.delivery(2, crate::unix_micros());
+        assert_eq!(deliver(&sink.endpoint_url(0), "msg_2", second, &good).await, 200);
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        assert!(sink.wait_for(2, deadline).await);
+        let recorder = sink.recorder();
+        let healthy = &recorder.groups[0];
+        let failing = &recorder.groups[1];
+        assert_eq!(
+            (
+                healthy.name,
+                healthy.requests,
+                healthy.accepted,
+                healthy.duplicates
+            ),
+            ("healthy", 3, 2, 1)
+        );
+        assert_eq!(
+            (failing.name, failing.requests, failing.accepted),
+            ("failing", 1, 0)
+        );
+        assert_eq!(recorder.bad_signatures, 1, "msg_2 carried msg_1's signature");
+        assert_eq!(recorder.messages(), 2);
+        assert_eq!(recorder.latency.len(), 2);
+    }
+}
