@@ -1,0 +1,193 @@
+//! Command-line arguments: `run` one scenario against a running server, or `suite` to start servers and run
+//! every scenario on every backend.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "xwebhook-loadtest",
+    about = "Load-test a Svix-compatible webhook server"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run one scenario against a running server.
+    Run(RunArgs),
+    /// Start the server on each backend, run the scenarios with --ceiling, and optionally rewrite BENCHMARKS.md.
+    Suite(SuiteArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScenarioName {
+    /// 100 applications × 1 endpoint, 1 KiB payloads, closed loop.
+    Throughput,
+    /// Messages to 1 application with 50 endpoints.
+    Fanout,
+    /// Open loop at --rate messages/s to 10 applications.
+    Latency,
+    /// 20 % of endpoints answer after 2 s, 20 % answer 500, the rest are healthy.
+    Isolation,
+    /// The isolation layout with every endpoint healthy: the reference for isolation's ratios.
+    IsolationBaseline,
+    /// Half the endpoints fail for the first --fail-seconds, then recover.
+    RetryStorm,
+    /// One endpoint with a rate limit of --rate-limit messages/s, sent to as fast as possible.
+    Ratelimit,
+    /// Endpoints as given by --endpoints (one application each).
+    Custom,
+}
+
+impl ScenarioName {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Throughput => "throughput",
+            Self::Fanout => "fanout",
+            Self::Latency => "latency",
+            Self::Isolation => "isolation",
+            Self::IsolationBaseline => "isolation-baseline",
+            Self::RetryStorm => "retry-storm",
+            Self::Ratelimit => "ratelimit",
+            Self::Custom => "custom",
+        }
+    }
+}
+
+/// Sizes and shapes of a scenario; every one has a default that keeps a suite on one backend within minutes.
+#[derive(Args, Clone, Debug)]
+pub struct Workload {
+    /// Messages to send (default per scenario; the latency scenario sends --rate × --seconds).
+    #[arg(long)]
+    pub messages: Option<u64>,
+    /// Concurrent senders in closed loop.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Open-loop arrival rate in messages/s (latency scenario).
+    #[arg(long, default_value_t = 1000)]
+    pub rate: u64,
+    /// Open-loop duration in seconds (latency scenario).
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Approximate payload size in bytes.
+    #[arg(long, default_value_t = 1024)]
+    pub payload_bytes: usize,
+    /// How long the failing half of retry-storm fails, from the start of sending.
+    #[arg(long, default_value_t = 5)]
+    pub fail_seconds: u64,
+    /// The rate limit of the ratelimit scenario's endpoint, messages/s.
+    #[arg(long, default_value_t = 100)]
+    pub rate_limit: u16,
+    /// Endpoints of the custom scenario, e.g. `ok*8,slow=2000*2,fail,throttle=1,flaky=0.3,fail-until=5`.
+    #[arg(long, default_value = "ok")]
+    pub endpoints: String,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct RunArgs {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8071")]
+    pub url: String,
+    /// An organization token for the server.
+    #[arg(long, env = "XWEBHOOK_TOKEN", hide_env_values = true)]
+    pub token: String,
+    #[arg(long, value_enum, default_value_t = ScenarioName::Throughput)]
+    pub scenario: ScenarioName,
+    #[command(flatten)]
+    pub workload: Workload,
+    /// How long to wait for deliveries after the last send, seconds.
+    #[arg(long, default_value_t = 60)]
+    pub drain_seconds: u64,
+    /// First measure what the machine can do at all: plain keep-alive POSTs to the sink.
+    #[arg(long)]
+    pub ceiling: bool,
+    /// How long the ceiling blast lasts, seconds.
+    #[arg(long, default_value_t = 3)]
+    pub ceiling_seconds: u64,
+    /// Sample this server process's memory each second (repeatable).
+    #[arg(long = "server-pid")]
+    pub server_pids: Vec<u32>,
+    /// Do not fetch endpoint secrets nor verify signatures.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// No progress line on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl RunArgs {
+    pub fn drain(&self) -> Duration {
+        Duration::from_secs(self.drain_seconds)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// The embedded store, one process.
+    Embedded,
+    /// Redis for records, queue and caches.
+    Redis,
+    /// Postgres for records, Redis for the queue and caches.
+    Postgres,
+}
+
+impl Backend {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::Redis => "redis",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct SuiteArgs {
+    /// The server binary to start.
+    #[arg(long, default_value = "target/release/xwebhook")]
+    pub server_bin: PathBuf,
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "embedded,redis,postgres"
+    )]
+    pub backends: Vec<Backend>,
+    /// Scenarios to run (isolation also runs its all-healthy baseline; latency runs each of --rates).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "throughput,fanout,latency,isolation,retry-storm,ratelimit"
+    )]
+    pub scenarios: Vec<ScenarioName>,
+    /// Arrival rates of the latency scenario.
+    #[arg(long, value_delimiter = ',', default_value = "1000,5000,10000")]
+    pub rates: Vec<u64>,
+    /// Tiny sizes for a correctness smoke (seconds per scenario).
+    #[arg(long)]
+    pub smoke: bool,
+    /// Redis for the redis and postgres backends.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    /// Postgres for the postgres backend (each run gets a fresh schema, dropped afterwards).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    pub database_url: String,
+    /// Write each run's JSON report into this directory.
+    #[arg(long)]
+    pub json_dir: Option<PathBuf>,
+    /// Rewrite the suite section of this Markdown file (between `<!-- suite:begin -->` and `<!-- suite:end -->`).
+    #[arg(long)]
+    pub write: Option<PathBuf>,
+    /// No progress line on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,335 @@
+//! The receiving sink: a `hyper` server on loopback whose path `/e/{index}` names the endpoint, so that each
+//! endpoint plays its part (see `behaviour`). It verifies signatures when it has the endpoint's secret, and
+//! records end-to-end latency from the stamp the driver put in the payload. `/ceiling` answers the ceiling blast.
+//!
+//! Layout: `behaviour` (how an endpoint answers), `stats` (what is recorded).
+
+pub mod behaviour;
+pub mod stats;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::sync::Notify;
+
+use crate::payload::read_stamp;
+use crate::signature::{Signed, Verifier};
+use crate::unix_micros;
+use behaviour::Behaviour;
+use stats::{Arrival, GroupStats, Recorder, latency_histogram};
+
+struct Slot {
+    behaviour: Behaviour,
+    group: usize,
+    verifier: OnceLock<Verifier>,
+    requests: AtomicU64,
+}
+
+struct Shared {
+    slots: Vec<Slot>,
+    recorder: Mutex<Recorder>,
+    started: OnceLock<Instant>,
+    /// New accepted deliveries at endpoints that must receive everything.
+    owed_accepted: AtomicU64,
+    accepted: AtomicU64,
+    ceiling_requests: AtomicU64,
+    arrived: Notify,
+    listener: OnceLock<tokio::task::AbortHandle>,
+}
+
+#[derive(Clone)]
+pub struct Sink {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl Sink {
+    /// Starts a sink whose endpoint `i` behaves as `endpoints[i]`.
+    pub async fn start(endpoints: &[Behaviour]) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let mut group_index: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let mut groups: Vec<GroupStats> = Vec::new();
+        let mut slots = Vec::with_capacity(endpoints.len());
+        for behaviour in endpoints {
+            let group = *group_index.entry(behaviour.group()).or_insert_with(|| {
+                groups.push(GroupStats {
+                    name: behaviour.group(),
+                    delivers: behaviour.delivers(),
+                    endpoints: 0,
+                    requests: 0,
+                    accepted: 0,
+                    duplicates: 0,
+                    latency: latency_histogram(),
+                    last_accepted: None,
+                });
+                groups.len() - 1
+            });
+            groups[group].endpoints += 1;
+            slots.push(Slot {
+                behaviour: *behaviour,
+                group,
+                verifier: OnceLock::new(),
+                requests: AtomicU64::new(0),
+            });
+        }
+        let shared = Arc::new(Shared {
+            recorder: Mutex::new(Recorder::new(slots.len(), groups, unix_micros())),
+            slots,
+            started: OnceLock::new(),
+            owed_accepted: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
+            ceiling_requests: AtomicU64::new(0),
+            arrived: Notify::new(),
+            listener: OnceLock::new(),
+        });
+        let accepting = tokio::spawn(serve(listener, shared.clone()));
+        let _ = shared.listener.set(accepting.abort_handle());
+        Ok(Self { addr, shared })
+    }
+
+    /// Stops accepting connections (a suite runs many sinks in one process).
+    pub fn stop(&self) {
+        if let Some(accepting) = self.shared.listener.get() {
+            accepting.abort();
+        }
+    }
+
+    pub fn endpoint_url(&self, index: usize) -> String {
+        format!("http://{}/e/{index}", self.addr)
+    }
+
+    pub fn ceiling_url(&self) -> String {
+        format!("http://{}/ceiling", self.addr)
+    }
+
+    /// Verify the signatures of endpoint `index` from now on.
+    pub fn set_verifier(&self, index: usize, verifier: Verifier) {
+        let _ = self.shared.slots[index].verifier.set(verifier);
+    }
+
+    /// Starts the clock of time-dependent behaviours (fail-until); the first call wins.
+    pub fn mark_start(&self, at: Instant) {
+        let _ = self.shared.started.set(at);
+    }
+
+    pub fn accepted(&self) -> u64 {
+        self.shared.accepted.load(Ordering::Relaxed)
+    }
+
+    pub fn ceiling_requests(&self) -> u64 {
+        self.shared.ceiling_requests.load(Ordering::Relaxed)
+    }
+
+    pub fn recorder(&self) -> MutexGuard<'_, Recorder> {
+        self.shared.recorder.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until `owed` deliveries arrived at the endpoints that must receive everything, or `deadline`
+    /// passes; returns whether they all arrived.
+    pub async fn wait_for(&self, owed: u64, deadline: tokio::time::Instant) -> bool {
+        loop {
+            // Created before the check: `notify_waiters` reaches every `Notified` that exists when it is called.
+            let notified = self.shared.arrived.notified();
+            if self.shared.owed_accepted.load(Ordering::Acquire) >= owed {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.shared.owed_accepted.load(Ordering::Acquire) >= owed;
+            }
+        }
+    }
+}
+
+async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    while let Ok((stream, _)) = listener.accept().await {
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| receive(shared.clone(), req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn header<'a>(req: &'a Request<Incoming>, name: &str) -> &'a str {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+async fn receive(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path();
+    if path == "/ceiling" {
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        // The same reading of the payload as a delivery, so the ceiling is a like-for-like request.
+        std::hint::black_box(read_stamp(&body));
+        shared.ceiling_requests.fetch_add(1, Ordering::Relaxed);
+        return Ok(respond(200, None));
+    }
+    let Some(index) = path.strip_prefix("/e/").and_then(|i| i.parse::<usize>().ok()) else {
+        return Ok(respond(404, None));
+    };
+    let Some(slot) = shared.slots.get(index) else {
+        return Ok(respond(404, None));
+    };
+    let (id, timestamp, signatures) = (
+        header(&req, "webhook-id").to_owned(),
+        header(&req, "webhook-timestamp").to_owned(),
+        header(&req, "webhook-signature").to_owned(),
+    );
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let now_micros = unix_micros();
+    let nth = slot.requests.fetch_add(1, Ordering::Relaxed);
+    let elapsed = shared.started.get().map(Instant::elapsed).unwrap_or_default();
+    let answer = slot.behaviour.answer(nth, elapsed);
+    let signature_ok = slot.verifier.get().is_none_or(|v| {
+        let signed = Signed {
+            id: &id,
+            timestamp: &timestamp,
+            signatures: &signatures,
+        };
+        v.verify(&signed, &body)
+    });
+    let arrival = Arrival {
+        endpoint: index,
+        group: slot.group,
+        accepted: answer.accepted(),
+        signature_ok,
+        stamp: read_stamp(&body).map(|s| (s.seq, s.sent_at_micros)),
+        now_micros,
+    };
+    let new = shared
+        .recorder
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .record(&arrival);
+    if new {
+        shared.accepted.fetch_add(1, Ordering::Relaxed);
+        if slot.behaviour.delivers() {
+            shared.owed_accepted.fetch_add(1, Ordering::Release);
+        }
+        shared.arrived.notify_waiters();
+    }
+    if let Some(delay) = answer.delay {
+        tokio::time::sleep(delay).await;
+    }
+    Ok(respond(answer.status, answer.retry_after))
+}
+
+fn respond(status: u16, retry_after: Option<u64>) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::new()));
+    *res.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+    if let Some(seconds) = retry_after {
+        res.headers_mut()
+            .insert(hyper::header::RETRY_AFTER, seconds.into());
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::payload::PayloadBuilder;
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    fn sign(id: &str, timestamp: &str, body: &[u8]) -> String {
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(&SECRET["whsec_".len()..])
+            .expect("key");
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("any key length");
+        mac.update(format!("{id}.{timestamp}.").as_bytes());
+        mac.update(body);
+        let sig = mac.finalize().into_bytes();
+        format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(sig))
+    }
+
+    async fn deliver(url: &str, id: &str, body: Bytes, signature: &str) -> u16 {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let req = Request::post(url)
+            .header("webhook-id", id)
+            .header("webhook-timestamp", "1700000000")
+            .header("webhook-signature", signature)
+            .body(Full::new(body))
+            .expect("request");
+        client.request(req).await.expect("sink answers").status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn records_deliveries_duplicates_and_bad_signatures_per_endpoint() {
+        let sink = Sink::start(&[Behaviour::Ok, Behaviour::Fail])
+            .await
+            .expect("sink");
+        for index in 0..2 {
+            sink.set_verifier(index, Verifier::from_secret(SECRET).expect("secret"));
+        }
+        let payload = PayloadBuilder::new(256);
+        let first = payload.delivery(1, crate::unix_micros());
+        let good = sign("msg_1", "1700000000", &first);
+        assert_eq!(
+            deliver(&sink.endpoint_url(0), "msg_1", first.clone(), &good).await,
+            200
+        );
+        assert_eq!(
+            deliver(&sink.endpoint_url(0), "msg_1", first.clone(), &good).await,
+            200
+        );
+        assert_eq!(
+            deliver(&sink.endpoint_url(1), "msg_1", first.clone(), &good).await,
+            500
+        );
+        let second = payload.delivery(2, crate::unix_micros());
+        assert_eq!(deliver(&sink.endpoint_url(0), "msg_2", second, &good).await, 200);
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        assert!(sink.wait_for(2, deadline).await);
+        let recorder = sink.recorder();
+        let healthy = &recorder.groups[0];
+        let failing = &recorder.groups[1];
+        assert_eq!(
+            (
+                healthy.name,
+                healthy.requests,
+                healthy.accepted,
+                healthy.duplicates
+            ),
+            ("healthy", 3, 2, 1)
+        );
+        assert_eq!(
+            (failing.name, failing.requests, failing.accepted),
+            ("failing", 1, 0)
+        );
+        assert_eq!(recorder.bad_signatures, 1, "msg_2 carried msg_1's signature");
+        assert_eq!(recorder.messages(), 2);
+        assert_eq!(recorder.latency.len(), 2);
+    }
+}
