@@ -10,14 +10,12 @@ use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 use xwebhook_benches::runtime;
-use xwebhook_benches::services::{PostgresSchema, RedisPrefix, connected_or_skip, postgres_url, redis_url};
+use xwebhook_benches::services::{postgres_store, redis_store};
 use xwebhook_engine::domain::MessageStatus;
 use xwebhook_engine::id::{AppId, EndpointId, OrgId};
 use xwebhook_engine::store::{AttemptRecord, AttemptStore};
 use xwebhook_engine::testsuite::fixtures::{attempt, destination, message};
 use xwebhook_storage_embedded::EmbeddedStore;
-use xwebhook_storage_postgres::{PostgresConfig, PostgresStore};
-use xwebhook_storage_redis::{RedisConfig, RedisStore};
 
 const BATCH: usize = 64;
 
@@ -64,23 +62,14 @@ fn attempts(c: &mut Criterion) {
     let embedded = EmbeddedStore::open(dir.path()).expect("open the embedded store");
     bench_backend(&mut group, &rt, "embedded", embedded);
 
-    let prefix = RedisPrefix::new();
-    let mut redis_config = RedisConfig::new(redis_url());
-    redis_config.prefix = prefix.prefix.clone();
-    let redis = rt.block_on(RedisStore::connect(redis_config));
-    if let Some(redis) = connected_or_skip("record_attempts/redis", "Redis", redis) {
-        bench_backend(&mut group, &rt, "redis", redis);
+    // The guards outlive the group: keys and schema go once the last batch is written.
+    let redis = rt.block_on(redis_store("record_attempts/redis"));
+    if let Some((store, _)) = &redis {
+        bench_backend(&mut group, &rt, "redis", store.clone());
     }
-
-    let schema = PostgresSchema::new();
-    let pg_config = PostgresConfig {
-        schema: Some(schema.name.clone()),
-        pool_size: 4,
-        ..PostgresConfig::new(postgres_url())
-    };
-    let postgres = rt.block_on(PostgresStore::connect(&pg_config));
-    if let Some(postgres) = connected_or_skip("record_attempts/postgres", "Postgres", postgres) {
-        bench_backend(&mut group, &rt, "postgres", postgres);
+    let postgres = rt.block_on(postgres_store("record_attempts/postgres"));
+    if let Some((store, _)) = &postgres {
+        bench_backend(&mut group, &rt, "postgres", store.clone());
     }
     group.finish();
 }

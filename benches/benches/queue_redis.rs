@@ -1,17 +1,16 @@
 //! The delivery queue's round on Redis: enqueue a batch of tasks, lease them, acknowledge each (`finish` with
 //! no follow-up), as a worker does. Batches of 1 (an idle system) and 64 (a worker's full receive).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::future::try_join_all;
 use xwebhook_benches::runtime;
-use xwebhook_benches::services::{RedisPrefix, connected_or_skip, redis_url};
+use xwebhook_benches::services::redis_store;
 use xwebhook_engine::id::OrgId;
 use xwebhook_engine::store::{DeliveryQueue, FollowUp};
 use xwebhook_engine::testsuite::fixtures::task;
-use xwebhook_storage_redis::{RedisConfig, RedisStore};
+use xwebhook_storage_redis::RedisStore;
 
 const CONSUMER: &str = "bench";
 
@@ -41,11 +40,7 @@ async fn round(queue: &RedisStore, org: &OrgId, batch: usize) {
 
 fn queue_redis(c: &mut Criterion) {
     let rt = runtime();
-    let prefix = RedisPrefix::new();
-    let mut config = RedisConfig::new(redis_url());
-    config.prefix = prefix.prefix.clone();
-    let connected = rt.block_on(RedisStore::connect(config));
-    let Some(queue): Option<Arc<RedisStore>> = connected_or_skip("queue_redis", "Redis", connected) else {
+    let Some((queue, _prefix)) = rt.block_on(redis_store("queue_redis")) else {
         return;
     };
     let org = OrgId::generate();

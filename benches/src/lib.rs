@@ -3,8 +3,9 @@
 //!
 //! Layout:
 //! - [`payloads`]: JSON payloads of realistic shape at our sizes, and create-message bodies around them.
-//! - [`services`]: the local Redis and Postgres (a unique key prefix or schema per run, removed afterwards), and
-//!   the rule that a bench whose service is not reachable is skipped with a message rather than failed.
+//! - [`services`]: stores on the local Redis and Postgres (a unique key prefix or schema per run, removed
+//!   afterwards), and the rule that a bench whose service is not reachable is skipped with a message rather
+//!   than failed.
 //!
 //! It must never be a dependency of anything but the benches.
 

@@ -52,7 +52,7 @@ fn line(n: usize) -> Value {
         "quantity": n % 7 + 1,
         "unitAmount": 1999,
         "taxRate": 0.2,
-        "discountable": n % 2 == 0,
+        "discountable": n % 3 != 2,
         "period": { "start": 1_700_000_000, "end": 1_702_592_000 },
     })
 }

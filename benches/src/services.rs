@@ -2,7 +2,11 @@
 //! when the guard drops. Benches are not tests: a bench whose service is not reachable prints why and is
 //! skipped; any other failure is a broken bench and panics with the reason.
 
+use std::sync::Arc;
+
 use xwebhook_engine::store::{StoreErrorKind, StoreResult};
+use xwebhook_storage_postgres::{PostgresConfig, PostgresStore};
+use xwebhook_storage_redis::{RedisConfig, RedisStore};
 
 /// The Redis the tests also use; `XWEBHOOK_TEST_REDIS_URL` points elsewhere.
 pub fn redis_url() -> String {
@@ -16,7 +20,7 @@ pub fn postgres_url() -> String {
 }
 
 /// The connected backend, or `None` after printing why `bench` is skipped when `service` is not reachable.
-pub fn connected_or_skip<T>(bench: &str, service: &str, connected: StoreResult<T>) -> Option<T> {
+fn connected_or_skip<T>(bench: &str, service: &str, connected: StoreResult<T>) -> Option<T> {
     match connected {
         Ok(backend) => Some(backend),
         Err(e) if matches!(e.kind, StoreErrorKind::Unavailable | StoreErrorKind::Timeout) => {
@@ -27,25 +31,33 @@ pub fn connected_or_skip<T>(bench: &str, service: &str, connected: StoreResult<T
     }
 }
 
-/// A Redis key prefix no one else uses; every key under it is deleted when this drops.
+/// A Redis store under a key prefix no one else uses, and the guard that deletes its keys; `None` (with a
+/// message) when Redis is not reachable. A setup that panics may leave keys under its prefix: nobody reuses it.
+pub async fn redis_store(bench: &str) -> Option<(Arc<RedisStore>, RedisPrefix)> {
+    let (url, prefix) = (redis_url(), format!("xwbench:{}", ulid::Ulid::new()));
+    let mut config = RedisConfig::new(url.clone());
+    config.prefix = prefix.clone();
+    let store = connected_or_skip(bench, "Redis", RedisStore::connect(config).await)?;
+    Some((store, RedisPrefix { url, prefix }))
+}
+
+/// A migrated Postgres store in a fresh schema, and the guard that drops the schema; `None` (with a message)
+/// when Postgres is not reachable. A setup that panics may leave its schema behind: nobody reuses the name.
+pub async fn postgres_store(bench: &str) -> Option<(Arc<PostgresStore>, PostgresSchema)> {
+    let name = format!("xwbench_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let config = PostgresConfig {
+        schema: Some(name.clone()),
+        pool_size: 4,
+        ..PostgresConfig::new(postgres_url())
+    };
+    let store = connected_or_skip(bench, "Postgres", PostgresStore::connect(&config).await)?;
+    Some((store, PostgresSchema { name }))
+}
+
+/// Deletes every key under its prefix when dropped.
 pub struct RedisPrefix {
     url: String,
-    pub prefix: String,
-}
-
-impl RedisPrefix {
-    pub fn new() -> Self {
-        Self {
-            url: redis_url(),
-            prefix: format!("xwbench:{}", ulid::Ulid::new()),
-        }
-    }
-}
-
-impl Default for RedisPrefix {
-    fn default() -> Self {
-        Self::new()
-    }
+    prefix: String,
 }
 
 impl Drop for RedisPrefix {
@@ -81,24 +93,9 @@ fn delete_prefix(conn: &mut redis::Connection, prefix: &str) -> redis::RedisResu
     }
 }
 
-/// A Postgres schema for one run: created by the store's first migration into it, dropped with everything
-/// in it when this drops.
+/// Drops its schema, with everything in it, when dropped (after the store's pool has let go of it).
 pub struct PostgresSchema {
-    pub name: String,
-}
-
-impl PostgresSchema {
-    pub fn new() -> Self {
-        Self {
-            name: format!("xwbench_{}", ulid::Ulid::new().to_string().to_lowercase()),
-        }
-    }
-}
-
-impl Default for PostgresSchema {
-    fn default() -> Self {
-        Self::new()
-    }
+    name: String,
 }
 
 impl Drop for PostgresSchema {
