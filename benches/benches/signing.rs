@@ -23,5 +23,9 @@ fn signing(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, signing);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(std::time::Duration::from_secs(3));
+    targets = signing
+}
 criterion_main!(benches);
