@@ -71,6 +71,8 @@ mod group;
 mod messages;
 mod migrate;
 mod retention;
+#[cfg(feature = "scratch")]
+pub mod scratch;
 mod sql;
 
 #[cfg(test)]

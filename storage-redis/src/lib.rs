@@ -29,6 +29,8 @@ mod queue;
 mod rate_limits;
 mod records;
 mod revocations;
+#[cfg(feature = "scratch")]
+pub mod scratch;
 
 use std::sync::Arc;
 

@@ -1,12 +1,13 @@
 //! Migrations run by several processes at once apply each migration exactly once.
 
+use xwebhook_storage_postgres::scratch::ScratchSchema;
 use xwebhook_storage_postgres::{MIGRATIONS, PostgresConfig, PostgresStore};
 
-use crate::helpers::{TestSchema, connect};
+use crate::helpers::connect;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_migrations_apply_each_once() {
-    let schema = TestSchema::new();
+    let schema = ScratchSchema::new("xwt");
     let config = PostgresConfig {
         migrate_on_start: false,
         pool_size: 1,

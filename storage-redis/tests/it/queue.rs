@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::store::{DeliveryQueue, FollowUp, Receipt, Task, TaskKind};
+use xwebhook_storage_redis::scratch::ScratchPrefix;
 use xwebhook_storage_redis::{QueueStats, RedisConfig, RedisStore};
 
-use crate::support::{PrefixGuard, raw, redis_url, store};
+use crate::support::{raw, redis_url, store};
 
 fn task() -> Task {
     Task {
@@ -24,7 +25,7 @@ fn task() -> Task {
 
 /// A store with `tune` applied to its configuration, under a prefix the returned guard cleans up (the guard
 /// comes with a default store on the same prefix, which is dropped unused).
-async fn tuned(tune: impl FnOnce(&mut RedisConfig)) -> (Arc<RedisStore>, PrefixGuard) {
+async fn tuned(tune: impl FnOnce(&mut RedisConfig)) -> (Arc<RedisStore>, ScratchPrefix) {
     let (_, guard) = store().await;
     let mut config = RedisConfig::new(redis_url());
     config.prefix = guard.prefix.clone();
@@ -37,7 +38,7 @@ async fn tuned(tune: impl FnOnce(&mut RedisConfig)) -> (Arc<RedisStore>, PrefixG
 }
 
 /// The ready streams of partition `n`, fresh lane then retry lane, as the queue module documents its layout.
-fn lanes(guard: &PrefixGuard, n: u16) -> [String; 2] {
+fn lanes(guard: &ScratchPrefix, n: u16) -> [String; 2] {
     let p = &guard.prefix;
     [
         format!("{p}:{{{p}:q{n}}}:stream"),
@@ -46,14 +47,14 @@ fn lanes(guard: &PrefixGuard, n: u16) -> [String; 2] {
 }
 
 /// The fresh-lane stream of partition `n`.
-fn stream(guard: &PrefixGuard, n: u16) -> String {
+fn stream(guard: &ScratchPrefix, n: u16) -> String {
     let [fresh, _] = lanes(guard, n);
     fresh
 }
 
 /// Every ready stream of a store with `partitions` partitions. Named, not scanned for: a `SCAN` walks the
 /// whole keyspace of the shared Redis, which other tests may have filled.
-fn streams(guard: &PrefixGuard, partitions: u16) -> Vec<String> {
+fn streams(guard: &ScratchPrefix, partitions: u16) -> Vec<String> {
     (0..partitions).flat_map(|n| lanes(guard, n)).collect()
 }
 
