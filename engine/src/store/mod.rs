@@ -19,7 +19,7 @@ pub use ports::{
     ApplicationStore, AttemptRecord, AttemptStore, CachedResponse, EndpointStore, EventTypeStore,
     IdempotencyCache, IdempotencyState, MessageStore, Ref, StatusCounts,
 };
-pub use queue::{DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
+pub use queue::{DeadLetter, DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
 pub use retention::{PruneCounts, RetentionStore, payload_expires_at, prune_bound};
 pub use revocation::TokenRevocations;
 

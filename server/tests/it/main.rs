@@ -12,5 +12,6 @@ mod helpers;
 mod logout;
 mod operational;
 mod process;
+mod readiness;
 mod redis;
 mod retention;
