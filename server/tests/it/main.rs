@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod logout;
 mod operational;
+mod operator;
 mod process;
 mod readiness;
 mod redis;
