@@ -5,6 +5,7 @@ mod access;
 mod api;
 mod binary;
 mod contract;
+mod dashboard;
 mod delivery;
 mod ed25519;
 mod health;
