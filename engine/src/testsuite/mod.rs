@@ -20,6 +20,7 @@ pub mod fixtures;
 mod idempotency;
 mod isolation;
 mod messages;
+mod probe;
 mod put_destinations;
 mod queue;
 mod records;
@@ -33,6 +34,7 @@ pub use endpoint_health::*;
 pub use idempotency::*;
 pub use isolation::*;
 pub use messages::*;
+pub use probe::*;
 pub use put_destinations::*;
 pub use queue::*;
 pub use records::*;
@@ -111,6 +113,7 @@ macro_rules! conformance_suite {
             prune_batches_respect_limit,
             revocation_revoke_then_check,
             revocation_lapses_at_until,
+            probes_answer_when_up,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
