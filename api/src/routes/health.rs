@@ -105,7 +105,9 @@ fn report(status: HealthStatus, checks: ChecksOut) -> HealthOut {
 async fn check(dependency: &'static str, probe: impl Future<Output = StoreResult<()>>) -> CheckOut {
     let started = Instant::now();
     let outcome = tokio::time::timeout(PROBE_TIMEOUT, probe).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // Whole microseconds, so the figure reads 1.234 rather than 1.2340000000000002.
+    let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
+    let latency_ms = f64::from(micros) / 1000.0;
     let status = match outcome {
         Ok(Ok(())) => HealthStatus::Ok,
         Ok(Err(e)) => {
