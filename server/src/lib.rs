@@ -1,11 +1,13 @@
 //! The `xwebhook` binary's library: configuration, the composition root that picks backends, and the
-//! commands (`serve`, `migrate`, `prune`, `jwt generate`). Only this crate knows which storage crates exist.
+//! commands (`serve`, `migrate`, `prune`, `queue stats`, `dlq list|redrive`, `jwt generate`). Only this crate
+//! knows which storage crates exist.
 //!
 //! Layout:
 //! - `config`: defaults → TOML file → `XWEBHOOK_*` environment → flags, validated.
 //! - `contract`: the `openapi --check-against` comparison of a reference OpenAPI document with ours.
 //! - `run`: opens backends and runs the API and the worker (with the payload cleaner).
 //! - `prune`: `xwebhook prune --older-than`, its cutoff parsing and report.
+//! - `operator`: `xwebhook queue stats`, `xwebhook dlq list` and `xwebhook dlq redrive`.
 //! - `secret_file`: the generated JWT secret kept in the data directory.
 //! - `logging`: text or JSON log lines.
 //! - `metrics`: the Prometheus exporter and `GET /metrics`.
@@ -16,6 +18,7 @@ pub mod config;
 pub mod contract;
 pub mod logging;
 pub mod metrics;
+pub mod operator;
 pub mod prune;
 pub mod run;
 pub mod secret_file;

@@ -3,14 +3,16 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use xwebhook::config::{Config, Overrides};
-use xwebhook::{contract, logging, run, secret_file};
+use xwebhook::{contract, logging, operator, run, secret_file};
 use xwebhook_api::JwtAuth;
 use xwebhook_engine::id::OrgId;
+use xwebhook_engine::store::DeliveryQueue;
 
 /// svix-server's default organization, so tokens made by either tool address the same tenant.
 const DEFAULT_ORG: &str = "org_23rb8YdGqMT0qIzpgGwdXfHirMu";
@@ -63,10 +65,52 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Inspect the delivery queue.
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
+    /// List or redrive dead-lettered delivery tasks (tasks leased too often without finishing).
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
     /// Manage API tokens.
     Jwt {
         #[command(subcommand)]
         command: JwtCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// Print how many tasks are ready, in flight, scheduled for a retry and dead-lettered.
+    Stats {
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// Print dead-lettered tasks without moving them.
+    List {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move dead-lettered tasks back to the ready queue, with a fresh delivery count.
+    Redrive {
+        /// At most this many (all by default).
+        #[arg(long)]
+        max: Option<usize>,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -112,6 +156,15 @@ fn main() -> anyhow::Result<()> {
         Command::Migrate => migrate(config),
         Command::Openapi { .. } => unreachable!("handled before the configuration is loaded"),
         Command::Prune { older_than, json } => prune(config, &older_than, json),
+        Command::Queue {
+            command: QueueCommand::Stats { json },
+        } => operate(config, json, |q| async move { operator::stats(&*q).await }),
+        Command::Dlq {
+            command: DlqCommand::List { limit, json },
+        } => operate(config, json, |q| async move { operator::list(&*q, limit).await }),
+        Command::Dlq {
+            command: DlqCommand::Redrive { max, json },
+        } => operate(config, json, |q| async move { operator::redrive(&*q, max).await }),
     }
 }
 
@@ -125,12 +178,40 @@ fn serve(config: Config) -> anyhow::Result<()> {
     })
 }
 
-fn migrate(config: Config) -> anyhow::Result<()> {
+/// Runs a one-off command's future on a single-threaded runtime, with logging set up.
+fn run_once<T>(config: &Config, work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
     logging::init(&config.log, config.log_format)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let applied = runtime.block_on(run::migrate(&config))?;
+    runtime.block_on(work)
+}
+
+/// Runs an operator command on the configured queue and prints its result, as text or as one JSON object.
+fn operate<R, F, Fut>(config: Config, json: bool, command: F) -> anyhow::Result<()>
+where
+    R: std::fmt::Display + serde::Serialize,
+    F: FnOnce(Arc<dyn DeliveryQueue>) -> Fut,
+    Fut: Future<Output = anyhow::Result<R>>,
+{
+    let result = run_once(&config, async {
+        let queue = operator::open_queue(&config).await?;
+        command(queue).await
+    })?;
+    print_result(&result, json)
+}
+
+fn print_result(result: &(impl std::fmt::Display + serde::Serialize), json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(result)?);
+    } else {
+        println!("{result}");
+    }
+    Ok(())
+}
+
+fn migrate(config: Config) -> anyhow::Result<()> {
+    let applied = run_once(&config, run::migrate(&config))?;
     if applied.is_empty() {
         println!("the database schema is up to date");
     } else {
@@ -172,17 +253,8 @@ fn openapi(check_against: Option<&Path>) -> anyhow::Result<()> {
 
 fn prune(config: Config, older_than: &str, json: bool) -> anyhow::Result<()> {
     let cutoff = xwebhook::prune::parse_cutoff(older_than, chrono::Utc::now()).context("--older-than")?;
-    logging::init(&config.log, config.log_format)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let report = runtime.block_on(xwebhook::prune::prune(&config, cutoff))?;
-    if json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        println!("{report}");
-    }
-    Ok(())
+    let report = run_once(&config, xwebhook::prune::prune(&config, cutoff))?;
+    print_result(&report, json)
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {

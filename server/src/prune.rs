@@ -132,17 +132,21 @@ async fn open(config: &Config) -> anyhow::Result<Arc<dyn RetentionStore>> {
     if let Some(url) = &config.redis_url {
         return Ok(run::open_redis(config, url).await?);
     }
-    EmbeddedStore::open(&config.data_dir)
-        .map(|s| s as Arc<dyn RetentionStore>)
-        .map_err(|e| embedded_error(config, e))
+    open_embedded(config, "prune").map(|s| s as Arc<dyn RetentionStore>)
 }
 
-fn embedded_error(config: &Config, e: StoreError) -> anyhow::Error {
+/// The embedded store, for a one-off command (`doing`: what the operator does once the server is stopped).
+/// It allows one process at a time, so a running server makes this fail, with a message that says so.
+pub(crate) fn open_embedded(config: &Config, doing: &str) -> anyhow::Result<Arc<EmbeddedStore>> {
+    EmbeddedStore::open(&config.data_dir).map_err(|e| embedded_error(config, e, doing))
+}
+
+fn embedded_error(config: &Config, e: StoreError, doing: &str) -> anyhow::Error {
     let dir = config.data_dir.display();
     if EmbeddedStore::is_held_elsewhere(&e) {
         anyhow::anyhow!(
             "the embedded store in {dir} is open in another process (a running `xwebhook serve`?): \
-             the embedded store allows one process at a time, so stop the server, prune, and start it again"
+             the embedded store allows one process at a time, so stop the server, {doing}, and start it again"
         )
     } else {
         anyhow::Error::new(e).context(format!("cannot open the embedded store in {dir}"))

@@ -107,6 +107,16 @@ impl ApplicationStore for PostgresStore {
         Ok(())
     }
 
+    /// `SELECT 1` on a pooled connection: it proves the pool can reach the server, and touches no table.
+    async fn probe(&self) -> StoreResult<()> {
+        let client = self.client().await?;
+        client
+            .simple_query("SELECT 1")
+            .await
+            .context("Postgres did not answer SELECT 1")?;
+        Ok(())
+    }
+
     async fn list_applications(&self, org: &OrgId, query: &ListQuery) -> StoreResult<Vec<Application>> {
         let mut q = Query::select("SELECT doc FROM applications");
         q.eq("org_id", org.as_str().to_owned()).walk("id", &query.walk());

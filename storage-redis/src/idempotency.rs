@@ -100,4 +100,8 @@ impl IdempotencyCache for RedisStore {
             .redis("cannot release an idempotency key")?;
         Ok(())
     }
+
+    async fn probe(&self) -> StoreResult<()> {
+        self.pool.ping().await
+    }
 }

@@ -24,7 +24,7 @@ pub use ports::{
     ApplicationStore, AttemptRecord, AttemptStore, CachedResponse, EndpointStore, EventTypeStore,
     IdempotencyCache, IdempotencyState, MessageStore, Ref, StatusCounts,
 };
-pub use queue::{DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
+pub use queue::{DeadLetter, DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
 pub use rate_limit::{Admission, RateLimits, burst, emission_interval};
 pub use retention::{PruneCounts, RetentionStore, payload_expires_at, prune_bound};
 pub use revocation::TokenRevocations;

@@ -38,6 +38,15 @@ pub trait ApplicationStore: Send + Sync {
 
     /// Applications of `org` ordered by id, scanned as `query.walk()` says (see [`super::Page::from_walk`]).
     async fn list_applications(&self, org: &OrgId, query: &ListQuery) -> StoreResult<Vec<Application>>;
+
+    /// Answers `Ok` when the record store is reachable, for health checks. By default it lists one application
+    /// of an organization that does not exist (a read that finds nothing); a backend may offer something
+    /// cheaper.
+    async fn probe(&self) -> StoreResult<()> {
+        let nobody = OrgId::generate();
+        let query = ListQuery::first(1, Order::Ascending);
+        self.list_applications(&nobody, &query).await.map(|_| ())
+    }
 }
 
 #[async_trait]
@@ -296,4 +305,8 @@ pub trait IdempotencyCache: Send + Sync {
 
     /// Releases a claim without a response (the request failed), so that a retry runs afresh.
     async fn abandon(&self, key: &str) -> StoreResult<()>;
+
+    /// Answers `Ok` when the cache is reachable, for health checks; reads and writes nothing. No default: no
+    /// method above can be called without a side effect.
+    async fn probe(&self) -> StoreResult<()>;
 }

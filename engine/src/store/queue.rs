@@ -85,6 +85,20 @@ pub struct QueueDepths {
     pub dead_letter: u64,
 }
 
+/// A task given up on, as an operator sees it before redriving it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    /// Where it lies among the dead letters (`<partition>:<entry id>` in Redis).
+    pub id: String,
+    /// `None` when the stored task could not be decoded (the reason says so).
+    pub task: Option<Task>,
+    /// How many times it was leased before it was given up on (0 when unknown).
+    pub deliveries: u32,
+    /// Why it was given up on; empty when it was simply leased too often.
+    pub reason: String,
+}
+
 #[async_trait]
 pub trait DeliveryQueue: Send + Sync {
     /// Appends tasks to the fresh lane, ready at once. They are durable when this returns.
@@ -122,5 +136,18 @@ pub trait DeliveryQueue: Send + Sync {
     async fn redrive_dead_letters(&self, max: usize) -> StoreResult<usize> {
         let _ = max;
         Ok(0)
+    }
+
+    /// Up to `max` dead-lettered tasks, oldest first, without moving them. A backend that never dead-letters
+    /// lists none.
+    async fn dead_letters(&self, max: usize) -> StoreResult<Vec<DeadLetter>> {
+        let _ = max;
+        Ok(Vec::new())
+    }
+
+    /// Answers `Ok` when the queue is reachable, for health checks. Reading the depths touches every part of
+    /// the queue without changing it; a backend may offer something cheaper.
+    async fn probe(&self) -> StoreResult<()> {
+        self.depths().await.map(|_| ())
     }
 }

@@ -20,6 +20,7 @@ pub mod fixtures;
 mod idempotency;
 mod isolation;
 mod messages;
+mod probe;
 mod put_destinations;
 mod queue;
 mod rate_limits;
@@ -34,6 +35,7 @@ pub use endpoint_health::*;
 pub use idempotency::*;
 pub use isolation::*;
 pub use messages::*;
+pub use probe::*;
 pub use put_destinations::*;
 pub use queue::*;
 pub use rate_limits::*;
@@ -119,6 +121,7 @@ macro_rules! conformance_suite {
             rate_limit_admits_a_burst_then_defers,
             rate_limit_first_call_is_admitted_then_told_when,
             rate_limit_endpoints_do_not_share_a_budget,
+            probes_answer_when_up,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

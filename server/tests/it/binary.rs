@@ -1,7 +1,7 @@
 //! The real `xwebhook` binary as a child process, and a private `redis-server` for tests that must stop one.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::helpers::{DEADLINE, JWT_SECRET};
@@ -23,6 +23,20 @@ pub async fn wait_listening(port: u16) {
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// Runs `xwebhook <args>` to completion with `env` (and nothing inherited from `XWEBHOOK_*`).
+pub async fn run_cli(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xwebhook"));
+    cmd.args(args).env("XWEBHOOK_LOG", "warn");
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("XWEBHOOK_")) {
+        cmd.env_remove(k);
+    }
+    cmd.envs(env.iter().copied());
+    tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("run xwebhook")
 }
 
 /// A running `xwebhook serve`; killed when dropped.

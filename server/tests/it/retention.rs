@@ -2,7 +2,6 @@
 //! cleaner of a worker process on Redis.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use chrono::{Duration, Utc};
 use serde_json::Value;
@@ -13,24 +12,10 @@ use xwebhook_engine::testsuite::fixtures::{attempt, destination, message};
 use xwebhook_storage_postgres::{PostgresConfig, PostgresStore};
 use xwebhook_storage_redis::{RedisConfig, RedisStore};
 
-use crate::binary::Xwebhook;
+use crate::binary::{Xwebhook, run_cli as xwebhook};
 use crate::helpers::eventually;
 
 const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-/// Runs `xwebhook <args>` to completion with `env` (and nothing inherited from `XWEBHOOK_*`).
-async fn xwebhook(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xwebhook"));
-    cmd.args(args).env("XWEBHOOK_LOG", "warn");
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("XWEBHOOK_")) {
-        cmd.env_remove(k);
-    }
-    cmd.envs(env.iter().copied());
-    tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("join")
-        .expect("run xwebhook")
-}
 
 /// A message of `org` created `age` ago, with one attempt and its destination when `delivered`.
 async fn seed(stores: &Stores, org: &OrgId, age: Duration, retention_days: u16, delivered: bool) -> Message {

@@ -26,9 +26,11 @@
 //! - `groups`: creating the group, and repairing it after `NOGROUP`.
 //! - `blocking`: dedicated connections for blocking reads (the 500 ms reply limit of pooled ones).
 //! - `receive`: sweep and blocking read; `finish`: acknowledgement with follow-ups (and its cluster caveat);
-//!   `schedule`: enqueue, schedule, promote; `dlq`: reclaim, dead letters, redrive, stats.
+//!   `schedule`: enqueue, schedule, promote; `dlq`: reclaim, dead letters, redrive, stats;
+//!   `dead_letters`: listing the dead letters.
 
 mod blocking;
+mod dead_letters;
 mod dlq;
 mod finish;
 mod groups;
@@ -43,7 +45,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use xwebhook_engine::store::{
-    DeliveryQueue, FollowUp, LaneShares, Leased, Receipt, StoreError, StoreErrorKind, StoreResult, Task,
+    DeadLetter, DeliveryQueue, FollowUp, LaneShares, Leased, Receipt, StoreError, StoreErrorKind, StoreResult,
+    Task,
 };
 
 use crate::RedisStore;
@@ -166,5 +169,9 @@ impl DeliveryQueue for RedisStore {
             return Ok(0);
         }
         self.redrive(max).await
+    }
+
+    async fn dead_letters(&self, max: usize) -> StoreResult<Vec<DeadLetter>> {
+        self.list_dead_letters(max).await
     }
 }

@@ -122,6 +122,11 @@ impl ApplicationStore for RedisStore {
         }
     }
 
+    /// One `PING`: the records share the server (or cluster) with everything else.
+    async fn probe(&self) -> StoreResult<()> {
+        self.pool.ping().await
+    }
+
     async fn list_applications(&self, org: &OrgId, query: &ListQuery) -> StoreResult<Vec<Application>> {
         let k = OrgKeys::new(&self.keys, org);
         let apps = k.apps();

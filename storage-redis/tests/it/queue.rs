@@ -1,6 +1,6 @@
 //! What only the Redis queue must do, beyond the conformance suite: block longer than the client's default
-//! reply limit, survive a lost stream or group, bury poison tasks and redrive them, never lease more than asked,
-//! count its depths; and pass the suite's queue cases on a Redis Cluster (`cluster`).
+//! reply limit, survive a lost stream or group, bury poison tasks, list and redrive them, never lease more than
+//! asked, count its depths; and pass the suite's queue cases on a Redis Cluster (`cluster`).
 
 mod cluster;
 
@@ -157,6 +157,11 @@ async fn poison_task_is_dead_lettered_then_redriven() {
         third.is_empty(),
         "leased max_deliveries times: buried, not handed out"
     );
+    let dead = q.dead_letters(10).await.expect("list dead letters");
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].task.as_ref(), dead[0].deliveries), (Some(&t), 2));
+    assert_eq!(dead[0].reason, "leased too often without being finished");
+    assert!(q.dead_letters(0).await.expect("list none").is_empty());
     let stats = q.queue_stats().await.expect("stats");
     assert_eq!((stats.dead_letter, stats.in_flight, stats.ready), (1, 0, 0));
 
@@ -192,6 +197,10 @@ async fn undecodable_entries_are_buried() {
     assert!(got.is_empty());
     let stats = q.queue_stats().await.expect("stats");
     assert_eq!((stats.dead_letter, stats.in_flight, stats.ready), (1, 0, 0));
+    let dead = q.dead_letters(10).await.expect("list dead letters");
+    assert_eq!(dead.len(), 1, "listing moves nothing");
+    assert_eq!(dead[0].task, None);
+    assert!(dead[0].reason.starts_with("undecodable task"), "{dead:?}");
 }
 
 #[tokio::test]
