@@ -25,6 +25,21 @@ pub const QUEUE_DEPTH: &str = "xwebhook_queue_depth";
 pub const DELIVERIES_IN_FLIGHT: &str = "xwebhook_deliveries_in_flight";
 pub const WORKER_CONCURRENCY: &str = "xwebhook_worker_concurrency";
 
+/// Every metric this service exports: the one list that dashboards and their tests are checked against.
+pub const ALL: &[&str] = &[
+    MESSAGES_ACCEPTED,
+    DELIVERY_ATTEMPTS,
+    RETRIES_SCHEDULED,
+    MESSAGES_EXHAUSTED,
+    ENDPOINTS_DISABLED,
+    ATTEMPT_DURATION,
+    DELIVERY_LATENCY,
+    HTTP_REQUEST_DURATION,
+    QUEUE_DEPTH,
+    DELIVERIES_IN_FLIGHT,
+    WORKER_CONCURRENCY,
+];
+
 /// Histogram buckets, in seconds, for the exporter to install.
 pub const HISTOGRAM_BUCKETS: &[(&str, &[f64])] = &[
     // One HTTP exchange, bounded by the request timeout (30 s by default).

@@ -5,20 +5,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-/// Every metric `/metrics` exports, as issue 6 names them: the one list the dashboard is checked against.
-const METRICS: &[&str] = &[
-    "xwebhook_messages_accepted_total",
-    "xwebhook_delivery_attempts_total",
-    "xwebhook_retries_scheduled_total",
-    "xwebhook_messages_exhausted_total",
-    "xwebhook_endpoints_disabled_total",
-    "xwebhook_attempt_duration_seconds",
-    "xwebhook_delivery_latency_seconds",
-    "xwebhook_http_request_duration_seconds",
-    "xwebhook_queue_depth",
-    "xwebhook_deliveries_in_flight",
-    "xwebhook_worker_concurrency",
-];
+/// Every metric `/metrics` exports: the one list, beside the metrics' definitions.
+const METRICS: &[&str] = xwebhook_engine::metrics::ALL;
 
 /// The series Prometheus derives from a histogram's name.
 const HISTOGRAM_SUFFIXES: &[&str] = &["_bucket", "_count", "_sum"];

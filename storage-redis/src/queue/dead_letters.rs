@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use xwebhook_engine::store::{DeadLetter, StoreResult};
 
 use super::decode_task;
-use super::layout::receipt;
 use crate::RedisStore;
 use crate::error::Context as _;
 
@@ -52,7 +51,8 @@ fn dead_letter(partition: u16, id: &str, fields: &HashMap<String, String>) -> De
         (reason, _) => reason.to_owned(),
     };
     DeadLetter {
-        id: receipt(partition, id).0,
+        // `<partition>:<entry id>` of the dead-letter stream (not a lease: no lane).
+        id: format!("{partition}:{id}"),
         task,
         deliveries: field("deliveries").parse().unwrap_or(0),
         reason,

@@ -45,8 +45,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use xwebhook_engine::store::{
-    DeadLetter, DeliveryQueue, FollowUp, LaneShares, Leased, Receipt, StoreError, StoreErrorKind, StoreResult,
-    Task,
+    DeadLetter, DeliveryQueue, FollowUp, LaneShares, Leased, Receipt, StoreError, StoreErrorKind,
+    StoreResult, Task,
 };
 
 use crate::RedisStore;
