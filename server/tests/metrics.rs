@@ -25,19 +25,7 @@ async fn metrics_count_what_happened() {
         ("XWEBHOOK_ENDPOINT_FAILURE_DISABLE_AFTER", "0"),
     ])
     .await;
-    let rx = Receiver::start().await;
-    rx.script("/fail", &[500; FAILING * ATTEMPTS_PER_FAILURE]);
-    let (healthy, _, _) = app.app_with_endpoint(&rx.url("/ok")).await;
-    let (failing, _, _) = app.app_with_endpoint(&rx.url("/fail")).await;
-    // Private, and not among the test configuration's allowed subnets.
-    let (blocked, _, _) = app.app_with_endpoint("http://10.1.2.3/hook").await;
-    for _ in 0..HEALTHY {
-        app.send_message(&healthy, json!({"to": "ok"})).await;
-    }
-    for _ in 0..FAILING {
-        app.send_message(&failing, json!({"to": "fail"})).await;
-    }
-    app.send_message(&blocked, json!({"to": "blocked"})).await;
+    let _receiver = play_scenario(&app).await;
 
     let ended = (FAILING + 1) as f64;
     let scraped = eventually("every delivery to end", || async {
@@ -84,7 +72,30 @@ async fn metrics_count_what_happened() {
             "{state}"
         );
     }
+    assert_request_counts(&scraped, messages);
+}
 
+/// Sends `HEALTHY` messages to a healthy endpoint, `FAILING` to one that always answers 500, and one to a
+/// blocked address; the receiver must live until every delivery has ended.
+async fn play_scenario(app: &TestApp) -> Receiver {
+    let rx = Receiver::start().await;
+    rx.script("/fail", &[500; FAILING * ATTEMPTS_PER_FAILURE]);
+    let (healthy, _, _) = app.app_with_endpoint(&rx.url("/ok")).await;
+    let (failing, _, _) = app.app_with_endpoint(&rx.url("/fail")).await;
+    // Private, and not among the test configuration's allowed subnets.
+    let (blocked, _, _) = app.app_with_endpoint("http://10.1.2.3/hook").await;
+    for _ in 0..HEALTHY {
+        app.send_message(&healthy, json!({"to": "ok"})).await;
+    }
+    for _ in 0..FAILING {
+        app.send_message(&failing, json!({"to": "fail"})).await;
+    }
+    app.send_message(&blocked, json!({"to": "blocked"})).await;
+    rx
+}
+
+/// The API request histogram counted each request under its route template, and not the scrapes.
+fn assert_request_counts(scraped: &Scraped, messages: usize) {
     let requests = |route, method| {
         scraped.sum(
             "xwebhook_http_request_duration_seconds_count",

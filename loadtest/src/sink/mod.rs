@@ -173,16 +173,7 @@ fn header<'a>(req: &'a Request<Incoming>, name: &str) -> &'a str {
 async fn receive(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path();
     if path == "/ceiling" {
-        let body = req
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        // The same reading of the payload as a delivery, so the ceiling is a like-for-like request.
-        std::hint::black_box(read_stamp(&body));
-        shared.ceiling_requests.fetch_add(1, Ordering::Relaxed);
-        return Ok(respond(200, None));
+        return Ok(ceiling(&shared, req).await);
     }
     let Some(index) = path.strip_prefix("/e/").and_then(|i| i.parse::<usize>().ok()) else {
         return Ok(respond(404, None));
@@ -195,12 +186,7 @@ async fn receive(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response
         header(&req, "webhook-timestamp").to_owned(),
         header(&req, "webhook-signature").to_owned(),
     );
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = read_body(req).await;
     let now_micros = unix_micros();
     let nth = slot.requests.fetch_add(1, Ordering::Relaxed);
     let elapsed = shared.started.get().map(Instant::elapsed).unwrap_or_default();
@@ -221,11 +207,37 @@ async fn receive(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response
         stamp: read_stamp(&body).map(|s| (s.seq, s.sent_at_micros)),
         now_micros,
     };
+    note_arrival(&shared, slot, &arrival);
+    if let Some(delay) = answer.delay {
+        tokio::time::sleep(delay).await;
+    }
+    Ok(respond(answer.status, answer.retry_after))
+}
+
+/// A ceiling request: read as a delivery is (so the ceiling is a like-for-like request), counted, answered.
+async fn ceiling(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let body = read_body(req).await;
+    std::hint::black_box(read_stamp(&body));
+    shared.ceiling_requests.fetch_add(1, Ordering::Relaxed);
+    respond(200, None)
+}
+
+/// The whole body; a body cut short counts as empty (its stamp and signature then fail, and are counted).
+async fn read_body(req: Request<Incoming>) -> Bytes {
+    req.into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default()
+}
+
+/// Records an arrival and wakes whoever waits for deliveries when it is a new accepted one.
+fn note_arrival(shared: &Shared, slot: &Slot, arrival: &Arrival) {
     let new = shared
         .recorder
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .record(&arrival);
+        .record(arrival);
     if new {
         shared.accepted.fetch_add(1, Ordering::Relaxed);
         if slot.behaviour.delivers() {
@@ -233,10 +245,6 @@ async fn receive(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response
         }
         shared.arrived.notify_waiters();
     }
-    if let Some(delay) = answer.delay {
-        tokio::time::sleep(delay).await;
-    }
-    Ok(respond(answer.status, answer.retry_after))
 }
 
 fn respond(status: u16, retry_after: Option<u64>) -> Response<Full<Bytes>> {
