@@ -201,8 +201,7 @@ impl Drop for Waiting<'_> {
 mod tests {
     use super::*;
 
-    #[allow(non_snake_case)]
-    fn MS(ms: u64) -> Duration {
+    fn ms(ms: u64) -> Duration {
         Duration::from_millis(ms)
     }
 
@@ -223,21 +222,21 @@ mod tests {
         // (backlog, wait, interval, expected), with 250 ms in memory at most.
         let cases = [
             // A near slot and nobody ahead: wait for it in memory.
-            (backlog(0, None), MS(10), MS(10), Plan::Line),
+            (backlog(0, None), ms(10), ms(10), Plan::Line),
             // Each task ahead in memory takes one interval.
-            (backlog(3, None), MS(10), MS(10), Plan::Line),
-            (backlog(24, None), MS(10), MS(10), Plan::Line),
+            (backlog(3, None), ms(10), ms(10), Plan::Line),
+            (backlog(24, None), ms(10), ms(10), Plan::Line),
             // Too far: due when the slot would come...
-            (backlog(25, None), MS(10), MS(10), Plan::Defer(at(1_260))),
+            (backlog(25, None), ms(10), ms(10), Plan::Defer(at(1_260))),
             // ...or one interval behind the last deferred task, whichever is later.
-            (backlog(25, Some(5_000)), MS(10), MS(10), Plan::Defer(at(5_010))),
-            (backlog(25, Some(900)), MS(10), MS(10), Plan::Defer(at(1_260))),
+            (backlog(25, Some(5_000)), ms(10), ms(10), Plan::Defer(at(5_010))),
+            (backlog(25, Some(900)), ms(10), ms(10), Plan::Defer(at(1_260))),
             // A slow limit (1/s) defers at once, for the time the limit said.
-            (backlog(0, None), MS(700), MS(1_000), Plan::Defer(at(1_700))),
+            (backlog(0, None), ms(700), ms(1_000), Plan::Defer(at(1_700))),
         ];
         for (b, wait, interval, expected) in cases {
             assert_eq!(
-                plan(b, now, wait, interval, MS(250)),
+                plan(b, now, wait, interval, ms(250)),
                 expected,
                 "{b:?} wait {wait:?}"
             );
@@ -248,8 +247,8 @@ mod tests {
     fn a_backlog_is_spread_one_interval_apart_and_forgotten_when_idle() {
         // One slot a second, and up to 1.5 s in memory: two tasks wait, the rest are deferred (seconds away,
         // far beyond the time this test takes).
-        let (wait, interval) = (MS(10), Duration::from_secs(1));
-        let throttle = Throttle::new(MS(1_500));
+        let (wait, interval) = (ms(10), Duration::from_secs(1));
+        let throttle = Throttle::new(ms(1_500));
         let endpoint = EndpointId::generate();
         let now = Utc::now();
         let Decision::Line(first) = throttle.decide(&endpoint, now, wait, interval) else {
@@ -277,7 +276,7 @@ mod tests {
         // Still known while deferred tasks are not due: newcomers line up behind them.
         assert_eq!(throttle.backlog(&endpoint).map(|b| b.in_memory), Some(0));
         let other = EndpointId::generate();
-        let Decision::Line(waiting) = throttle.decide(&other, now, wait.to_std().expect("positive"), MS(1))
+        let Decision::Line(waiting) = throttle.decide(&other, now, wait.to_std().expect("positive"), ms(1))
         else {
             panic!("a near slot is waited for");
         };
@@ -287,7 +286,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_backlog_is_admitted_within_the_rate_and_the_rest_get_distinct_slots() {
-        let throttle = std::sync::Arc::new(Throttle::new(MS(50)));
+        let throttle = std::sync::Arc::new(Throttle::new(ms(50)));
         let limits = std::sync::Arc::new(crate::store::LocalRateLimits::new());
         let endpoint = EndpointId::generate();
         let started = std::time::Instant::now();
