@@ -39,6 +39,7 @@ pub async fn accept_message(stores: &Stores, message: &Message) -> Result<(), In
         org_id: message.org_id.clone(),
         app_id: message.app_id.clone(),
         msg_id: message.id.clone(),
+        traceparent: crate::trace::current_parent(),
         kind: TaskKind::FanOut,
     };
     stores.queue.enqueue(vec![task]).await?;

@@ -14,10 +14,11 @@
 //! - [`operational`]: events about endpoints and deliveries, reported for operational webhooks.
 //! - [`metrics`]: the service's metrics (names, units, labels), recorded through the `metrics` facade.
 //! - [`retention`]: the background cleaner that expunges payloads past their retention period.
+//! - [`trace`]: the trace context that queued tasks carry from the request to its deliveries.
 //! - `testsuite` (feature `testsuite`): the conformance suite every backend must pass.
 //!
 //! It must never depend on an HTTP routing framework, on the API crate, or on any one database; of metrics it knows only the
-//! facade, never an exporter.
+//! facade, never an exporter; of traces only the OpenTelemetry API, never its SDK or an exporter.
 
 pub mod clock;
 pub mod delivery;
@@ -32,3 +33,4 @@ pub mod signing;
 pub mod store;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
+pub mod trace;

@@ -9,7 +9,8 @@
 //! - `prune`: `xwebhook prune --older-than`, its cutoff parsing and report.
 //! - `operator`: `xwebhook queue stats`, `xwebhook dlq list` and `xwebhook dlq redrive`.
 //! - `secret_file`: the generated JWT secret kept in the data directory.
-//! - `logging`: text or JSON log lines.
+//! - `logging`: text or JSON log lines, and the span export layer.
+//! - `traces`: the OTLP/HTTP span exporter (`XWEBHOOK_OTLP_ENDPOINT`).
 //! - `metrics`: the Prometheus exporter and `GET /metrics`.
 //!
 //! It must never hold delivery or API logic of its own: that belongs to `xwebhook-engine` and `xwebhook-api`.
@@ -22,3 +23,4 @@ pub mod operator;
 pub mod prune;
 pub mod run;
 pub mod secret_file;
+pub mod traces;

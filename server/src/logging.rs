@@ -1,17 +1,32 @@
-//! Log output: `XWEBHOOK_LOG` is an `EnvFilter` directive, `XWEBHOOK_LOG_FORMAT` picks text or JSON lines.
+//! Log output and span export. `XWEBHOOK_LOG` is an `EnvFilter` directive and `XWEBHOOK_LOG_FORMAT` picks text
+//! or JSON lines; given a tracer provider (see [`crate::traces`]), spans are exported through it as well.
 
-use tracing_subscriber::EnvFilter;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _, fmt};
 
 use crate::config::LogFormat;
 
-pub fn init(filter: &str, format: LogFormat) -> anyhow::Result<()> {
+/// Installs the process's subscriber: log lines as `filter` selects, and, with `spans`, every span at info or
+/// above. The two are filtered apart so that a quiet log (`XWEBHOOK_LOG=warn`) does not lose the traces.
+pub fn init(filter: &str, format: LogFormat, spans: Option<&SdkTracerProvider>) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(filter).map_err(|e| anyhow::anyhow!("XWEBHOOK_LOG: {e}"))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let result = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    let lines = fmt::layer().with_writer(std::io::stderr);
+    let logs = match format {
+        LogFormat::Text => lines.boxed(),
+        LogFormat::Json => lines.json().flatten_event(true).boxed(),
     };
-    result.map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))
+    let traces = spans.map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("xwebhook"))
+            .with_filter(LevelFilter::INFO)
+    });
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(traces)
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))
 }

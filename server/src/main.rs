@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use xwebhook::config::{Config, Overrides};
-use xwebhook::{contract, logging, operator, run, secret_file};
+use xwebhook::{contract, logging, operator, run, secret_file, traces};
 use xwebhook_api::JwtAuth;
 use xwebhook_engine::id::OrgId;
 use xwebhook_engine::store::DeliveryQueue;
@@ -169,18 +169,27 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
-    logging::init(&config.log, config.log_format)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async {
+    let spans = match &config.otlp_endpoint {
+        Some(endpoint) => Some(traces::otlp_provider(endpoint, runtime.handle().clone())?),
+        None => None,
+    };
+    logging::init(&config.log, config.log_format, spans.as_ref())?;
+    let served = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signal(shutdown.clone()));
         run::serve(config, shutdown).await
-    })
+    });
+    // Outside the runtime, which still runs the export requests of the last batch.
+    if let Some(Err(e)) = spans.map(|provider| provider.shutdown()) {
+        tracing::warn!(error = %e, "the last spans could not be exported");
+    }
+    served
 }
 
 /// Runs a one-off command's future on a single-threaded runtime, with logging set up.
 fn run_once<T>(config: &Config, work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    logging::init(&config.log, config.log_format)?;
+    logging::init(&config.log, config.log_format, None)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

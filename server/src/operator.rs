@@ -152,6 +152,7 @@ mod tests {
             org_id: OrgId::generate(),
             app_id: AppId::generate(),
             msg_id: MessageId::generate(),
+            traceparent: None,
             kind: TaskKind::Deliver {
                 endpoint_id: EndpointId::generate(),
                 attempt: 2,

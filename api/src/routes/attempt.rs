@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use xwebhook_engine::domain::{MessageStatus, TriggerType};
 use xwebhook_engine::id::{AttemptId, EndpointId};
 use xwebhook_engine::store::{AttemptFilter, DestinationFilter, Order, Page, Ref, Task, TaskKind};
+use xwebhook_engine::trace;
 
 use super::lookup;
 use super::message::{self, message_filter};
@@ -226,6 +227,7 @@ pub async fn resend(
         org_id: app.org_id,
         app_id: app.id,
         msg_id: msg.id,
+        traceparent: trace::current_parent(),
         kind: TaskKind::Deliver {
             endpoint_id: endpoint.id,
             attempt: 0,

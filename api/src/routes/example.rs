@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 use xwebhook_engine::domain::{EventTypeName, Message, Payload, TriggerType};
 use xwebhook_engine::id::MessageId;
 use xwebhook_engine::store::{Task, TaskKind};
+use xwebhook_engine::trace;
 
 use super::lookup;
 use crate::auth::Auth;
@@ -61,6 +62,7 @@ pub async fn send_example(
         app_id: app.id,
         msg_id: message.id.clone(),
         kind,
+        traceparent: trace::current_parent(),
     };
     state.stores.queue.enqueue(vec![task]).await?;
     Ok(Json(MessageOut::new(message, true)))

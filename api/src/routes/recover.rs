@@ -105,6 +105,8 @@ async fn resend_failed(
                 org_id: app.org_id.clone(),
                 app_id: app.id.clone(),
                 msg_id: d.msg_id,
+                // A recovery runs after its request has been answered: it starts its own traces.
+                traceparent: None,
                 kind: TaskKind::Deliver {
                     endpoint_id: endpoint.id.clone(),
                     attempt: 0,

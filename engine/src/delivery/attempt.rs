@@ -287,6 +287,7 @@ mod tests {
             org_id: m.org_id.clone(),
             app_id: m.app_id.clone(),
             msg_id: m.id.clone(),
+            traceparent: None,
             kind: TaskKind::Deliver {
                 endpoint_id: e.id.clone(),
                 attempt,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rand::Rng as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{Instrument as _, Span, debug, info, info_span, warn};
 
 use super::attempt::{self, Recorded};
 use super::gates::EndpointGates;
@@ -23,6 +23,7 @@ use crate::id::EndpointId;
 use crate::metrics;
 use crate::operational::{EndpointRef, OperationalEvent, OperationalEvents};
 use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
+use crate::trace;
 
 /// When an endpoint holds its part of the worker's slots (see `EndpointGates`), further tasks for it wait this
 /// long in the scheduled set instead of holding a worker slot, so a slow endpoint cannot crowd out the others.
@@ -169,7 +170,14 @@ impl Worker {
         }
     }
 
+    /// Runs one leased task in its span, a child of the span that queued it (see [`crate::trace`]).
     async fn handle(&self, leased: Leased) {
+        let span = task_span(&leased.task);
+        trace::follow(&span, leased.task.traceparent.as_deref());
+        self.run_task(leased).instrument(span).await;
+    }
+
+    async fn run_task(&self, leased: Leased) {
         let result = match &leased.task.kind {
             TaskKind::FanOut => self.fan_out(&leased.task).await,
             TaskKind::Deliver { endpoint_id, .. } => self.deliver(&leased.task, endpoint_id).await,
@@ -203,6 +211,8 @@ impl Worker {
             .collect();
         let destinations: Vec<Destination> = targets.iter().map(|e| pending(&message, e, now)).collect();
         self.stores.attempts.create_destinations(&destinations).await?;
+        // Attempts are children of this fan-out, which is a child of the request.
+        let traceparent = trace::current_parent().or_else(|| task.traceparent.clone());
         let enqueue = targets
             .iter()
             .map(|e| Task {
@@ -211,6 +221,7 @@ impl Worker {
                     attempt: 0,
                     trigger: TriggerType::Scheduled,
                 },
+                traceparent: traceparent.clone(),
                 ..task.clone()
             })
             .collect();
@@ -464,5 +475,14 @@ fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,
+    }
+}
+
+fn task_span(task: &Task) -> Span {
+    match &task.kind {
+        TaskKind::FanOut => info_span!("fan_out", msg_id = %task.msg_id),
+        TaskKind::Deliver {
+            endpoint_id, attempt, ..
+        } => info_span!("delivery_attempt", msg_id = %task.msg_id, endpoint_id = %endpoint_id, attempt),
     }
 }

@@ -24,6 +24,10 @@ pub struct Task {
     pub app_id: AppId,
     pub msg_id: MessageId,
     pub kind: TaskKind,
+    /// The W3C `traceparent` of the span that queued this work, so that its spans join that trace. Absent when
+    /// traces are not exported, and in tasks queued before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,5 +153,30 @@ pub trait DeliveryQueue: Send + Sync {
     /// the queue without changing it; a backend may offer something cheaper.
     async fn probe(&self) -> StoreResult<()> {
         self.depths().await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_without_a_trace_read_and_write_as_before() {
+        let task = Task {
+            org_id: OrgId::generate(),
+            app_id: AppId::generate(),
+            msg_id: MessageId::generate(),
+            kind: TaskKind::FanOut,
+            traceparent: None,
+        };
+        let json = serde_json::to_string(&task).expect("encode");
+        assert!(!json.contains("traceparent"), "{json}");
+        assert_eq!(serde_json::from_str::<Task>(&json).expect("decode"), task);
+        let traced = Task {
+            traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+            ..task
+        };
+        let json = serde_json::to_string(&traced).expect("encode");
+        assert_eq!(serde_json::from_str::<Task>(&json).expect("decode"), traced);
     }
 }

@@ -119,6 +119,8 @@ pub struct Config {
     pub metrics: bool,
     /// Serve `GET /metrics` on this address instead of the API's.
     pub metrics_listen: Option<SocketAddr>,
+    /// Export spans over OTLP/HTTP to the collector at this base URL; unset = spans are only logged.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for Config {
@@ -151,6 +153,7 @@ impl Default for Config {
             retention_interval: Duration::from_secs(300),
             metrics: true,
             metrics_listen: None,
+            otlp_endpoint: None,
         }
     }
 }
@@ -243,9 +246,25 @@ const SETTINGS: &[(&str, &str, Setter)] = &[
         };
         Ok(())
     }),
+    ("XWEBHOOK_OTLP_ENDPOINT", "otlp_endpoint", set_otlp_endpoint),
 ];
 
 type Setter = fn(&mut Config, &str) -> Result<(), String>;
+
+/// Spans go out with the plain-HTTP client the service already has: a collector beside the service (the usual
+/// deployment) takes them there and forwards them over TLS if need be.
+fn set_otlp_endpoint(c: &mut Config, v: &str) -> Result<(), String> {
+    c.otlp_endpoint = match v.trim() {
+        "" => None,
+        v if v.starts_with("http://") && v.len() > "http://".len() => Some(v.to_owned()),
+        _ => {
+            return Err(format!(
+                "`{v}` is not an http:// URL such as http://localhost:4318"
+            ));
+        }
+    };
+    Ok(())
+}
 
 fn parse<T: FromStr>(v: &str, expected: &str) -> Result<T, String> {
     v.trim().parse().map_err(|_| format!("`{v}` is not {expected}"))

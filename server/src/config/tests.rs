@@ -184,3 +184,14 @@ fn metrics_are_on_by_default_and_may_have_their_own_listener() {
         load(&[("XWEBHOOK_METRICS", "maybe"), ("XWEBHOOK_METRICS_LISTEN", "9090")]).expect_err("bad values");
     assert_eq!(err.0.len(), 2, "{err}");
 }
+
+#[test]
+fn spans_are_exported_only_to_an_http_collector() {
+    let load = |pairs: &[(&str, &str)]| Config::load(None, &env(pairs), &Overrides::default());
+    assert_eq!(load(&[]).expect("defaults are valid").otlp_endpoint, None);
+    let c = load(&[("XWEBHOOK_OTLP_ENDPOINT", "http://collector:4318")]).expect("valid");
+    assert_eq!(c.otlp_endpoint.as_deref(), Some("http://collector:4318"));
+    for bad in ["collector:4318", "https://collector:4318", "http://"] {
+        assert!(load(&[("XWEBHOOK_OTLP_ENDPOINT", bad)]).is_err(), "{bad}");
+    }
+}

@@ -416,6 +416,7 @@ async fn fan_out_waits_for_its_message_and_drops_orphans() {
         org_id: org.clone(),
         app_id,
         msg_id,
+        traceparent: None,
         kind: TaskKind::FanOut,
     };
 

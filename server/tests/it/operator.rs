@@ -35,6 +35,7 @@ async fn bury_one(prefix: &str) -> Task {
         org_id: OrgId::generate(),
         app_id: AppId::generate(),
         msg_id: MessageId::generate(),
+        traceparent: None,
         kind: TaskKind::Deliver {
             endpoint_id: EndpointId::generate(),
             attempt: 0,

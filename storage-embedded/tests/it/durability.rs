@@ -48,6 +48,7 @@ fn task(org: &OrgId) -> Task {
         org_id: org.clone(),
         app_id: AppId::generate(),
         msg_id: MessageId::generate(),
+        traceparent: None,
         kind: TaskKind::FanOut,
     }
 }

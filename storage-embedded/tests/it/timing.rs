@@ -23,6 +23,7 @@ async fn scheduled_retry_becomes_ready_when_due() {
         org_id: OrgId::generate(),
         app_id: AppId::generate(),
         msg_id: MessageId::generate(),
+        traceparent: None,
         kind: TaskKind::Deliver {
             endpoint_id: EndpointId::generate(),
             attempt: 1,

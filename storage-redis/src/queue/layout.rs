@@ -148,6 +148,7 @@ mod tests {
             org_id: OrgId::generate(),
             app_id: AppId::generate(),
             msg_id: MessageId::generate(),
+            traceparent: None,
             kind: TaskKind::Deliver {
                 endpoint_id: endpoint_id.clone(),
                 attempt,

@@ -19,6 +19,7 @@ fn task() -> Task {
         org_id: OrgId::generate(),
         app_id: AppId::generate(),
         msg_id: MessageId::generate(),
+        traceparent: None,
         kind: TaskKind::FanOut,
     }
 }
