@@ -9,6 +9,7 @@
 //! - `throttle`: what a delivery refused by its endpoint's rate limit does (wait in memory, or reschedule).
 //! - `http`: the pooled client, the address-checking resolver, bounded response reads.
 //! - `recorder`: attempt records written in batches.
+//! - `recent`: messages just fanned out, shared by reference with their deliveries.
 //! - `address`: which IP addresses may be delivered to.
 
 mod address;
@@ -17,6 +18,7 @@ mod gates;
 mod health;
 mod http;
 mod news;
+mod recent;
 mod recorder;
 mod throttle;
 mod worker;

@@ -14,6 +14,7 @@ use super::gates::EndpointGates;
 use super::health::HealthTracker;
 use super::http::HttpSender;
 use super::news;
+use super::recent::RecentMessages;
 use super::recorder::Recorder;
 use super::throttle::Throttle;
 use super::{AddressPolicy, WorkerConfig};
@@ -39,6 +40,8 @@ const FRESH_MESSAGE_PAUSE_MAX: Duration = Duration::from_millis(128);
 const RATE_WAIT_BEYOND_PROMOTION: Duration = Duration::from_millis(50);
 /// Pause after a queue error, so an unreachable backend is not hammered.
 const ERROR_BACKOFF: Duration = Duration::from_millis(500);
+/// Payload bytes of just-fanned-out messages kept for their deliveries (see `recent`).
+const RECENT_MESSAGE_BYTES: usize = 32 << 20;
 
 pub struct Worker {
     stores: Stores,
@@ -48,6 +51,7 @@ pub struct Worker {
     slots: Arc<Semaphore>,
     gates: EndpointGates,
     throttle: Throttle,
+    recent: RecentMessages,
     recorder: Recorder,
     events: Arc<dyn OperationalEvents>,
     /// `None` when endpoints are never disabled automatically.
@@ -78,6 +82,7 @@ impl Worker {
             slots,
             gates,
             throttle,
+            recent: RecentMessages::new(RECENT_MESSAGE_BYTES),
             recorder,
             events,
             health,
@@ -199,6 +204,7 @@ impl Worker {
         let Some(message) = self.fresh_message(task).await? else {
             return Ok(self.await_message(task));
         };
+        let message = Arc::new(message);
         let endpoints = self
             .stores
             .endpoints
@@ -209,8 +215,12 @@ impl Worker {
             .iter()
             .filter(|e| !e.disabled && e.subscribes_to(&message.event_type, message.channels.as_ref()))
             .collect();
-        let destinations: Vec<Destination> = targets.iter().map(|e| pending(&message, e, now)).collect();
+        let destinations: Vec<Destination> = targets
+            .iter()
+            .map(|e| Destination::pending(&message, e, now))
+            .collect();
         self.stores.attempts.create_destinations(&destinations).await?;
+        self.recent.put(message.clone(), std::time::Instant::now());
         // Attempts are children of this fan-out, which is a child of the request.
         let traceparent = trace::current_parent().or_else(|| task.traceparent.clone());
         let enqueue = targets
@@ -278,7 +288,15 @@ impl Worker {
             return Ok(FollowUp::retry_at(task.clone(), due));
         };
         let (org, app) = (&task.org_id, &task.app_id);
-        let message = self.stores.messages.get_message(org, app, &task.msg_id).await?;
+        let message = match self.recent.get(&task.msg_id, std::time::Instant::now()) {
+            Some(shared) => Some(shared),
+            None => self
+                .stores
+                .messages
+                .get_message(org, app, &task.msg_id)
+                .await?
+                .map(Arc::new),
+        };
         let endpoint = self
             .stores
             .endpoints
@@ -453,21 +471,6 @@ impl Worker {
                 retry = recorded.retry.is_some(), response = %truncate(&a.response, 200), "delivery attempt failed");
         }
         recorded
-    }
-}
-
-fn pending(message: &Message, endpoint: &Endpoint, now: chrono::DateTime<chrono::Utc>) -> Destination {
-    Destination {
-        org_id: message.org_id.clone(),
-        app_id: message.app_id.clone(),
-        msg_id: message.id.clone(),
-        endpoint_id: endpoint.id.clone(),
-        status: MessageStatus::Pending,
-        next_attempt: Some(now),
-        attempts: 0,
-        event_type: message.event_type.clone(),
-        channels: message.channels.clone(),
-        updated_at: now,
     }
 }
 

@@ -187,6 +187,24 @@ pub struct Destination {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Destination {
+    /// A fan-out's new destination: waiting for its first attempt, due now.
+    pub fn pending(message: &Message, endpoint: &Endpoint, now: DateTime<Utc>) -> Self {
+        Self {
+            org_id: message.org_id.clone(),
+            app_id: message.app_id.clone(),
+            msg_id: message.id.clone(),
+            endpoint_id: endpoint.id.clone(),
+            status: MessageStatus::Pending,
+            next_attempt: Some(now),
+            attempts: 0,
+            event_type: message.event_type.clone(),
+            channels: message.channels.clone(),
+            updated_at: now,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
