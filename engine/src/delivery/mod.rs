@@ -2,6 +2,7 @@
 //!
 //! Layout:
 //! - `worker`: the loops (lease → run under bounds → finish; promote due retries; reclaim dead leases).
+//!   `worker/messages`: finding a task's message (waiting for a young one; sharing a fanned-out one).
 //! - `attempt`: one attempt as stages: `prepare` (sign) → send → `record` (attempt + retry decision).
 //! - `news`: which attempts make operational news (failing, exhausted, recovered).
 //! - `health`: failing streaks per endpoint, and when one has lasted long enough to disable it.

@@ -26,22 +26,16 @@ use crate::operational::{EndpointRef, OperationalEvent, OperationalEvents};
 use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
 use crate::trace;
 
+mod messages;
+
 /// When an endpoint holds its part of the worker's slots (see `EndpointGates`), further tasks for it wait this
 /// long in the scheduled set instead of holding a worker slot, so a slow endpoint cannot crowd out the others.
 const BUSY_ENDPOINT_DEFER: Duration = Duration::from_millis(250);
-/// How long a fan-out waits for its message to be stored before concluding it never will be.
-const MESSAGE_GRACE: Duration = Duration::from_secs(120);
-/// A fan-out younger than this waits in memory for its message to commit (see `fresh_message`)...
-const FRESH_MESSAGE_AGE: Duration = Duration::from_secs(1);
-/// ...with pauses of 2, 4, ... up to this many milliseconds, about a quarter of a second in all.
-const FRESH_MESSAGE_PAUSE_MAX: Duration = Duration::from_millis(128);
 /// A delivery refused by its endpoint's rate limit waits in memory for its slot when it is at most this much
 /// beyond the maintenance interval (which is how often deferred tasks come back, together); see `Throttle`.
 const RATE_WAIT_BEYOND_PROMOTION: Duration = Duration::from_millis(50);
 /// Pause after a queue error, so an unreachable backend is not hammered.
 const ERROR_BACKOFF: Duration = Duration::from_millis(500);
-/// Payload bytes of just-fanned-out messages kept for their deliveries (see `recent`).
-const RECENT_MESSAGE_BYTES: usize = 32 << 20;
 
 pub struct Worker {
     stores: Stores,
@@ -82,7 +76,7 @@ impl Worker {
             slots,
             gates,
             throttle,
-            recent: RecentMessages::new(RECENT_MESSAGE_BYTES),
+            recent: RecentMessages::new(messages::RECENT_MESSAGE_BYTES),
             recorder,
             events,
             health,
@@ -241,62 +235,13 @@ impl Worker {
         })
     }
 
-    /// The task's message. The API queues a fan-out just before it stores the message, so a quick worker often
-    /// leases the task a few milliseconds before the message commits: a young task waits for it here, in
-    /// memory, with doubling pauses, rather than taking a round through the scheduled set (a durable write and
-    /// at least 100 ms), which cut delivered throughput by about 7× on the embedded store.
-    async fn fresh_message(&self, task: &Task) -> StoreResult<Option<Message>> {
-        let mut pause = Duration::from_millis(2);
-        loop {
-            let found = self
-                .stores
-                .messages
-                .get_message(&task.org_id, &task.app_id, &task.msg_id)
-                .await?;
-            let age = (self.clock.now() - task.msg_id.timestamp())
-                .to_std()
-                .unwrap_or_default();
-            if found.is_some() || pause > FRESH_MESSAGE_PAUSE_MAX || age > FRESH_MESSAGE_AGE {
-                return Ok(found);
-            }
-            tokio::time::sleep(pause).await;
-            pause *= 2;
-        }
-    }
-
-    /// A fan-out is queued before its message is stored (so that no stored message lacks one): a missing
-    /// message is either not committed yet, or its insert failed and the API refused it. Young tasks try again
-    /// with growing pauses; old ones are dropped.
-    fn await_message(&self, task: &Task) -> FollowUp {
-        let age = (self.clock.now() - task.msg_id.timestamp())
-            .to_std()
-            .unwrap_or_default();
-        if age > MESSAGE_GRACE {
-            debug!(msg_id = %task.msg_id, "message never stored; dropping its fan-out");
-            return FollowUp::none();
-        }
-        let pause = (age / 2).clamp(Duration::from_millis(100), Duration::from_secs(30));
-        FollowUp::retry_at(
-            task.clone(),
-            self.clock.now() + chrono::Duration::from_std(pause).unwrap_or_default(),
-        )
-    }
-
     async fn deliver(&self, task: &Task, endpoint_id: &EndpointId) -> StoreResult<FollowUp> {
         let Some(_turn) = self.gates.enter(endpoint_id).await else {
             let due = self.clock.now() + chrono::Duration::from_std(BUSY_ENDPOINT_DEFER).unwrap_or_default();
             return Ok(FollowUp::retry_at(task.clone(), due));
         };
         let (org, app) = (&task.org_id, &task.app_id);
-        let message = match self.recent.get(&task.msg_id, std::time::Instant::now()) {
-            Some(shared) => Some(shared),
-            None => self
-                .stores
-                .messages
-                .get_message(org, app, &task.msg_id)
-                .await?
-                .map(Arc::new),
-        };
+        let message = self.message_of(task).await?;
         let endpoint = self
             .stores
             .endpoints
