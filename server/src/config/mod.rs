@@ -3,84 +3,17 @@
 //! typed. The environment is a parameter so tests can drive the loader.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use serde::Deserialize;
 use xwebhook_engine::id::OrgId;
 
-/// A secret value that never prints.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
+mod kinds;
 
-impl Secret {
-    pub fn new(s: String) -> Self {
-        Self(s)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Api,
-    Worker,
-    All,
-}
-
-impl Role {
-    pub fn runs_api(self) -> bool {
-        matches!(self, Self::Api | Self::All)
-    }
-
-    pub fn runs_worker(self) -> bool {
-        matches!(self, Self::Worker | Self::All)
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "api" => Ok(Self::Api),
-            "worker" => Ok(Self::Worker),
-            "all" => Ok(Self::All),
-            _ => Err(format!("`{s}` is not a role: use api, worker or all")),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-impl FromStr for LogFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "text" => Ok(Self::Text),
-            "json" => Ok(Self::Json),
-            _ => Err(format!("`{s}` is not a log format: use text or json")),
-        }
-    }
-}
+pub use kinds::{LogFormat, Role, Secret};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -290,7 +223,7 @@ fn set_jwt_secret(c: &mut Config, v: &str) -> Result<(), String> {
     if v.len() < 16 {
         return Err("must be at least 16 characters".into());
     }
-    c.jwt_secret = Some(Secret(v.to_owned()));
+    c.jwt_secret = Some(Secret::new(v.to_owned()));
     Ok(())
 }
 
@@ -308,7 +241,7 @@ fn set_redis_url(c: &mut Config, v: &str) -> Result<(), String> {
     if !scheme_ok {
         return Err("must be redis://host:port (or rediss://, redis+cluster://host:port,host:port)".into());
     }
-    c.redis_url = Some(Secret(v.to_owned()));
+    c.redis_url = Some(Secret::new(v.to_owned()));
     Ok(())
 }
 
@@ -321,7 +254,7 @@ fn set_database_url(c: &mut Config, v: &str) -> Result<(), String> {
     if !(v.starts_with("postgres://") || v.starts_with("postgresql://")) {
         return Err("must be postgres://user@host:port/database".into());
     }
-    c.database_url = Some(Secret(v.to_owned()));
+    c.database_url = Some(Secret::new(v.to_owned()));
     Ok(())
 }
 
