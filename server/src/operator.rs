@@ -121,9 +121,7 @@ pub async fn redrive(queue: &dyn DeliveryQueue, max: Option<usize>) -> anyhow::R
 
 #[cfg(test)]
 mod tests {
-    use xwebhook_engine::domain::TriggerType;
-    use xwebhook_engine::id::{AppId, EndpointId, MessageId, OrgId};
-    use xwebhook_engine::store::Task;
+    use xwebhook_engine::testsuite::fixtures::delivery_task;
 
     use super::*;
 
@@ -148,17 +146,7 @@ mod tests {
 
     #[test]
     fn dead_letters_read_one_a_line() {
-        let task = Task {
-            org_id: OrgId::generate(),
-            app_id: AppId::generate(),
-            msg_id: MessageId::generate(),
-            traceparent: None,
-            kind: TaskKind::Deliver {
-                endpoint_id: EndpointId::generate(),
-                attempt: 2,
-                trigger: TriggerType::Scheduled,
-            },
-        };
+        let task = delivery_task(2);
         let listing = Listing {
             dead_letters: vec![
                 DeadLetter {

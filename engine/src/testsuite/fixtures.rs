@@ -138,6 +138,21 @@ pub fn task(org: &OrgId) -> Task {
     }
 }
 
+/// A scheduled delivery of a fresh message to a fresh endpoint, `attempt` earlier attempts in.
+pub fn delivery_task(attempt: u16) -> Task {
+    Task {
+        org_id: OrgId::generate(),
+        app_id: AppId::generate(),
+        msg_id: MessageId::generate(),
+        traceparent: None,
+        kind: TaskKind::Deliver {
+            endpoint_id: EndpointId::generate(),
+            attempt,
+            trigger: TriggerType::Scheduled,
+        },
+    }
+}
+
 /// Ids of distinct times: ULIDs made within one millisecond are not ordered among themselves.
 pub async fn next_millisecond() {
     tokio::time::sleep(Duration::from_millis(2)).await;

@@ -5,9 +5,8 @@ use std::process::Output;
 use std::time::Duration;
 
 use serde_json::Value;
-use xwebhook_engine::domain::TriggerType;
-use xwebhook_engine::id::{AppId, EndpointId, MessageId, OrgId};
-use xwebhook_engine::store::{DeliveryQueue, Task, TaskKind};
+use xwebhook_engine::store::{DeliveryQueue, Task};
+use xwebhook_engine::testsuite::fixtures::delivery_task;
 use xwebhook_storage_redis::{RedisConfig, RedisStore};
 
 use crate::binary::{Xwebhook, run_cli};
@@ -31,17 +30,7 @@ async fn bury_one(prefix: &str) -> Task {
     config.prefix = prefix.to_owned();
     config.max_deliveries = 1;
     let store = RedisStore::connect(config).await.expect("redis");
-    let task = Task {
-        org_id: OrgId::generate(),
-        app_id: AppId::generate(),
-        msg_id: MessageId::generate(),
-        traceparent: None,
-        kind: TaskKind::Deliver {
-            endpoint_id: EndpointId::generate(),
-            attempt: 0,
-            trigger: TriggerType::Scheduled,
-        },
-    };
+    let task = delivery_task(0);
     store.enqueue(vec![task.clone()]).await.expect("enqueue");
     let leased = store
         .receive("test", 10, Duration::from_millis(100))

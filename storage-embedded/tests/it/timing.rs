@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use xwebhook_engine::clock::{Clock, TokioClock};
-use xwebhook_engine::domain::TriggerType;
-use xwebhook_engine::id::{AppId, EndpointId, MessageId, OrgId};
 use xwebhook_engine::retry::RetryPolicy;
-use xwebhook_engine::store::{DeliveryQueue, Task, TaskKind};
+use xwebhook_engine::store::DeliveryQueue;
+use xwebhook_engine::testsuite::fixtures::delivery_task;
 use xwebhook_storage_embedded::EmbeddedStore;
 
 #[tokio::test(start_paused = true)]
@@ -19,17 +18,7 @@ async fn scheduled_retry_becomes_ready_when_due() {
     let policy = RetryPolicy {
         schedule: vec![Duration::from_secs(5), Duration::from_secs(300)],
     };
-    let task = Task {
-        org_id: OrgId::generate(),
-        app_id: AppId::generate(),
-        msg_id: MessageId::generate(),
-        traceparent: None,
-        kind: TaskKind::Deliver {
-            endpoint_id: EndpointId::generate(),
-            attempt: 1,
-            trigger: TriggerType::Scheduled,
-        },
-    };
+    let task = delivery_task(1);
     // After the first failure, with the jitter draw at its lowest: 5 s − 20 % = 4 s.
     let delay = policy.next_delay(1, None, 0.0).expect("a retry is due");
     assert_eq!(delay, Duration::from_secs(4));
