@@ -14,6 +14,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use xwebhook_engine::id::{AppId, OrgId};
 
+use crate::access::Capability;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -53,14 +54,10 @@ pub struct TokenId {
 }
 
 impl Auth {
-    /// Organization-wide operations (listing applications, event types) need an organization token.
-    pub fn require_org(&self) -> Result<(), ApiError> {
-        match self.app_id {
-            None => Ok(()),
-            Some(_) => Err(ApiError::Forbidden(
-                "this token is scoped to one application".into(),
-            )),
-        }
+    /// Whether this token holds `capability`. Organization tokens hold every capability; so do application
+    /// tokens, until tokens carry a narrower set.
+    pub fn has(&self, _capability: Capability) -> bool {
+        true
     }
 
     /// An application-scoped token sees only its own application; anything else is absent to it.

@@ -6,6 +6,7 @@
 //!   idempotency).
 //! - `routes`: handlers, one module per resource.
 //! - `dto`: the JSON shapes (`XIn`, `XPatch`, `XOut`), separate from stored records.
+//! - [`access`]: which kind of token may call which route, in one table, enforced by one layer.
 //! - `auth`: bearer JWTs (svix-server compatible); `idempotency`: `Idempotency-Key` replay.
 //! - `extract`, `pagination`, `error`: input parsing with located 422s, list envelopes, the one error mapping.
 //! - `openapi`: our generated OpenAPI document.
@@ -13,6 +14,7 @@
 //!
 //! It reaches storage only through the engine's ports, and must never depend on a storage crate.
 
+pub mod access;
 pub mod auth;
 pub mod dto;
 pub mod error;
@@ -52,10 +54,13 @@ pub fn router(state: AppState) -> Router {
         .merge(event_type_routes())
         .merge(operator_routes())
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(axum::middleware::from_fn_with_state(
+        // Both run after routing, so they see the route template; the one added last runs first: access, then
+        // idempotency, so a request that may not call a route never claims an idempotency key.
+        .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::layer,
-        ));
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), access::layer));
     let router = Router::new()
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::not_found() })

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use xwebhook_engine::clock::Clock;
+use xwebhook_engine::id::OrgId;
 use xwebhook_engine::operational::OperationalEvents;
 use xwebhook_engine::store::Stores;
 
@@ -18,6 +19,8 @@ pub struct ApiConfig {
     pub idempotency_ttl: Duration,
     /// How long a duplicate request waits for the first one with the same key before giving up.
     pub idempotency_wait: Duration,
+    /// The deployment's operator, the only organization that may call the operator routes (`/admin/…`).
+    pub operator_org: OrgId,
 }
 
 impl Default for ApiConfig {
@@ -26,6 +29,7 @@ impl Default for ApiConfig {
             max_body_bytes: 1024 * 1024,
             idempotency_ttl: Duration::from_secs(12 * 60 * 60),
             idempotency_wait: Duration::from_secs(30),
+            operator_org: OrgId::default_org(),
         }
     }
 }

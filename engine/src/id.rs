@@ -133,6 +133,14 @@ pub struct OrgId(String);
 
 impl OrgId {
     pub const PREFIX: &'static str = "org_";
+    /// svix-server's default organization, so tokens made by either tool address the same tenant. Unless
+    /// configured otherwise, it is also the deployment's operator.
+    pub const DEFAULT: &'static str = "org_23rb8YdGqMT0qIzpgGwdXfHirMu";
+
+    /// The [`OrgId::DEFAULT`] organization.
+    pub fn default_org() -> Self {
+        Self(Self::DEFAULT.to_owned())
+    }
 
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
         let body = s.strip_prefix(Self::PREFIX).unwrap_or("");

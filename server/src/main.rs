@@ -14,9 +14,6 @@ use xwebhook_api::JwtAuth;
 use xwebhook_engine::id::OrgId;
 use xwebhook_engine::store::DeliveryQueue;
 
-/// svix-server's default organization, so tokens made by either tool address the same tenant.
-const DEFAULT_ORG: &str = "org_23rb8YdGqMT0qIzpgGwdXfHirMu";
-
 #[derive(Parser)]
 #[command(
     name = "xwebhook",
@@ -119,7 +116,7 @@ enum JwtCommand {
     /// Print an organization token signed with the deployment's secret.
     Generate {
         /// The organization the token is for.
-        #[arg(default_value = DEFAULT_ORG)]
+        #[arg(default_value = OrgId::DEFAULT)]
         org_id: String,
     },
 }

@@ -305,6 +305,7 @@ async fn spawn_api(
         events: Arc::new(api_events),
         config: ApiConfig {
             max_body_bytes: config.max_body_bytes,
+            operator_org: config.operator_org.clone(),
             ..ApiConfig::default()
         },
     };

@@ -23,7 +23,6 @@ pub async fn list(
     auth: Auth,
     q: QueryParams,
 ) -> ApiResult<Json<ListResponse<ApplicationOut>>> {
-    auth.require_org()?;
     let query = list_query(&q, Order::Ascending)?;
     let rows = state
         .stores
@@ -43,7 +42,6 @@ pub async fn create(
     q: QueryParams,
     JsonBody(body): JsonBody<ApplicationIn>,
 ) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
-    auth.require_org()?;
     let get_if_exists = q.bool("get_if_exists")?.unwrap_or(false);
     if let (true, Some(uid)) = (get_if_exists, &body.uid) {
         let existing = state
@@ -123,7 +121,6 @@ pub async fn upsert(
             Ok((StatusCode::OK, Json(app.into())))
         }
         Err(ApiError::NotFound(_)) => {
-            auth.require_org()?;
             // Only a UID can name an application that does not exist yet; ids are ours to give.
             let Ref::Uid(uid) = lookup::app_ref(&app_id)? else {
                 return Err(ApiError::not_found());

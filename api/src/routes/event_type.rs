@@ -20,7 +20,6 @@ fn name(segment: &str) -> ApiResult<EventTypeName> {
 }
 
 async fn load(state: &AppState, auth: &Auth, segment: &str) -> ApiResult<EventType> {
-    auth.require_org()?;
     let found = state
         .stores
         .event_types
@@ -68,7 +67,6 @@ pub async fn list(
     auth: Auth,
     q: QueryParams,
 ) -> ApiResult<Json<ListResponse<EventTypeOut>>> {
-    auth.require_org()?;
     let query = list_query(&q, Order::Ascending)?;
     let include_archived = q.bool("include_archived")?.unwrap_or(false);
     let with_content = q.bool("with_content")?.unwrap_or(false);
@@ -88,7 +86,6 @@ pub async fn create(
     auth: Auth,
     JsonBody(body): JsonBody<EventTypeIn>,
 ) -> ApiResult<(StatusCode, Json<EventTypeOut>)> {
-    auth.require_org()?;
     let feature_flag = one_flag(body.feature_flag, body.feature_flags);
     check_feature_flag(feature_flag.as_ref())?;
     check_schemas(body.schemas.as_ref())?;

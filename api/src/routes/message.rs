@@ -84,7 +84,6 @@ async fn app_for_message(
 ) -> ApiResult<Application> {
     match (lookup::application(state, auth, segment).await, inline) {
         (Err(ApiError::NotFound(_)), Some(app_in)) => {
-            auth.require_org()?;
             let Ref::Uid(uid) = lookup::app_ref(segment)? else {
                 return Err(ApiError::not_found());
             };

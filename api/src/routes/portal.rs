@@ -49,7 +49,6 @@ pub async fn app_portal_access(
     headers: HeaderMap,
     OptionalJsonBody(body): OptionalJsonBody<AppPortalAccessIn>,
 ) -> ApiResult<Json<AppPortalAccessOut>> {
-    auth.require_org()?;
     let app = match (
         lookup::application(&state, &auth, &app_id).await,
         body.application,

@@ -46,6 +46,9 @@ pub struct Config {
     /// The operator's organization, whose applications (uid = a tenant's org id) receive operational webhooks;
     /// unset = none are sent.
     pub operational_webhooks_org: Option<OrgId>,
+    /// The deployment's operator: the only organization whose tokens may call the operator routes (`/admin/…`),
+    /// which act on every tenant's data.
+    pub operator_org: OrgId,
     /// Pause between rounds of the payload cleaner (worker role).
     pub retention_interval: Duration,
     /// Record Prometheus metrics; off, the recorder is not installed and recording costs nothing.
@@ -83,6 +86,7 @@ impl Default for Config {
             database_pool_size: 16,
             database_migrate: true,
             operational_webhooks_org: None,
+            operator_org: OrgId::default_org(),
             retention_interval: Duration::from_secs(300),
             metrics: true,
             metrics_listen: None,
@@ -164,6 +168,10 @@ const SETTINGS: &[(&str, &str, Setter)] = &[
         "operational_webhooks_org",
         set_operational_webhooks_org,
     ),
+    ("XWEBHOOK_OPERATOR_ORG", "operator_org", |c, v| {
+        c.operator_org = org_id(v)?;
+        Ok(())
+    }),
     ("XWEBHOOK_RETENTION_INTERVAL", "retention_interval", |c, v| {
         c.retention_interval = positive_seconds(v)?;
         Ok(())
@@ -272,15 +280,16 @@ fn set_database_schema(c: &mut Config, v: &str) -> Result<(), String> {
 }
 
 fn set_operational_webhooks_org(c: &mut Config, v: &str) -> Result<(), String> {
-    let v = v.trim();
-    c.operational_webhooks_org = match v {
+    c.operational_webhooks_org = match v.trim() {
         "" => None,
-        _ => Some(
-            OrgId::parse(v)
-                .map_err(|_| format!("`{v}` is not an organization id (org_ and letters or digits)"))?,
-        ),
+        v => Some(org_id(v)?),
     };
     Ok(())
+}
+
+fn org_id(v: &str) -> Result<OrgId, String> {
+    let v = v.trim();
+    OrgId::parse(v).map_err(|_| format!("`{v}` is not an organization id (org_ and letters or digits)"))
 }
 
 fn set_redis_prefix(c: &mut Config, v: &str) -> Result<(), String> {

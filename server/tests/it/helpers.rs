@@ -76,16 +76,23 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
+/// Starts the service for a fresh organization, which is also the deployment's operator unless `env` names one.
 pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = test_config(dir.path(), env);
+    let org = OrgId::generate();
+    let operator = [("XWEBHOOK_OPERATOR_ORG", org.to_string())];
+    let env: Vec<(&str, &str)> = operator
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .chain(env.iter().copied())
+        .collect();
+    let config = test_config(dir.path(), &env);
     let shutdown = CancellationToken::new();
     let running = xwebhook::run::start(config, shutdown.clone())
         .await
         .expect("service starts");
     let addr = running.api_addr.expect("api role runs");
     tokio::spawn(running.wait());
-    let org = OrgId::generate();
     let client = Client {
         base: format!("http://{addr}"),
         token: org_token(&org),

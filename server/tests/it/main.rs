@@ -2,6 +2,7 @@
 //! the real binary, against a real HTTP receiver.
 
 mod access;
+mod access_table;
 mod api;
 mod binary;
 mod contract;

@@ -1,0 +1,222 @@
+//! Who may call which route: the one table ([`required`]) and the one layer that enforces it ([`layer`]).
+//!
+//! Every API route is listed here with the kind of token it needs. A route missing from the table is refused to
+//! everyone (fail closed: 405), and the route × token table test in `server/tests/it/access.rs` calls every route with
+//! every kind of token, so a new route cannot ship without a decision.
+//!
+//! This table decides *which kind of token* may call a route. *Which objects* a token reaches is decided where
+//! they are looked up (`routes::lookup`): an application token sees only its application, and anything outside a
+//! token's reach is "not found", so nobody learns of another tenant's objects.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What a route requires of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without a token (health checks, the OpenAPI document).
+    Public,
+    /// The deployment's operator: a token of the operator organization (`XWEBHOOK_OPERATOR_ORG`). Operator routes
+    /// act on every tenant's data, so no tenant may call them.
+    Operator,
+    /// An organization token: the sender itself.
+    Organization,
+    /// An organization token, or an application (portal) token holding this capability.
+    Application(Capability),
+    /// Only an application token (logging one out).
+    ApplicationToken,
+}
+
+/// What an application (portal) token may do within its application; the names are the SDK's
+/// (`AppPortalCapability`). Organization tokens hold every capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    /// Read the application, its endpoints, messages, attempts and statistics, and the event catalog.
+    ViewBase,
+    /// Read an endpoint's signing secret.
+    ViewEndpointSecret,
+    /// Rotate an endpoint's signing secret.
+    ManageEndpointSecret,
+    /// Create, change and delete endpoints (and their headers).
+    ManageEndpoint,
+    /// Cause deliveries: resend, recover, send an example.
+    CreateAttempts,
+}
+
+/// The access each route needs, by method and route template (as routed under `/api/v1`); `None` for a route
+/// that has no rule, which [`layer`] refuses.
+pub fn required(method: &Method, route: &str) -> Option<Access> {
+    use Access::*;
+    use Capability::*;
+    // HEAD is served wherever GET is, with GET's rules.
+    let method = if method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
+    let access = match (method.as_str(), route) {
+        ("GET", "/health" | "/health/ping" | "/openapi.json") => Public,
+        ("GET", "/admin/queue") | ("POST", "/admin/redrive-dlq") => Operator,
+
+        ("GET" | "POST", "/app") => Organization,
+        ("GET", "/app/{app_id}") => Application(ViewBase),
+        ("PUT" | "PATCH" | "DELETE", "/app/{app_id}") => Organization,
+        ("POST", "/auth/app-portal-access/{app_id}") => Organization,
+        ("POST", "/auth/logout") => ApplicationToken,
+
+        ("GET", "/event-type" | "/event-type/{event_type_name}") => Application(ViewBase),
+        ("POST", "/event-type") => Organization,
+        ("PUT" | "PATCH" | "DELETE", "/event-type/{event_type_name}") => Organization,
+
+        ("GET", "/app/{app_id}/endpoint") => Application(ViewBase),
+        ("POST", "/app/{app_id}/endpoint") => Application(ManageEndpoint),
+        ("GET", "/app/{app_id}/endpoint/{endpoint_id}") => Application(ViewBase),
+        ("PUT" | "PATCH" | "DELETE", "/app/{app_id}/endpoint/{endpoint_id}") => Application(ManageEndpoint),
+        ("GET", "/app/{app_id}/endpoint/{endpoint_id}/secret") => Application(ViewEndpointSecret),
+        ("POST", "/app/{app_id}/endpoint/{endpoint_id}/secret/rotate") => Application(ManageEndpointSecret),
+        ("GET", "/app/{app_id}/endpoint/{endpoint_id}/headers") => Application(ViewBase),
+        ("PUT" | "PATCH", "/app/{app_id}/endpoint/{endpoint_id}/headers") => Application(ManageEndpoint),
+        ("GET", "/app/{app_id}/endpoint/{endpoint_id}/msg") => Application(ViewBase),
+        ("GET", "/app/{app_id}/endpoint/{endpoint_id}/stats") => Application(ViewBase),
+        ("POST", "/app/{app_id}/endpoint/{endpoint_id}/send-example") => Application(CreateAttempts),
+        ("POST", "/app/{app_id}/endpoint/{endpoint_id}/recover") => Application(CreateAttempts),
+
+        ("GET", "/app/{app_id}/msg" | "/app/{app_id}/msg/{msg_id}") => Application(ViewBase),
+        ("POST", "/app/{app_id}/msg") => Organization,
+        ("DELETE", "/app/{app_id}/msg/{msg_id}/content") => Organization,
+        ("DELETE", "/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}/content") => Organization,
+        ("GET", "/app/{app_id}/msg/{msg_id}/endpoint") => Application(ViewBase),
+        ("POST", "/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend") => Application(CreateAttempts),
+        ("GET", "/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}") => Application(ViewBase),
+        ("GET", "/app/{app_id}/attempt/endpoint/{endpoint_id}") => Application(ViewBase),
+        ("GET", "/app/{app_id}/attempt/msg/{msg_id}") => Application(ViewBase),
+        _ => return None,
+    };
+    Some(access)
+}
+
+/// Whether `auth` may call a route that needs `access`; the error says what is missing.
+pub fn check(access: Access, auth: &Auth, operator: &xwebhook_engine::id::OrgId) -> Result<(), ApiError> {
+    let forbidden = |why: &str| Err(ApiError::Forbidden(why.into()));
+    match (access, &auth.app_id) {
+        (Access::Public, _) => Ok(()),
+        (Access::Operator, None) if auth.org_id == *operator => Ok(()),
+        (Access::Operator, _) => forbidden("this route is for the deployment's operator only"),
+        (Access::Organization | Access::Application(_), None) => Ok(()),
+        (Access::Organization, Some(_)) => {
+            forbidden("an application token cannot do this: it needs the organization's token")
+        }
+        (Access::Application(capability), Some(_)) if auth.has(capability) => Ok(()),
+        (Access::Application(capability), Some(_)) => Err(ApiError::Forbidden(format!(
+            "this application token lacks the `{capability:?}` capability"
+        ))),
+        (Access::ApplicationToken, Some(_)) => Ok(()),
+        (Access::ApplicationToken, None) => forbidden("only an application token can do this"),
+    }
+}
+
+/// Authenticates the caller (unless the route is public) and checks the route's [`Access`] before any handler
+/// runs. The authenticated [`Auth`] is left in the request's extensions for the handler.
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().trim_start_matches("/api/v1").to_owned());
+    // The path matched, so a method without a rule is one the route does not serve (every served operation
+    // has a rule: see the tests). Refusing it is also the fail-closed answer to a route added without a rule.
+    let Some(access) = route.as_deref().and_then(|r| required(req.method(), r)) else {
+        return ApiError::MethodNotAllowed.into_response();
+    };
+    if access == Access::Public {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let auth =
+        match <Auth as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state)
+            .await
+        {
+            Ok(auth) => auth,
+            Err(e) => return e.into_response(),
+        };
+    if let Err(e) = check(access, &auth, &state.config.operator_org) {
+        return e.into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use xwebhook_engine::id::{AppId, OrgId};
+
+    use super::*;
+
+    fn org(org_id: &OrgId) -> Auth {
+        Auth {
+            org_id: org_id.clone(),
+            app_id: None,
+            token: None,
+        }
+    }
+
+    fn app(org_id: &OrgId) -> Auth {
+        Auth {
+            app_id: Some(AppId::generate()),
+            ..org(org_id)
+        }
+    }
+
+    #[test]
+    fn each_kind_of_token_against_each_kind_of_access() {
+        use Access::*;
+        let operator = OrgId::generate();
+        let tenant = OrgId::generate();
+        let view = Application(Capability::ViewBase);
+        // (access, caller, allowed)
+        let table = [
+            (Public, org(&tenant), true),
+            (Public, app(&tenant), true),
+            (Operator, org(&operator), true),
+            (Operator, org(&tenant), false),
+            (Operator, app(&operator), false),
+            (Organization, org(&tenant), true),
+            (Organization, app(&tenant), false),
+            (view, org(&tenant), true),
+            (view, app(&tenant), true),
+            (ApplicationToken, app(&tenant), true),
+            (ApplicationToken, org(&tenant), false),
+        ];
+        for (access, caller, allowed) in table {
+            let result = check(access, &caller, &operator);
+            assert_eq!(result.is_ok(), allowed, "{access:?} for {caller:?}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn every_documented_operation_has_a_rule() {
+        let doc = serde_json::to_value(crate::openapi::document()).expect("the document serializes");
+        let paths = doc["paths"].as_object().expect("paths");
+        for (path, item) in paths {
+            let route = path.trim_start_matches("/api/v1");
+            for method in item.as_object().expect("path item").keys() {
+                let method: Method = method.to_uppercase().parse().expect("a method");
+                assert!(
+                    required(&method, route).is_some(),
+                    "{method} {path} has no access rule"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_routes_have_no_rule() {
+        assert_eq!(required(&Method::GET, "/app/{app_id}/unknown"), None);
+        assert_eq!(required(&Method::POST, "/admin/queue"), None);
+        assert_eq!(required(&Method::DELETE, "/health"), None);
+    }
+}
