@@ -12,6 +12,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -33,20 +34,38 @@ pub enum Access {
     ApplicationToken,
 }
 
-/// What an application (portal) token may do within its application; the names are the SDK's
+/// What an application (portal) token may do within its application; the names and meanings are the SDK's
 /// (`AppPortalCapability`). Organization tokens hold every capability.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Capability {
-    /// Read the application, its endpoints, messages, attempts and statistics, and the event catalog.
+    /// Read the application, its endpoints (not their secrets), messages, attempts and statistics, and the event
+    /// catalog. Every portal token holds it.
     ViewBase,
     /// Read an endpoint's signing secret.
     ViewEndpointSecret,
-    /// Rotate an endpoint's signing secret.
+    /// Rotate and read an endpoint's signing secret.
     ManageEndpointSecret,
-    /// Create, change and delete endpoints (and their headers).
-    ManageEndpoint,
+    /// Change an endpoint's transformations; accepted, though there are no transformations to manage yet.
+    ManageTransformations,
     /// Cause deliveries: resend, recover, send an example.
     CreateAttempts,
+    /// Create, change and delete endpoints, their headers and their secrets.
+    ManageEndpoint,
+}
+
+impl Capability {
+    /// Whether holding `self` allows what `needed` allows. The SDK documents `ManageEndpointSecret` as "rotate and
+    /// view the endpoint secret" and `ManageEndpoint` as "any field or configuration of an endpoint (including
+    /// secrets)", so those imply the secret capabilities below them.
+    pub fn grants(self, needed: Capability) -> bool {
+        use Capability::*;
+        self == needed
+            || matches!(
+                (self, needed),
+                (ManageEndpointSecret, ViewEndpointSecret)
+                    | (ManageEndpoint, ViewEndpointSecret | ManageEndpointSecret)
+            )
+    }
 }
 
 /// The access each route needs, by method and route template (as routed under `/api/v1`); `None` for a route
@@ -114,7 +133,7 @@ pub fn check(access: Access, auth: &Auth, operator: &xwebhook_engine::id::OrgId)
         }
         (Access::Application(capability), Some(_)) if auth.has(capability) => Ok(()),
         (Access::Application(capability), Some(_)) => Err(ApiError::Forbidden(format!(
-            "this application token lacks the `{capability:?}` capability"
+            "this application token does not have the `{capability:?}` capability"
         ))),
         (Access::ApplicationToken, Some(_)) => Ok(()),
         (Access::ApplicationToken, None) => forbidden("only an application token can do this"),
@@ -161,6 +180,7 @@ mod tests {
             org_id: org_id.clone(),
             app_id: None,
             token: None,
+            capabilities: None,
         }
     }
 
@@ -168,6 +188,35 @@ mod tests {
         Auth {
             app_id: Some(AppId::generate()),
             ..org(org_id)
+        }
+    }
+
+    fn read_only(org_id: &OrgId) -> Auth {
+        Auth {
+            capabilities: Some(vec![Capability::ViewBase]),
+            ..app(org_id)
+        }
+    }
+
+    #[test]
+    fn capabilities_imply_only_what_the_sdk_documents() {
+        use Capability::*;
+        let all = [
+            ViewBase,
+            ViewEndpointSecret,
+            ManageEndpointSecret,
+            ManageTransformations,
+            CreateAttempts,
+            ManageEndpoint,
+        ];
+        for held in all {
+            let granted: Vec<Capability> = all.into_iter().filter(|&n| held.grants(n)).collect();
+            let expected = match held {
+                ManageEndpointSecret => vec![ViewEndpointSecret, ManageEndpointSecret],
+                ManageEndpoint => vec![ViewEndpointSecret, ManageEndpointSecret, ManageEndpoint],
+                other => vec![other],
+            };
+            assert_eq!(granted, expected, "{held:?}");
         }
     }
 
@@ -190,6 +239,14 @@ mod tests {
             (view, app(&tenant), true),
             (ApplicationToken, app(&tenant), true),
             (ApplicationToken, org(&tenant), false),
+            (view, read_only(&tenant), true),
+            (
+                Application(Capability::ViewEndpointSecret),
+                read_only(&tenant),
+                false,
+            ),
+            (Application(Capability::ManageEndpoint), read_only(&tenant), false),
+            (Organization, read_only(&tenant), false),
         ];
         for (access, caller, allowed) in table {
             let result = check(access, &caller, &operator);

@@ -33,6 +33,12 @@ struct Claims {
     iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     jti: Option<String>,
+    /// An application token's capabilities; absent means all (tokens issued before capabilities existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    caps: Option<Vec<Capability>>,
+    /// The portal session an application token was issued for (`sessionId`), so that it can be expired with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
 }
 
 /// Who is calling: an organization, or one application of it.
@@ -43,6 +49,8 @@ pub struct Auth {
     pub app_id: Option<AppId>,
     /// `Some` for an app token that can be logged out (it has an id and an expiry).
     pub token: Option<TokenId>,
+    /// What an application token may do; `None` is everything (organization tokens).
+    pub capabilities: Option<Vec<Capability>>,
 }
 
 /// What identifies a revocable token: its unique id, and when it expires anyway (so when its revocation can be
@@ -54,10 +62,11 @@ pub struct TokenId {
 }
 
 impl Auth {
-    /// Whether this token holds `capability`. Organization tokens hold every capability; so do application
-    /// tokens, until tokens carry a narrower set.
-    pub fn has(&self, _capability: Capability) -> bool {
-        true
+    /// Whether this token allows what `capability` allows. Organization tokens hold every capability.
+    pub fn has(&self, capability: Capability) -> bool {
+        self.capabilities
+            .as_ref()
+            .is_none_or(|held| held.iter().any(|h| h.grants(capability)))
     }
 
     /// An application-scoped token sees only its own application; anything else is absent to it.
@@ -72,6 +81,15 @@ impl Auth {
             Some(app) => format!("{}/{}", self.org_id, app),
         }
     }
+}
+
+/// What an application token is issued with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalGrant {
+    pub ttl_secs: i64,
+    /// `None`: every capability.
+    pub capabilities: Option<Vec<Capability>>,
+    pub session_id: Option<String>,
 }
 
 /// Verifies and issues tokens with one HS256 secret.
@@ -111,6 +129,7 @@ impl JwtAuth {
                 org_id,
                 app_id: None,
                 token: None,
+                capabilities: None,
             });
         }
         let app_id = AppId::parse(&claims.sub).map_err(|_| {
@@ -132,6 +151,7 @@ impl JwtAuth {
             org_id,
             app_id: Some(app_id),
             token,
+            capabilities: claims.caps,
         })
     }
 
@@ -145,19 +165,34 @@ impl JwtAuth {
             nbf: Some(now),
             iss: Some("xwebhook".into()),
             jti: None,
+            caps: None,
+            sid: None,
         })
     }
 
-    /// A token that can only see one application, valid for `ttl_secs`, with a unique id so it can be logged out.
+    /// A token that can only see one application, with every capability, valid for `ttl_secs`.
     pub fn issue_app_token(&self, org: &OrgId, app: &AppId, now: i64, ttl_secs: i64) -> String {
+        let grant = PortalGrant {
+            ttl_secs,
+            capabilities: None,
+            session_id: None,
+        };
+        self.issue_portal_token(org, app, now, &grant)
+    }
+
+    /// A token that can only see one application and do what `grant` allows, with a unique id so it can be logged
+    /// out.
+    pub fn issue_portal_token(&self, org: &OrgId, app: &AppId, now: i64, grant: &PortalGrant) -> String {
         self.issue(Claims {
             sub: app.to_string(),
             org: Some(org.to_string()),
             iat: Some(now),
-            exp: Some(now + ttl_secs),
+            exp: Some(now + grant.ttl_secs),
             nbf: Some(now),
             iss: Some("xwebhook".into()),
             jti: Some(ulid::Ulid::new().to_string()),
+            caps: grant.capabilities.clone(),
+            sid: grant.session_id.clone(),
         })
     }
 
@@ -215,6 +250,7 @@ mod tests {
                 org_id: org.clone(),
                 app_id: None,
                 token: None,
+                capabilities: None,
             })
         );
         let scoped = jwt
@@ -248,6 +284,8 @@ mod tests {
             nbf: None,
             iss: None,
             jti: None,
+            caps: None,
+            sid: None,
         });
         assert!(jwt.verify(&no_org).is_err());
     }
@@ -265,6 +303,8 @@ mod tests {
             nbf: Some(now),
             iss: Some("svix-server".into()),
             jti: None,
+            caps: None,
+            sid: None,
         });
         assert_eq!(
             jwt.verify(&token).map(|a| a.org_id.to_string()).ok().as_deref(),

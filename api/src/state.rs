@@ -21,6 +21,8 @@ pub struct ApiConfig {
     pub idempotency_wait: Duration,
     /// The deployment's operator, the only organization that may call the operator routes (`/admin/…`).
     pub operator_org: OrgId,
+    /// The address customers reach this API at (`https://…` behind TLS), for the portal links it hands out.
+    pub public_url: String,
 }
 
 impl Default for ApiConfig {
@@ -30,6 +32,7 @@ impl Default for ApiConfig {
             idempotency_ttl: Duration::from_secs(12 * 60 * 60),
             idempotency_wait: Duration::from_secs(30),
             operator_org: OrgId::default_org(),
+            public_url: "http://127.0.0.1:8071".into(),
         }
     }
 }

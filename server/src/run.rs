@@ -296,6 +296,11 @@ async fn spawn_api(
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<SocketAddr> {
     let secret = jwt_secret(config)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    info!(address = %addr, "API listening");
     // Requests only queue their reports; the ones still queued at shutdown are published before exit.
     let (api_events, reports) = InBackground::spawn(events);
     let state = AppState {
@@ -306,14 +311,10 @@ async fn spawn_api(
         config: ApiConfig {
             max_body_bytes: config.max_body_bytes,
             operator_org: config.operator_org.clone(),
+            public_url: public_url(config, addr),
             ..ApiConfig::default()
         },
     };
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    info!(address = %addr, "API listening");
     let mut app = xwebhook_api::router(state);
     if let Some(routes) = extra_routes {
         app = app.merge(routes);
@@ -325,6 +326,17 @@ async fn spawn_api(
         served.context("the API server failed")
     });
     Ok(addr)
+}
+
+/// Where customers reach the API, for portal links: `XWEBHOOK_PUBLIC_URL`, else the listener's own address.
+fn public_url(config: &Config, addr: SocketAddr) -> String {
+    if let Some(url) = &config.public_url {
+        return url.clone();
+    }
+    if addr.ip().is_unspecified() {
+        warn!(address = %addr, "portal links will name an unspecified address: set XWEBHOOK_PUBLIC_URL");
+    }
+    format!("http://{addr}")
 }
 
 /// Runs the configured roles until `shutdown` fires, then drains them.

@@ -1,23 +1,24 @@
-//! `/api/v1/auth/app-portal-access/{app_id}`: a token that can only see one application, for a customer-facing
-//! portal. Xwebhook ships no portal UI: the URL carries the token in its fragment for whichever portal the
-//! operator serves.
+//! `/api/v1/auth/app-portal-access/{app_id}`: a token that can only see one application and do what its
+//! capabilities allow (see [`crate::access`]), for the sender's customer, and the portal link that carries it.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use xwebhook_engine::store::Ref;
 
 use super::application::create_application;
 use super::lookup;
-use crate::auth::Auth;
+use crate::access::Capability;
+use crate::auth::{Auth, PortalGrant};
 use crate::dto::application::ApplicationIn;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::OptionalJsonBody;
 use crate::state::AppState;
 
-/// Portal tokens live a week, as Svix's do.
-const PORTAL_TOKEN_TTL_SECS: i64 = 7 * 24 * 60 * 60;
+/// Portal tokens live a week unless asked otherwise, and between an hour and a week, as Svix's do.
+const PORTAL_TOKEN_TTL_SECS: std::ops::RangeInclusive<i64> = 60 * 60..=7 * 24 * 60 * 60;
+/// Session ids are the sender's own labels; bounded like the other ids it chooses (UIDs).
+const MAX_SESSION_ID_LEN: usize = 256;
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -31,6 +32,18 @@ pub struct AppPortalAccessIn {
         reason = "accepted for the contract and ignored: no event type is hidden behind a feature flag yet"
     )]
     pub feature_flags: Option<Vec<String>>,
+    /// `true`: the token may only read (`ViewBase` alone).
+    #[serde(default)]
+    pub read_only: Option<bool>,
+    /// What the token may do; `ViewBase` is always required. Absent: every capability.
+    #[serde(default)]
+    pub capabilities: Option<Vec<Capability>>,
+    /// How long the token is valid, in seconds: from an hour to 7 days (the default).
+    #[serde(default)]
+    pub expiry: Option<i64>,
+    /// A label for the token, so that `…/expire-all` can expire this session's tokens alone.
+    #[serde(default)]
+    pub session_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -46,9 +59,9 @@ pub async fn app_portal_access(
     State(state): State<AppState>,
     auth: Auth,
     Path(app_id): Path<String>,
-    headers: HeaderMap,
     OptionalJsonBody(body): OptionalJsonBody<AppPortalAccessIn>,
 ) -> ApiResult<Json<AppPortalAccessOut>> {
+    let grant = grant(&body)?;
     let app = match (
         lookup::application(&state, &auth, &app_id).await,
         body.application,
@@ -70,13 +83,56 @@ pub async fn app_portal_access(
         (found, _) => found?,
     };
     let now = state.clock.now().timestamp();
-    let token = state
-        .auth
-        .issue_app_token(&app.org_id, &app.id, now, PORTAL_TOKEN_TTL_SECS);
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let url = format!("http://{host}/app-portal#key={token}");
+    let token = state.auth.issue_portal_token(&app.org_id, &app.id, now, &grant);
+    // The token travels in the fragment, which browsers never send, so it reaches no server's log. The base is
+    // the configured public address, never the request's `Host` header, which the caller controls.
+    let url = format!(
+        "{}/app-portal#key={token}",
+        state.config.public_url.trim_end_matches('/')
+    );
     Ok(Json(AppPortalAccessOut { token, url }))
+}
+
+/// What the body asks the token to allow, checked.
+fn grant(body: &AppPortalAccessIn) -> ApiResult<PortalGrant> {
+    let ttl_secs = body.expiry.unwrap_or(*PORTAL_TOKEN_TTL_SECS.end());
+    if !PORTAL_TOKEN_TTL_SECS.contains(&ttl_secs) {
+        return Err(ApiError::invalid(
+            &["body", "expiry"],
+            "must be between 3600 seconds (an hour) and 604800 (7 days)",
+        ));
+    }
+    if let Some(session) = &body.session_id
+        && (session.is_empty() || session.len() > MAX_SESSION_ID_LEN || session.contains('\0'))
+    {
+        return Err(ApiError::invalid(
+            &["body", "sessionId"],
+            format!("must be 1 to {MAX_SESSION_ID_LEN} bytes, without NUL"),
+        ));
+    }
+    Ok(PortalGrant {
+        ttl_secs,
+        capabilities: capabilities(body.read_only.unwrap_or(false), body.capabilities.as_deref())?,
+        session_id: body.session_id.clone(),
+    })
+}
+
+fn capabilities(read_only: bool, asked: Option<&[Capability]>) -> ApiResult<Option<Vec<Capability>>> {
+    let invalid = |msg: &str| Err(ApiError::invalid(&["body", "capabilities"], msg));
+    match (read_only, asked) {
+        (false, None) => Ok(None),
+        (true, None) => Ok(Some(vec![Capability::ViewBase])),
+        (_, Some(caps)) if !caps.contains(&Capability::ViewBase) => {
+            invalid("the `ViewBase` capability is always required")
+        }
+        (true, Some(caps)) if caps.iter().any(|c| *c != Capability::ViewBase) => {
+            invalid("a read-only token (`readOnly: true`) can have no capability but `ViewBase`")
+        }
+        (_, Some(caps)) => Ok(Some(caps.iter().fold(Vec::new(), |mut unique, c| {
+            if !unique.contains(c) {
+                unique.push(*c);
+            }
+            unique
+        }))),
+    }
 }

@@ -49,6 +49,8 @@ pub struct Config {
     /// The deployment's operator: the only organization whose tokens may call the operator routes (`/admin/…`),
     /// which act on every tenant's data.
     pub operator_org: OrgId,
+    /// The address customers reach the API at (`https://…` behind TLS), for portal links; unset = the listener's.
+    pub public_url: Option<String>,
     /// Pause between rounds of the payload cleaner (worker role).
     pub retention_interval: Duration,
     /// Record Prometheus metrics; off, the recorder is not installed and recording costs nothing.
@@ -87,6 +89,7 @@ impl Default for Config {
             database_migrate: true,
             operational_webhooks_org: None,
             operator_org: OrgId::default_org(),
+            public_url: None,
             retention_interval: Duration::from_secs(300),
             metrics: true,
             metrics_listen: None,
@@ -172,6 +175,7 @@ const SETTINGS: &[(&str, &str, Setter)] = &[
         c.operator_org = org_id(v)?;
         Ok(())
     }),
+    ("XWEBHOOK_PUBLIC_URL", "public_url", set_public_url),
     ("XWEBHOOK_RETENTION_INTERVAL", "retention_interval", |c, v| {
         c.retention_interval = positive_seconds(v)?;
         Ok(())
@@ -284,6 +288,18 @@ fn set_operational_webhooks_org(c: &mut Config, v: &str) -> Result<(), String> {
         "" => None,
         v => Some(org_id(v)?),
     };
+    Ok(())
+}
+
+fn set_public_url(c: &mut Config, v: &str) -> Result<(), String> {
+    let url = url::Url::parse(v.trim()).map_err(|e| format!("`{v}` is not a URL: {e}"))?;
+    let bare = url.query().is_none() && url.fragment().is_none() && url.host().is_some();
+    if !matches!(url.scheme(), "http" | "https") || !bare {
+        return Err(format!(
+            "`{v}` must be an http(s) URL with a host and no query or fragment"
+        ));
+    }
+    c.public_url = Some(url.as_str().trim_end_matches('/').to_owned());
     Ok(())
 }
 

@@ -195,3 +195,27 @@ fn spans_are_exported_only_to_an_http_collector() {
         assert!(load(&[("XWEBHOOK_OTLP_ENDPOINT", bad)]).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn operator_and_public_url_are_checked() {
+    let load = |pairs: &[(&str, &str)]| Config::load(None, &env(pairs), &Overrides::default());
+    let c = load(&[]).expect("defaults");
+    assert_eq!(c.operator_org, OrgId::default_org());
+    assert_eq!(c.public_url, None);
+    let c = load(&[
+        ("XWEBHOOK_OPERATOR_ORG", "org_operator1"),
+        ("XWEBHOOK_PUBLIC_URL", "https://hooks.example.com/"),
+    ])
+    .expect("valid");
+    assert_eq!(c.operator_org.to_string(), "org_operator1");
+    assert_eq!(c.public_url.as_deref(), Some("https://hooks.example.com"));
+    for (name, bad) in [
+        ("XWEBHOOK_OPERATOR_ORG", "operator"),
+        ("XWEBHOOK_PUBLIC_URL", "hooks.example.com"),
+        ("XWEBHOOK_PUBLIC_URL", "ftp://hooks.example.com"),
+        ("XWEBHOOK_PUBLIC_URL", "https://hooks.example.com/?a=b"),
+    ] {
+        let err = load(&[(name, bad)]).expect_err(bad);
+        assert!(err.0[0].starts_with(&format!("{name}:")), "{err}");
+    }
+}

@@ -100,3 +100,144 @@ async fn app_portal_access_issues_a_token_for_one_application() {
     assert!(doc["paths"]["/api/v1/auth/app-portal-access/{app_id}"]["post"].is_object());
     assert!(doc["paths"]["/api/v1/admin/redrive-dlq"]["post"].is_object());
 }
+
+/// A portal token for `app_id` asked with `body`.
+async fn portal_token(app: &crate::helpers::TestApp, app_id: &str, body: serde_json::Value) -> String {
+    let (status, access) = app
+        .call("POST", &format!("/auth/app-portal-access/{app_id}"), Some(body))
+        .await;
+    assert_eq!(status, 200, "{access}");
+    access["token"].as_str().expect("token").to_owned()
+}
+
+#[tokio::test]
+async fn each_capability_is_needed_for_its_routes_and_enough() {
+    let app = spawn_app().await;
+    let receiver = crate::helpers::Receiver::start().await;
+    let (app_id, ep_id, _) = app.app_with_endpoint(&receiver.url("/caps")).await;
+    let msg_id = app.send_message(&app_id, json!({"n": 1})).await;
+    let ep = format!("/app/{app_id}/endpoint/{ep_id}");
+    // (capability, method, path, body): one route that needs it.
+    let cases = [
+        ("ViewEndpointSecret", "GET", format!("{ep}/secret"), None),
+        (
+            "ManageEndpointSecret",
+            "POST",
+            format!("{ep}/secret/rotate"),
+            Some(json!({})),
+        ),
+        (
+            "ManageEndpoint",
+            "PATCH",
+            ep.clone(),
+            Some(json!({"description": "mine"})),
+        ),
+        (
+            "ManageEndpoint",
+            "POST",
+            format!("/app/{app_id}/endpoint"),
+            Some(json!({"url": receiver.url("/x")})),
+        ),
+        (
+            "CreateAttempts",
+            "POST",
+            format!("/app/{app_id}/msg/{msg_id}/endpoint/{ep_id}/resend"),
+            None,
+        ),
+        (
+            "CreateAttempts",
+            "POST",
+            format!("{ep}/send-example"),
+            Some(json!({"eventType": "svix.ping"})),
+        ),
+    ];
+    for (capability, method, path, body) in cases {
+        let without = portal_token(&app, &app_id, json!({"capabilities": ["ViewBase"]})).await;
+        let (status, out) = app.call_as(&without, method, &path, body.clone()).await;
+        assert_eq!(status, 403, "{method} {path} without {capability}: {out}");
+        assert!(
+            out["detail"].as_str().is_some_and(|d| d.contains(capability)),
+            "the refusal names the capability: {out}"
+        );
+        let with = portal_token(&app, &app_id, json!({"capabilities": ["ViewBase", capability]})).await;
+        let (status, out) = app.call_as(&with, method, &path, body).await;
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} with {capability}: {status} {out}"
+        );
+    }
+    // ViewBase reads, and nothing more.
+    let read_only = portal_token(&app, &app_id, json!({"readOnly": true})).await;
+    assert_eq!(app.call_as(&read_only, "GET", &ep, None).await.0, 200);
+    assert_eq!(
+        app.call_as(&read_only, "GET", &format!("{ep}/secret"), None)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(app.call_as(&read_only, "DELETE", &ep, None).await.0, 403);
+    // No capabilities asked: all of them.
+    let all = portal_token(&app, &app_id, json!({})).await;
+    assert_eq!(
+        app.call_as(&all, "GET", &format!("{ep}/secret"), None).await.0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn portal_access_refuses_what_the_sdk_documents_as_invalid() {
+    let app = spawn_app().await;
+    let mine = app.create("/app", json!({"name": "portal"})).await;
+    let path = format!("/auth/app-portal-access/{}", mine["id"].as_str().expect("id"));
+    let cases = [
+        (json!({"expiry": 3599}), "expiry"),
+        (json!({"expiry": 604_801}), "expiry"),
+        (json!({"capabilities": ["ManageEndpoint"]}), "capabilities"),
+        (
+            json!({"readOnly": true, "capabilities": ["ViewBase", "ManageEndpoint"]}),
+            "capabilities",
+        ),
+        (
+            json!({"capabilities": ["ViewBase", "FlyToTheMoon"]}),
+            "capabilities",
+        ),
+        (json!({"sessionId": ""}), "sessionId"),
+    ];
+    for (body, field) in cases {
+        let (status, out) = app.call("POST", &path, Some(body.clone())).await;
+        assert_eq!(status, 422, "{body}: {out}");
+        assert!(
+            out.to_string().contains(field),
+            "{body}: the error names `{field}`: {out}"
+        );
+    }
+    let (status, out) = app.call("POST", &path, Some(json!({"expiry": 3600}))).await;
+    assert_eq!(status, 200, "{out}");
+}
+
+#[tokio::test]
+async fn the_portal_link_uses_the_public_url_never_the_host_header() {
+    let app = crate::helpers::spawn_app_with(&[("XWEBHOOK_PUBLIC_URL", "https://hooks.example.com/")]).await;
+    let mine = app.create("/app", json!({"name": "portal"})).await;
+    let url = format!(
+        "{}/api/v1/auth/app-portal-access/{}",
+        app.base,
+        mine["id"].as_str().expect("id")
+    );
+    let auth = format!("Bearer {}", app.token);
+    let (status, access) = app
+        .http
+        .send(
+            "POST",
+            &url,
+            &[("authorization", &auth), ("host", "evil.example")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{access}");
+    let token = access["token"].as_str().expect("token");
+    assert_eq!(
+        access["url"].as_str(),
+        Some(format!("https://hooks.example.com/app-portal#key={token}").as_str())
+    );
+}
