@@ -3,7 +3,15 @@
 import pytest
 from svix import Svix, SvixOptions
 from svix.exceptions import HttpError
-from svix.models import AppPortalAccessIn, ApplicationIn, EndpointIn, EndpointSecretRotateIn
+from svix.models import (
+    AppPortalAccessIn,
+    AppPortalCapability,
+    ApplicationIn,
+    EndpointIn,
+    EndpointSecretRotateIn,
+    EndpointPatch,
+    MessageIn,
+)
 
 from helpers import unique
 
@@ -35,6 +43,38 @@ def test_portal_token_sees_only_its_application_until_logout(server, svix, app, 
     # Another portal token of the same application is untouched.
     again = client(server, svix.authentication.app_portal_access(app.id, AppPortalAccessIn()).token)
     assert len(again.endpoint.list(app.id).data) == 1
+
+
+def test_portal_capabilities_are_enforced(server, svix, app, receiver):
+    ep = svix.endpoint.create(app.id, EndpointIn(url=receiver.endpoint()[0]))
+    read_only = client(server, svix.authentication.app_portal_access(app.id, AppPortalAccessIn(read_only=True)).token)
+    assert read_only.endpoint.get(app.id, ep.id).url == ep.url
+    for forbidden in (
+        lambda: read_only.endpoint.get_secret(app.id, ep.id),
+        lambda: read_only.endpoint.patch(app.id, ep.id, EndpointPatch(description="x")),
+        lambda: read_only.endpoint.delete(app.id, ep.id),
+    ):
+        with pytest.raises(HttpError) as e:
+            forbidden()
+        assert e.value.status_code == 403
+
+    caps = [AppPortalCapability.VIEW_BASE, AppPortalCapability.VIEW_ENDPOINT_SECRET]
+    viewer = client(server, svix.authentication.app_portal_access(app.id, AppPortalAccessIn(capabilities=caps)).token)
+    assert viewer.endpoint.get_secret(app.id, ep.id).key.startswith("whsec_")
+    with pytest.raises(HttpError) as e:
+        viewer.endpoint.rotate_secret(app.id, ep.id, EndpointSecretRotateIn())
+    assert e.value.status_code == 403
+
+    # Whatever its capabilities, a portal token never sends messages or changes the application.
+    full = client(server, svix.authentication.app_portal_access(app.id, AppPortalAccessIn()).token)
+    for forbidden in (
+        lambda: full.message.create(app.id, MessageIn(event_type="x.y", payload={})),
+        lambda: full.application.delete(app.id),
+    ):
+        with pytest.raises(HttpError) as e:
+            forbidden()
+        assert e.value.status_code == 403
+    assert svix.application.get(app.id).id == app.id
 
 
 def test_an_organization_token_cannot_log_out(svix):
