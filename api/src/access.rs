@@ -86,7 +86,7 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
         ("GET" | "POST", "/app") => Organization,
         ("GET", "/app/{app_id}") => Application(ViewBase),
         ("PUT" | "PATCH" | "DELETE", "/app/{app_id}") => Organization,
-        ("POST", "/auth/app-portal-access/{app_id}") => Organization,
+        ("POST", "/auth/app-portal-access/{app_id}" | "/auth/app/{app_id}/expire-all") => Organization,
         ("POST", "/auth/logout") => ApplicationToken,
 
         ("GET", "/event-type" | "/event-type/{event_type_name}") => Application(ViewBase),

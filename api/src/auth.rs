@@ -54,11 +54,33 @@ pub struct Auth {
 }
 
 /// What identifies a revocable token: its unique id, and when it expires anyway (so when its revocation can be
-/// forgotten).
+/// forgotten); when it was issued and for which portal session, so that `…/expire-all` can reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenId {
     pub jti: String,
     pub expires_at: DateTime<Utc>,
+    pub issued_at: DateTime<Utc>,
+    pub session_id: Option<String>,
+}
+
+/// The revocation scope of every token of `app`, which `…/expire-all` expires.
+pub fn app_scope(app: &AppId) -> String {
+    format!("app:{app}")
+}
+
+/// The revocation scope of `app`'s tokens issued for one portal session.
+pub fn session_scope(app: &AppId, session_id: &str) -> String {
+    format!("app:{app}:session:{session_id}")
+}
+
+/// When a token was issued, to the millisecond: our token ids are ULIDs, stamped as they are made. Otherwise
+/// `iat`, and without that the beginning of time, so that expiring a scope refuses a token of unknown age.
+fn issued_at(jti: &str, iat: Option<i64>) -> DateTime<Utc> {
+    ulid::Ulid::from_string(jti)
+        .ok()
+        .map(|u| DateTime::<Utc>::from(u.datetime()))
+        .or_else(|| iat.and_then(|s| DateTime::from_timestamp(s, 0)))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 impl Auth {
@@ -142,9 +164,12 @@ impl JwtAuth {
         })?;
         let org_id = OrgId::parse(org).map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
         let token = match (claims.jti, claims.exp) {
-            (Some(jti), Some(exp)) => {
-                DateTime::from_timestamp(exp, 0).map(|expires_at| TokenId { jti, expires_at })
-            }
+            (Some(jti), Some(exp)) => DateTime::from_timestamp(exp, 0).map(|expires_at| TokenId {
+                issued_at: issued_at(&jti, claims.iat),
+                jti,
+                expires_at,
+                session_id: claims.sid,
+            }),
             _ => None,
         };
         Ok(Auth {
@@ -224,14 +249,44 @@ impl FromRequestParts<AppState> for Auth {
             })?;
         let auth = state.auth.verify(token.trim())?;
         // Only revocable (app) tokens cost a store lookup; organization tokens never do.
-        if let Some(id) = &auth.token
-            && state.stores.revocations.is_revoked(&id.jti).await?
-        {
-            return Err(ApiError::Unauthorized("invalid token: it was logged out".into()));
+        if let (Some(app), Some(id)) = (&auth.app_id, &auth.token) {
+            refuse_revoked(state, app, id).await?;
         }
         parts.extensions.insert(auth.clone());
         Ok(auth)
     }
+}
+
+/// Refuses a token that was logged out, or whose application's or session's tokens were expired since it was
+/// issued. The lookups run at once: one round trip's wait.
+async fn refuse_revoked(state: &AppState, app: &AppId, id: &TokenId) -> Result<(), ApiError> {
+    let revocations = &state.stores.revocations;
+    let whole_app = app_scope(app);
+    let session = id.session_id.as_deref().map(|sid| session_scope(app, sid));
+    let (logged_out, app_expiry, session_expiry) = tokio::join!(
+        revocations.is_revoked(&id.jti),
+        revocations.scope_expiry(&whole_app),
+        async {
+            match &session {
+                Some(scope) => revocations.scope_expiry(scope).await,
+                None => Ok(None),
+            }
+        },
+    );
+    if logged_out? {
+        return Err(ApiError::Unauthorized("invalid token: it was logged out".into()));
+    }
+    let now = state.clock.now();
+    let expired = [app_expiry?, session_expiry?]
+        .into_iter()
+        .flatten()
+        .any(|e| e.refuses(id.issued_at, now));
+    if expired {
+        return Err(ApiError::Unauthorized(
+            "invalid token: the application's tokens were expired".into(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -84,6 +84,7 @@ fn application_routes() -> Router<AppState> {
             "/auth/app-portal-access/{app_id}",
             post(portal::app_portal_access),
         )
+        .route("/auth/app/{app_id}/expire-all", post(portal::expire_all))
         .route("/auth/logout", post(logout::logout))
 }
 

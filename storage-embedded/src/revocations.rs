@@ -4,11 +4,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::{ReadableTable, Table};
-use xwebhook_engine::store::{StoreResult, TokenRevocations};
+use xwebhook_engine::store::{ScopeExpiry, StoreResult, TokenRevocations};
 
 use crate::EmbeddedStore;
 use crate::error::Context as _;
-use crate::tables::{REVOKED_TOKENS, REVOKED_TOKENS_EXPIRY, take_lapsed};
+use crate::tables::{
+    EXPIRED_SCOPES, EXPIRED_SCOPES_EXPIRY, REVOKED_TOKENS, REVOKED_TOKENS_EXPIRY, take_lapsed,
+};
 use crate::writer::Batch;
 
 /// Lapsed rows removed per `revoke`: more than the one each call adds, so the table cannot grow without bound.
@@ -56,6 +58,55 @@ fn purge_lapsed(b: &Batch<'_>, now: u64) -> StoreResult<()> {
     Ok(())
 }
 
+fn from_millis(ms: u64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX)).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Keeps one row per scope, merged as [`ScopeExpiry::merge`] says, until the later of the two `until`s.
+fn expire_scope(b: &Batch<'_>, scope: &str, expiry: ScopeExpiry, until: u64) -> StoreResult<()> {
+    let mut rows =
+        b.tx.open_table(EXPIRED_SCOPES)
+            .context("cannot open the expired scopes")?;
+    let mut index: Expiry<'_> =
+        b.tx.open_table(EXPIRED_SCOPES_EXPIRY)
+            .context("cannot open the expired scopes expiry index")?;
+    let old = rows
+        .get(scope)
+        .context("cannot read an expired scope")?
+        .map(|g| g.value());
+    let (expiry, until) = match old {
+        None => (expiry, until),
+        Some((issued_until, from, old_until)) => {
+            index
+                .remove((old_until, scope))
+                .context("cannot unindex an expired scope")?;
+            let old = ScopeExpiry {
+                issued_until: from_millis(issued_until),
+                from: from_millis(from),
+            };
+            (old.merge(expiry), old_until.max(until))
+        }
+    };
+    let row = (millis(expiry.issued_until), millis(expiry.from), until);
+    rows.insert(scope, row).context("cannot write an expired scope")?;
+    index
+        .insert((until, scope), ())
+        .context("cannot index an expired scope")?;
+    Ok(())
+}
+
+fn purge_lapsed_scopes(b: &Batch<'_>, now: u64) -> StoreResult<()> {
+    let lapsed = take_lapsed(b.tx, EXPIRED_SCOPES_EXPIRY, now, PURGE_PER_REVOKE)?;
+    let mut rows =
+        b.tx.open_table(EXPIRED_SCOPES)
+            .context("cannot open the expired scopes")?;
+    for scope in lapsed {
+        rows.remove(scope.as_str())
+            .context("cannot delete an expired scope")?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl TokenRevocations for EmbeddedStore {
     async fn revoke(&self, jti: &str, until: DateTime<Utc>) -> StoreResult<()> {
@@ -79,5 +130,33 @@ impl TokenRevocations for EmbeddedStore {
             .context("cannot read a revoked token")?
             .map(|g| g.value());
         Ok(until.is_some_and(|until| until > millis(Utc::now())))
+    }
+
+    async fn expire_scope(&self, scope: &str, expiry: ScopeExpiry, until: DateTime<Utc>) -> StoreResult<()> {
+        let scope = scope.to_owned();
+        let until = millis(until);
+        self.writer
+            .write(move |b| {
+                purge_lapsed_scopes(b, millis(Utc::now()))?;
+                expire_scope(b, &scope, expiry, until)
+            })
+            .await
+    }
+
+    async fn scope_expiry(&self, scope: &str) -> StoreResult<Option<ScopeExpiry>> {
+        let tx = self.read()?;
+        let rows = tx
+            .open_table(EXPIRED_SCOPES)
+            .context("cannot open the expired scopes")?;
+        let row = rows
+            .get(scope)
+            .context("cannot read an expired scope")?
+            .map(|g| g.value());
+        Ok(row
+            .filter(|&(_, _, until)| until > millis(Utc::now()))
+            .map(|(issued_until, from, _)| ScopeExpiry {
+                issued_until: from_millis(issued_until),
+                from: from_millis(from),
+            }))
     }
 }

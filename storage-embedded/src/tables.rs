@@ -70,6 +70,12 @@ pub(crate) const REVOKED_TOKENS: TableDefinition<'static, &'static str, u64> =
 /// (revoked-until ms, token id) → (), to purge lapsed revocations in expiry order.
 pub(crate) const REVOKED_TOKENS_EXPIRY: ExpiryIndex = TableDefinition::new("revoked_tokens_expiry");
 
+/// scope → (issued-until ms, refused-from ms, kept-until ms): expired groups of tokens.
+pub(crate) const EXPIRED_SCOPES: TableDefinition<'static, &'static str, (u64, u64, u64)> =
+    TableDefinition::new("expired_scopes");
+/// (kept-until ms, scope) → (), to purge lapsed scope expiries in expiry order.
+pub(crate) const EXPIRED_SCOPES_EXPIRY: ExpiryIndex = TableDefinition::new("expired_scopes_expiry");
+
 pub(crate) const NEXT_SEQ: &str = "next_seq";
 
 /// Opens every table once so that read transactions never meet a missing one.
@@ -113,6 +119,10 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
         .context("cannot create the revoked tokens table")?;
     tx.open_table(REVOKED_TOKENS_EXPIRY)
         .context("cannot create the revoked tokens expiry index")?;
+    tx.open_table(EXPIRED_SCOPES)
+        .context("cannot create the expired scopes table")?;
+    tx.open_table(EXPIRED_SCOPES_EXPIRY)
+        .context("cannot create the expired scopes expiry index")?;
     Ok(())
 }
 

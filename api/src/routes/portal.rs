@@ -3,13 +3,14 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use xwebhook_engine::store::Ref;
+use xwebhook_engine::store::{Ref, ScopeExpiry};
 
 use super::application::create_application;
 use super::lookup;
 use crate::access::Capability;
-use crate::auth::{Auth, PortalGrant};
+use crate::auth::{Auth, PortalGrant, app_scope, session_scope};
 use crate::dto::application::ApplicationIn;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::OptionalJsonBody;
@@ -135,4 +136,58 @@ fn capabilities(read_only: bool, asked: Option<&[Capability]>) -> ApiResult<Opti
             unique
         }))),
     }
+}
+
+/// Svix's bound on `…/expire-all`'s grace period is not documented; a week is the longest a portal token lives.
+const EXPIRE_GRACE_SECS: std::ops::RangeInclusive<i64> = 0..=7 * 24 * 60 * 60;
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationTokenExpireIn {
+    /// How many seconds until the old tokens are refused (default: at once).
+    #[serde(default)]
+    pub expiry: Option<i64>,
+    /// Only expire the tokens issued with one of these session ids.
+    #[serde(default)]
+    pub session_ids: Option<Vec<String>>,
+}
+
+/// Expires the application's portal tokens issued until now (or those of the given sessions), on every process:
+/// each presents its issue time, and is refused once its scope's expiry applies.
+#[utoipa::path(post, path = "/api/v1/auth/app/{app_id}/expire-all", tag = "Authentication",
+    request_body = ApplicationTokenExpireIn, params(("app_id" = String, Path)),
+    responses((status = 204, description = "no content")))]
+pub async fn expire_all(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(app_id): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<ApplicationTokenExpireIn>,
+) -> ApiResult<StatusCode> {
+    let grace = body.expiry.unwrap_or(0);
+    if !EXPIRE_GRACE_SECS.contains(&grace) {
+        return Err(ApiError::invalid(
+            &["body", "expiry"],
+            "must be between 0 and 604800 seconds (7 days)",
+        ));
+    }
+    let app = lookup::application(&state, &auth, &app_id).await?;
+    let now = state.clock.now();
+    let expiry = ScopeExpiry {
+        issued_until: now,
+        from: now + chrono::Duration::seconds(grace),
+    };
+    // Every token it refuses has expired by then.
+    let until = expiry.from + chrono::Duration::seconds(*PORTAL_TOKEN_TTL_SECS.end());
+    let scopes = match body.session_ids {
+        None => vec![app_scope(&app.id)],
+        Some(ids) => ids.iter().map(|sid| session_scope(&app.id, sid)).collect(),
+    };
+    for scope in scopes {
+        state
+            .stores
+            .revocations
+            .expire_scope(&scope, expiry, until)
+            .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -27,7 +27,7 @@ pub use ports::{
 pub use queue::{DeadLetter, DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
 pub use rate_limit::{Admission, RateLimits, burst, emission_interval};
 pub use retention::{PruneCounts, RetentionStore, payload_expires_at, prune_bound};
-pub use revocation::TokenRevocations;
+pub use revocation::{ScopeExpiry, TokenRevocations};
 
 /// The backends a process runs on, chosen at start-up. Each port may come from a different backend (records in
 /// Postgres, queue and cache in Redis); the rest of the code sees only these traits.

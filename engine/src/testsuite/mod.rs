@@ -118,6 +118,7 @@ macro_rules! conformance_suite {
             prune_batches_respect_limit,
             revocation_revoke_then_check,
             revocation_lapses_at_until,
+            revocation_scope_expiry_merges_and_lapses,
             rate_limit_admits_a_burst_then_defers,
             rate_limit_first_call_is_admitted_then_told_when,
             rate_limit_endpoints_do_not_share_a_budget,

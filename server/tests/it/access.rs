@@ -241,3 +241,48 @@ async fn the_portal_link_uses_the_public_url_never_the_host_header() {
         Some(format!("https://hooks.example.com/app-portal#key={token}").as_str())
     );
 }
+
+#[tokio::test]
+async fn expire_all_refuses_the_applications_tokens_issued_until_then() {
+    let app = spawn_app().await;
+    let mine = app.create("/app", json!({"name": "portal"})).await;
+    let app_id = mine["id"].as_str().expect("id");
+    let other = app.create("/app", json!({"name": "other"})).await;
+    let other_id = other["id"].as_str().expect("id");
+    let read = format!("/app/{app_id}/endpoint");
+    let works = |token: String| {
+        let (app, read) = (&app, &read);
+        async move { app.call_as(&token, "GET", read, None).await.0 }
+    };
+    let s1 = portal_token(&app, app_id, json!({"sessionId": "s1"})).await;
+    let s2 = portal_token(&app, app_id, json!({"sessionId": "s2"})).await;
+    let plain = portal_token(&app, app_id, json!({})).await;
+    let elsewhere = portal_token(&app, other_id, json!({})).await;
+    let expire = format!("/auth/app/{app_id}/expire-all");
+
+    // A grace period leaves them working for now.
+    let (status, out) = app.call("POST", &expire, Some(json!({"expiry": 3600}))).await;
+    assert_eq!(status, 204, "{out}");
+    assert_eq!(works(s1.clone()).await, 200);
+
+    let (status, _) = app
+        .call("POST", &expire, Some(json!({"sessionIds": ["s1"]})))
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(works(s1).await, 401, "session s1's token is expired");
+    assert_eq!(works(s2.clone()).await, 200, "other sessions are not");
+    assert_eq!(works(plain.clone()).await, 200);
+
+    assert_eq!(app.call("POST", &expire, None).await.0, 204);
+    assert_eq!(works(s2).await, 401);
+    assert_eq!(works(plain).await, 401);
+    let (status, _) = app
+        .call_as(&elsewhere, "GET", &format!("/app/{other_id}/endpoint"), None)
+        .await;
+    assert_eq!(status, 200, "another application's tokens are untouched");
+    let fresh = portal_token(&app, app_id, json!({"sessionId": "s1"})).await;
+    assert_eq!(works(fresh).await, 200, "tokens issued afterwards work");
+
+    let (status, out) = app.call("POST", &expire, Some(json!({"expiry": -1}))).await;
+    assert_eq!(status, 422, "{out}");
+}

@@ -56,6 +56,12 @@ fn rows() -> Vec<Row> {
             Some(json!({})),
             [Y, F, N, U],
         ),
+        (
+            "POST",
+            "/auth/app/{app}/expire-all",
+            Some(json!({})),
+            [Y, F, N, U],
+        ),
         ("POST", "/auth/logout", None, [F, Y, F, U]),
         ("GET", "/event-type", None, [Y, Y, Y, U]),
         (
