@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::binary::{PrivateRedis, free_port};
+use crate::helpers::{TestApp, eventually, spawn_app_with};
 use crate::retention::{PG_URL, drop_schema};
 
 const REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -84,6 +85,44 @@ async fn large_response_replays_on_postgres() {
         drop(app);
         drop_schema(&schema).await;
     }
+}
+
+/// A cache that refuses the response (a Redis whose bulk strings are capped at 1 MiB, below this response)
+/// does not fail a request whose message is stored; its retry waits while the background task retries, then
+/// gets the 409 left in the response's place, and never a second message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_cache_write_answers_2xx_and_its_retry_a_409() {
+    let redis = PrivateRedis::start_with(free_port(), &["--proto-max-bulk-len", "1mb"]).await;
+    let schema = format!("xwt_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let url = redis.url();
+    let app = spawn_app_with(&[
+        ("XWEBHOOK_MAX_BODY_BYTES", BODY_LIMIT),
+        ("XWEBHOOK_DATABASE_URL", PG_URL),
+        ("XWEBHOOK_DATABASE_SCHEMA", schema.as_str()),
+        ("XWEBHOOK_REDIS_URL", url.as_str()),
+    ])
+    .await;
+    let created = app.create("/app", json!({"name": "refused"})).await;
+    let app_id = created["id"].as_str().expect("app id");
+    let body = json!({"eventType": "large.sent", "payload": {"data": "x".repeat(3 * 1024 * 1024 / 2)}});
+    let path = format!("/app/{app_id}/msg");
+    let (first, _) = post_once(&app, &path, "refused-1", &body).await;
+    assert_eq!(first, 202, "the message is stored, so the request succeeded");
+    // The refused write broke the shared connection, so an immediate retry may get a 503: retried, as SDKs do.
+    let (again, replay) = eventually("a retry that is not a 503", || async {
+        let answer = post_once(&app, &path, "refused-1", &body).await;
+        (answer.0 != 503).then_some(answer)
+    })
+    .await;
+    assert_eq!(again, 409, "a second run, not a stand-in: {}", replay["id"]);
+    let detail = replay["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("could not be kept"),
+        "the response's stand-in, not a lock: {detail}"
+    );
+    assert_eq!(message_count(&app, app_id).await, 1, "never a second message");
+    drop(app);
+    drop_schema(&schema).await;
 }
 
 /// One key, the application by UID then by id (and an endpoint likewise): one message, one rotation.
