@@ -143,7 +143,7 @@ impl Pool {
                 next: AtomicUsize::new(0),
                 opened: AtomicU64::new(0),
                 breaks: Arc::new(SharedFailureLog::new(
-                    "a shared Redis connection broke; the next call opens a new one",
+                    "keeping the shared Redis connections open (a broken one is reopened by the next call)",
                 )),
             }),
         };
