@@ -13,6 +13,7 @@
 //! - [`delivery`]: the worker: fan-out, send, record, retry.
 //! - [`operational`]: events about endpoints and deliveries, reported for operational webhooks.
 //! - [`metrics`]: the service's metrics (names, units, labels), recorded through the `metrics` facade.
+//! - [`log_limit`]: failure logs of background loops, summarised during an outage instead of one line a retry.
 //! - [`retention`]: the background cleaner that expunges payloads past their retention period.
 //! - [`trace`]: the trace context that queued tasks carry from the request to its deliveries.
 //! - `testsuite` (feature `testsuite`): the conformance suite every backend must pass.
@@ -25,6 +26,7 @@ pub mod delivery;
 pub mod domain;
 pub mod id;
 pub mod intake;
+pub mod log_limit;
 pub mod metrics;
 pub mod operational;
 pub mod retention;

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::clock::Clock;
+use crate::log_limit::FailureLog;
 use crate::store::{RetentionStore, StoreResult};
 
 /// How the cleaner paces itself.
@@ -51,16 +52,17 @@ impl PayloadCleaner {
         );
         let mut tick = tokio::time::interval(self.config.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failures = FailureLog::new("expiring payloads");
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            match self.round(&shutdown).await {
-                Ok(0) => {}
-                Ok(n) => info!(expunged = n, "expired payloads expunged"),
-                // The next round tries again; nothing is lost by waiting.
-                Err(e) => warn!(error = %e, "expiring payloads failed"),
+            let round = self.round(&shutdown).await;
+            // The next round tries again after a failure; nothing is lost by waiting.
+            failures.note(&round);
+            if let Ok(n @ 1..) = round {
+                info!(expunged = n, "expired payloads expunged");
             }
         }
         info!("payload cleaner stopped");

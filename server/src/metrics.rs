@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
+use xwebhook_engine::log_limit::SharedFailureLog;
 use xwebhook_engine::metrics;
 use xwebhook_engine::store::DeliveryQueue;
 
@@ -60,20 +60,29 @@ pub async fn upkeep(handle: PrometheusHandle, shutdown: CancellationToken) {
 struct Scrape {
     handle: PrometheusHandle,
     queue: Arc<dyn DeliveryQueue>,
+    /// A scraper keeps scraping through an outage: one line a minute, not one per scrape.
+    depth_failures: Arc<SharedFailureLog>,
 }
 
 /// `GET /metrics`. Queue depths are read at scrape time, so they are as fresh as the scrape.
 pub fn router(handle: PrometheusHandle, queue: Arc<dyn DeliveryQueue>) -> Router {
-    Router::new()
-        .route("/metrics", get(render))
-        .with_state(Scrape { handle, queue })
+    Router::new().route("/metrics", get(render)).with_state(Scrape {
+        handle,
+        queue,
+        depth_failures: Arc::new(SharedFailureLog::new("reading the queue depths for /metrics")),
+    })
 }
 
 async fn render(State(scrape): State<Scrape>) -> impl IntoResponse {
     // A queue that cannot answer leaves its gauges as they were; the other metrics are still worth a scrape.
     match scrape.queue.depths().await {
-        Ok(depths) => metrics::queue_depths(&depths),
-        Err(e) => warn!(error = %e, "reading the queue depths for /metrics failed"),
+        Ok(depths) => {
+            scrape.depth_failures.succeeded();
+            metrics::queue_depths(&depths);
+        }
+        Err(e) => {
+            scrape.depth_failures.failed(&e);
+        }
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

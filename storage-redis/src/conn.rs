@@ -23,6 +23,7 @@ use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, Client, Cmd, Pipeline, RedisError, RedisFuture, Value};
+use xwebhook_engine::log_limit::SharedFailureLog;
 use xwebhook_engine::store::{StoreError, StoreErrorKind, StoreResult};
 
 use crate::config::RedisConfig;
@@ -104,6 +105,8 @@ struct Inner {
     /// Numbers every connection opened, so that a failure discards the connection that failed and not the
     /// fresh one another call may have put in its slot meanwhile.
     opened: AtomicU64,
+    /// Broken connections, summarised during an outage (each call may find one broken).
+    breaks: Arc<SharedFailureLog>,
 }
 
 /// One shared connection, or none after it broke.
@@ -139,6 +142,9 @@ impl Pool {
                 slots: (0..config.pool_size.max(1)).map(|_| Arc::default()).collect(),
                 next: AtomicUsize::new(0),
                 opened: AtomicU64::new(0),
+                breaks: Arc::new(SharedFailureLog::new(
+                    "keeping the shared Redis connections open (a broken one is reopened by the next call)",
+                )),
             }),
         };
         for _ in 0..pool.inner.slots.len() {
@@ -152,19 +158,20 @@ impl Pool {
         let inner = &self.inner;
         let slot = &inner.slots[inner.next.fetch_add(1, Ordering::Relaxed) % inner.slots.len()];
         if let Some(current) = slot.current() {
-            return Ok(Conn::new(slot, current));
+            return Ok(Conn::new(slot, &inner.breaks, current));
         }
         let _opening = slot.opening.lock().await;
         // Another call may have opened it while this one waited.
         if let Some(current) = slot.current() {
-            return Ok(Conn::new(slot, current));
+            return Ok(Conn::new(slot, &inner.breaks, current));
         }
         let fresh = (
             inner.opened.fetch_add(1, Ordering::Relaxed),
             inner.connector.open().await?,
         );
         *slot.current.write().unwrap_or_else(PoisonError::into_inner) = Some(fresh.clone());
-        Ok(Conn::new(slot, fresh))
+        inner.breaks.succeeded();
+        Ok(Conn::new(slot, &inner.breaks, fresh))
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
@@ -182,14 +189,20 @@ pub struct Conn {
     connection: Connection,
     slot: Arc<Slot>,
     number: u64,
+    breaks: Arc<SharedFailureLog>,
 }
 
 impl Conn {
-    fn new(slot: &Arc<Slot>, (number, connection): (u64, Connection)) -> Self {
+    fn new(
+        slot: &Arc<Slot>,
+        breaks: &Arc<SharedFailureLog>,
+        (number, connection): (u64, Connection),
+    ) -> Self {
         Self {
             connection,
             slot: Arc::clone(slot),
             number,
+            breaks: Arc::clone(breaks),
         }
     }
 
@@ -200,7 +213,7 @@ impl Conn {
         if let Err(e) = &reply
             && e.is_unrecoverable_error()
         {
-            tracing::warn!(error = %e, "a shared Redis connection broke; the next call opens a new one");
+            self.breaks.failed(e);
             self.slot.discard(self.number);
         }
         reply

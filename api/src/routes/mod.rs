@@ -11,7 +11,7 @@ pub mod expunge;
 pub mod headers;
 pub mod health;
 pub mod logout;
-mod lookup;
+pub(crate) mod lookup;
 pub mod message;
 pub mod portal;
 pub mod recover;

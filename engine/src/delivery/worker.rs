@@ -21,6 +21,7 @@ use super::{AddressPolicy, WorkerConfig};
 use crate::clock::Clock;
 use crate::domain::{Destination, Endpoint, Message, MessageStatus, TriggerType};
 use crate::id::EndpointId;
+use crate::log_limit::FailureLog;
 use crate::metrics;
 use crate::operational::{EndpointRef, OperationalEvent, OperationalEvents};
 use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
@@ -89,6 +90,7 @@ impl Worker {
         info!(consumer = %self.config.consumer, max_in_flight = self.config.max_in_flight, "delivery worker started");
         metrics::worker_concurrency(self.config.max_in_flight);
         let maintenance = tokio::spawn(self.clone().maintain(shutdown.clone()));
+        let mut failures = FailureLog::new("receiving from the delivery queue");
         while !shutdown.is_cancelled() {
             let Ok(first) = self.slots.clone().acquire_owned().await else {
                 break;
@@ -99,9 +101,12 @@ impl Worker {
                 r = self.stores.queue.receive(&self.config.consumer, max, self.config.poll_wait) => r,
             };
             match leased {
-                Ok(tasks) => self.dispatch(tasks, first),
+                Ok(tasks) => {
+                    failures.succeeded();
+                    self.dispatch(tasks, first);
+                }
                 Err(e) => {
-                    warn!(error = %e, "receiving from the delivery queue failed");
+                    failures.failed(&e);
                     drop(first);
                     tokio::time::sleep(ERROR_BACKOFF).await;
                 }
@@ -141,14 +146,15 @@ impl Worker {
     async fn maintain(self: Arc<Self>, shutdown: CancellationToken) {
         let mut tick = tokio::time::interval(self.config.maintenance_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut promote_failures = FailureLog::new("promoting due retries");
+        let mut reclaim_failures = FailureLog::new("reclaiming stale deliveries");
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            if let Err(e) = self.stores.queue.promote_due(self.clock.now(), 10_000).await {
-                warn!(error = %e, "promoting due retries failed");
-            }
+            let promoted = self.stores.queue.promote_due(self.clock.now(), 10_000).await;
+            promote_failures.note(&promoted);
             let min_idle = self.config.lease_timeout();
             match self
                 .stores
@@ -157,14 +163,19 @@ impl Worker {
                 .await
             {
                 Ok(tasks) if !tasks.is_empty() => {
+                    reclaim_failures.succeeded();
                     info!(count = tasks.len(), "reclaimed deliveries of a silent worker");
                     for leased in tasks {
                         let worker = self.clone();
                         tokio::spawn(async move { worker.handle(leased).await });
                     }
                 }
-                Ok(_) => {}
-                Err(e) => warn!(error = %e, "reclaiming stale deliveries failed"),
+                Ok(_) => {
+                    reclaim_failures.succeeded();
+                }
+                Err(e) => {
+                    reclaim_failures.failed(&e);
+                }
             }
         }
     }

@@ -3,6 +3,7 @@
 mod endpoint_health;
 mod error;
 mod filter;
+mod idempotency;
 mod lanes;
 mod local_rate_limits;
 mod page;
@@ -17,12 +18,13 @@ use std::sync::Arc;
 pub use endpoint_health::EndpointHealth;
 pub use error::{StoreError, StoreErrorKind, StoreResult};
 pub use filter::{AttemptFilter, DestinationFilter, MessageFilter, TimeTypeChannel, status_code_class};
+pub use idempotency::{CachedResponse, IdempotencyCache, IdempotencyState};
 pub use lanes::LaneShares;
 pub use local_rate_limits::LocalRateLimits;
 pub use page::{Cursor, DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order, Page, Pager, Walk};
 pub use ports::{
-    ApplicationStore, AttemptRecord, AttemptStore, CachedResponse, EndpointStore, EventTypeStore,
-    IdempotencyCache, IdempotencyState, MessageStore, Ref, StatusCounts,
+    ApplicationStore, AttemptRecord, AttemptStore, EndpointStore, EventTypeStore, MessageStore, Ref,
+    StatusCounts,
 };
 pub use queue::{DeadLetter, DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
 pub use rate_limit::{Admission, RateLimits, burst, emission_interval};

@@ -1,8 +1,6 @@
 //! The record ports: one small trait per entity. Every method is scoped by organization (and application where
 //! the entity lives in one); an object of another organization is, to the caller, absent.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 
 use super::{
@@ -276,37 +274,4 @@ impl StatusCounts {
         };
         *slot += 1;
     }
-}
-
-/// A response kept for replay under an `Idempotency-Key`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CachedResponse {
-    pub status: u16,
-    pub body: Vec<u8>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdempotencyState {
-    /// The caller holds the key and must `complete` or `abandon` it.
-    Started,
-    /// Another request holds the key and has not finished.
-    InProgress,
-    /// A request with this key finished; replay its response.
-    Completed(CachedResponse),
-}
-
-#[async_trait]
-pub trait IdempotencyCache: Send + Sync {
-    /// Claims `key` atomically for `lock_ttl` (after which a crashed holder's claim lapses), or reports who has it.
-    async fn begin(&self, key: &str, lock_ttl: Duration) -> StoreResult<IdempotencyState>;
-
-    /// Stores the response to replay for `ttl`.
-    async fn complete(&self, key: &str, response: &CachedResponse, ttl: Duration) -> StoreResult<()>;
-
-    /// Releases a claim without a response (the request failed), so that a retry runs afresh.
-    async fn abandon(&self, key: &str) -> StoreResult<()>;
-
-    /// Answers `Ok` when the cache is reachable, for health checks; reads and writes nothing. No default: no
-    /// method above can be called without a side effect.
-    async fn probe(&self) -> StoreResult<()>;
 }

@@ -59,6 +59,28 @@ pub async fn idempotency_complete_then_replay(s: Stores) {
     assert_eq!(other, IdempotencyState::Started, "keys are independent");
 }
 
+/// A response far above any one-MiB value limit (and not UTF-8) is kept and replayed byte for byte: the API
+/// caches every 2xx, and a response it could not keep would let the request's retry run twice.
+pub async fn idempotency_large_response(s: Stores) {
+    let key = fresh_key();
+    assert_eq!(
+        s.idempotency.begin(&key, LOCK).await.expect("begin"),
+        IdempotencyState::Started
+    );
+    let large = CachedResponse {
+        status: 202,
+        body: (0..6 * 1024 * 1024).map(|i: u32| (i % 251) as u8).collect(),
+    };
+    s.idempotency
+        .complete(&key, &large, TTL)
+        .await
+        .expect("a large response is kept");
+    match s.idempotency.begin(&key, LOCK).await.expect("begin") {
+        IdempotencyState::Completed(replayed) => assert!(replayed == large, "replayed byte for byte"),
+        other => panic!("expected the large response, got {other:?}"),
+    }
+}
+
 pub async fn idempotency_abandon_then_begin(s: Stores) {
     let key = fresh_key();
     assert_eq!(

@@ -106,6 +106,7 @@ macro_rules! conformance_suite {
             queue_batches_of_one_alternate_lanes,
             idempotency_begin_race,
             idempotency_complete_then_replay,
+            idempotency_large_response,
             idempotency_abandon_then_begin,
             idempotency_stale_claim_expires,
             endpoint_health_streak_keeps_first_failure,

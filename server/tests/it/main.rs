@@ -12,6 +12,7 @@ mod ed25519;
 mod fairness;
 mod health;
 mod helpers;
+mod idempotency;
 mod logout;
 mod operational;
 mod operator;

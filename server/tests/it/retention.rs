@@ -15,7 +15,7 @@ use xwebhook_storage_redis::{RedisConfig, RedisStore};
 use crate::binary::{Xwebhook, run_cli as xwebhook};
 use crate::helpers::eventually;
 
-const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub(crate) const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A message of `org` created `age` ago, with one attempt and its destination when `delivered`.
 async fn seed(stores: &Stores, org: &OrgId, age: Duration, retention_days: u16, delivered: bool) -> Message {
@@ -91,7 +91,7 @@ async fn prune_deletes_old_messages_on_postgres() {
     drop_schema(&schema).await;
 }
 
-async fn drop_schema(schema: &str) {
+pub(crate) async fn drop_schema(schema: &str) {
     let (client, conn) = tokio_postgres::connect(PG_URL, tokio_postgres::NoTls)
         .await
         .expect("connect");

@@ -52,14 +52,20 @@ impl RedisStore {
     }
 
     /// After a `NOGROUP`: re-creates the groups, logging (not returning) a failure, since the caller is about
-    /// to retry or report its own error anyway.
+    /// to retry or report its own error anyway. Failures go through one failure log, so a Redis that keeps
+    /// refusing logs a line a minute, not one per receive.
     pub(super) async fn repair_groups(&self, during: &'static str) {
-        warn!(
-            during,
-            "the delivery queue's stream or consumer group is missing; re-creating it"
-        );
-        if let Err(e) = self.prepare_queue().await {
-            warn!(error = %e, "re-creating the delivery queue's consumer group failed");
+        match self.prepare_queue().await {
+            Ok(()) => {
+                self.queue.repairs.succeeded();
+                warn!(
+                    during,
+                    "the delivery queue's stream or consumer group was missing; re-created it"
+                );
+            }
+            Err(e) => {
+                self.queue.repairs.failed(&e);
+            }
         }
     }
 }

@@ -56,6 +56,7 @@ use crate::keys::Keys;
 use blocking::Blocking;
 use layout::{Lane, MemberTokens, PartitionKeys};
 use scripts::Scripts;
+use xwebhook_engine::log_limit::SharedFailureLog;
 
 /// The one consumer group of every partition's stream; consumers are named by the worker.
 const GROUP: &str = "workers";
@@ -75,6 +76,8 @@ pub struct QueueState {
     cursor: AtomicUsize,
     /// Which lane gets the odd task of the next odd-sized batch; flips each time.
     next_odd_to_fresh: AtomicBool,
+    /// Failures to re-create a missing consumer group, summarised while they last.
+    repairs: SharedFailureLog,
 }
 
 impl QueueState {
@@ -97,6 +100,7 @@ impl QueueState {
             tokens: MemberTokens::new(),
             cursor: AtomicUsize::new(0),
             next_odd_to_fresh: AtomicBool::new(true),
+            repairs: SharedFailureLog::new("re-creating the delivery queue's consumer group"),
         })
     }
 

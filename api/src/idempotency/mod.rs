@@ -1,12 +1,18 @@
 //! `Idempotency-Key` on POST: the first successful (2xx) response is stored and replayed to every later request
-//! with the same key from the same caller; a concurrent duplicate waits for the first to finish.
+//! with the same key from the same caller to the same route and objects; a concurrent duplicate waits for the
+//! first to finish.
+//!
+//! Layout: [`scope`] (what a key is scoped to, aliases resolved), [`keep`] (storing a response, and what a retry
+//! sees when that fails), [`HeaderDoc`] (the header in the OpenAPI document).
+
+mod keep;
+mod scope;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 use xwebhook_engine::store::{CachedResponse, IdempotencyState};
 
 use crate::auth::Auth;
@@ -16,8 +22,6 @@ use crate::state::AppState;
 const HEADER: &str = "idempotency-key";
 /// Between checks while a duplicate waits for the first request to finish.
 const WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(20);
-/// Responses larger than this are not cached (they are not creation responses).
-const MAX_CACHED_BODY: usize = 1024 * 1024;
 
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let key = match req.headers().get(HEADER) {
@@ -36,7 +40,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             Ok(auth) => auth,
             Err(e) => return ApiError::into_response(e),
         };
-    let cache_key = cache_key(&auth, parts.uri.path(), &key);
+    let cache_key = scope::cache_key(&state, &auth, &mut parts, &key).await;
     match claim(&state, &cache_key).await {
         Ok(None) => {}
         Ok(Some(cached)) => return replay(cached),
@@ -44,18 +48,6 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     }
     let response = next.run(Request::from_parts(parts, body)).await;
     remember(&state, &cache_key, response).await
-}
-
-fn cache_key(auth: &Auth, path: &str, key: &str) -> String {
-    // Hashed so that a client's arbitrary key never reaches a backend's key space as-is.
-    let digest = Sha256::new()
-        .chain_update(auth.subject())
-        .chain_update("\n")
-        .chain_update(path)
-        .chain_update("\n")
-        .chain_update(key)
-        .finalize();
-    format!("{digest:x}")
 }
 
 /// Claims the key, or returns the response to replay; waits while another request holds it.
@@ -83,25 +75,29 @@ async fn claim(state: &AppState, key: &str) -> Result<Option<CachedResponse>, Ap
 }
 
 async fn remember(state: &AppState, key: &str, response: Response) -> Response {
-    let idem = &state.stores.idempotency;
     if !response.status().is_success() {
-        if let Err(e) = idem.abandon(key).await {
+        if let Err(e) = state.stores.idempotency.abandon(key).await {
             tracing::warn!(error = %e, "releasing an idempotency key failed");
         }
         return response;
     }
     let (parts, body) = response.into_parts();
-    let bytes = match to_bytes(body, MAX_CACHED_BODY).await {
+    // No size limit: the request's effects are stored, so it must be answered and replayed whatever its size,
+    // and our handlers build their bodies in memory, so collecting one only moves it.
+    let bytes = match to_bytes(body, usize::MAX).await {
         Ok(b) => b,
-        Err(e) => return ApiError::Internal(Box::new(e)).into_response(),
+        Err(e) => {
+            // Unreachable with in-memory bodies. The claim is kept (not abandoned): a retry waits and gets a 409
+            // until it lapses, rather than running again at once.
+            tracing::error!(error = %e, "reading a successful response failed");
+            return ApiError::Internal(Box::new(e)).into_response();
+        }
     };
     let cached = CachedResponse {
         status: parts.status.as_u16(),
         body: bytes.to_vec(),
     };
-    if let Err(e) = idem.complete(key, &cached, state.config.idempotency_ttl).await {
-        tracing::warn!(error = %e, "caching an idempotent response failed");
-    }
+    keep::keep(state, key, cached).await;
     Response::from_parts(parts, Body::from(bytes))
 }
 
