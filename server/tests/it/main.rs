@@ -11,6 +11,7 @@ mod ed25519;
 mod fairness;
 mod health;
 mod helpers;
+mod inputs;
 mod logout;
 mod operational;
 mod operator;
