@@ -135,7 +135,10 @@ mod tests {
                 }
                 (Err(e), Some(words)) => {
                     let message = e.to_string();
-                    assert!(message.contains(&file) && message.contains(words), "{text:?}: {message}");
+                    assert!(
+                        message.contains(&file) && message.contains(words),
+                        "{text:?}: {message}"
+                    );
                 }
                 (got, _) => panic!("{text:?}: unexpected {:?}", got.map(|(_, created)| created)),
             }
@@ -148,7 +151,10 @@ mod tests {
         // A directory where the file should be cannot be read as one, whoever runs the test (even root).
         std::fs::create_dir(path(dir.path())).expect("mkdir");
         let message = read(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
-        assert_eq!(message, format!("cannot read the JWT secret file {}", path(dir.path()).display()));
+        assert_eq!(
+            message,
+            format!("cannot read the JWT secret file {}", path(dir.path()).display())
+        );
     }
 
     #[cfg(unix)]

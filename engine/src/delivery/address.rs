@@ -151,7 +151,12 @@ mod tests {
     #[test]
     fn an_allowed_ipv4_is_allowed_in_every_ipv6_form() {
         let policy = AddressPolicy::new(vec!["127.0.0.0/8".parse().expect("valid net")]);
-        for ip in ["64:ff9b::7f00:1", "::127.0.0.1", "2002:7f00:1::", "::ffff:127.0.0.1"] {
+        for ip in [
+            "64:ff9b::7f00:1",
+            "::127.0.0.1",
+            "2002:7f00:1::",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(policy.permits(ip.parse().expect("valid ip")), "{ip}");
         }
     }

@@ -257,11 +257,7 @@ mod tests {
 
     #[test]
     fn response_text_is_storable_everywhere() {
-        let cases: &[(&[u8], &str)] = &[
-            (b"ok", "ok"),
-            (b"a\0b", "a\u{FFFD}b"),
-            (b"\xff", "\u{FFFD}"),
-        ];
+        let cases: &[(&[u8], &str)] = &[(b"ok", "ok"), (b"a\0b", "a\u{FFFD}b"), (b"\xff", "\u{FFFD}")];
         for (body, expected) in cases {
             assert_eq!(response_text(body), *expected, "{body:?}");
         }

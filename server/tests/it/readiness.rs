@@ -48,7 +48,11 @@ async fn a_bare_verbose_flag_means_true() {
     let app = spawn_app().await;
     for query in ["?verbose", "?verbose=", "?verbose=1"] {
         let (status, report) = health(&app, query).await;
-        assert_eq!((status, &report["status"]), (200, &Value::from("ok")), "{query}: {report}");
+        assert_eq!(
+            (status, &report["status"]),
+            (200, &Value::from("ok")),
+            "{query}: {report}"
+        );
     }
     assert_eq!(health(&app, "?verbose=false").await.0, 204);
     assert_eq!(health(&app, "?verbose=maybe").await.0, 422);
