@@ -218,21 +218,26 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use xwebhook_engine::domain::Schemas;
 
     use super::check_schemas;
+
+    fn schemas(v: serde_json::Value) -> Schemas {
+        Schemas::try_from(v).expect("small, no NUL")
+    }
 
     #[test]
     fn schemas_must_compile_by_version() {
         let good =
             json!({"1": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}});
-        assert!(check_schemas(Some(&good)).is_ok());
+        assert!(check_schemas(Some(&schemas(good))).is_ok());
         assert!(check_schemas(None).is_ok());
         for bad in [
             json!([1]),
             json!({"1": {"type": "no-such-type"}}),
             json!({"1": {"minLength": "three"}}),
         ] {
-            assert!(check_schemas(Some(&bad)).is_err(), "{bad}");
+            assert!(check_schemas(Some(&schemas(bad.clone()))).is_err(), "{bad}");
         }
     }
 }
