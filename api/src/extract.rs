@@ -154,6 +154,14 @@ impl QueryParams {
             .transpose()
     }
 
+    /// Like [`Self::bool`], but a bare `?name` (no `=value`) reads as `true`, as a flag on a command line does.
+    pub fn flag(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name) {
+            Some("") => Ok(Some(true)),
+            _ => self.bool(name),
+        }
+    }
+
     pub fn datetime(&self, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
         self.get(name)
             .map(|v| {

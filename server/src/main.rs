@@ -288,16 +288,8 @@ fn generate_token(config: &Config, org_id: &str) -> anyhow::Result<()> {
     let org = OrgId::parse(org_id).with_context(|| format!("`{org_id}` is not an organization id"))?;
     let secret = match &config.jwt_secret {
         Some(s) => s.clone(),
-        None => {
-            secret_file::read_or_create(&config.data_dir)
-                .with_context(|| {
-                    format!(
-                        "cannot read or create the JWT secret in {}",
-                        config.data_dir.display()
-                    )
-                })?
-                .0
-        }
+        // The error names the file and what is wrong with it.
+        None => secret_file::read_or_create(&config.data_dir)?.0,
     };
     let token = JwtAuth::new(secret.expose().as_bytes()).issue_org_token(&org, chrono_now());
     println!("{token}");

@@ -59,7 +59,8 @@ pub(crate) async fn open_redis(config: &Config, url: &Secret) -> anyhow::Result<
 }
 
 fn open_embedded(config: &Config) -> anyhow::Result<Arc<EmbeddedStore>> {
-    std::fs::create_dir_all(&config.data_dir)
+    // Owner-only: the store holds endpoint secrets, header credentials and payloads.
+    xwebhook_storage_embedded::private::create_dir(&config.data_dir)
         .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     EmbeddedStore::open(&config.data_dir)
         .with_context(|| format!("cannot open the embedded store in {}", config.data_dir.display()))
@@ -89,8 +90,8 @@ pub fn jwt_secret(config: &Config) -> anyhow::Result<Secret> {
     if let Some(secret) = &config.jwt_secret {
         return Ok(secret.clone());
     }
-    let (secret, created) = secret_file::read_or_create(&config.data_dir)
-        .with_context(|| format!("cannot keep a JWT secret in {}", config.data_dir.display()))?;
+    // The error names the file and what is wrong with it.
+    let (secret, created) = secret_file::read_or_create(&config.data_dir)?;
     if created {
         info!(path = %secret_file::path(&config.data_dir).display(),
             "generated a JWT secret; get an API token with `xwebhook jwt generate`");

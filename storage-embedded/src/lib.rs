@@ -17,6 +17,8 @@
 //! - `health`: endpoint failing streaks (for auto-disable), with expiry kept in the rows.
 //! - `revocations`: logged-out token ids until their expiry.
 //! - `rate_limits`: endpoints' message rates, held in memory (this process is the only one delivering).
+//! - [`private`]: owner-only directories and files (the store holds secrets), also used for the server's
+//!   JWT secret file.
 //!
 //! It must never depend on the API crate, on the server, or on another storage crate: it implements the
 //! `xwebhook_engine::store` ports and nothing else.
@@ -51,6 +53,7 @@ mod health;
 mod idempotency;
 mod keys;
 mod messages;
+pub mod private;
 mod queue;
 mod rate_limits;
 mod retention;
@@ -89,13 +92,21 @@ impl std::fmt::Debug for EmbeddedStore {
 }
 
 impl EmbeddedStore {
-    /// Opens (creating if needed) `dir/xwebhook.redb`. `Unavailable` if another process has it open.
+    /// Opens (creating if needed) `dir/xwebhook.redb`, both readable by their owner only (see [`private`]).
+    /// `Unavailable` if another process has it open.
     pub fn open(dir: &Path) -> Result<Arc<Self>, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| {
+        private::create_dir(dir).map_err(|e| {
             let context = format!("cannot create the store directory {}", dir.display());
             StoreError::with_source(StoreErrorKind::Unavailable, context, e)
         })?;
-        let db = Arc::new(Database::create(dir.join(FILE_NAME)).context("cannot open the database file")?);
+        let path = dir.join(FILE_NAME);
+        let db = Arc::new(Database::create(&path).context("cannot open the database file")?);
+        // redb creates the file with the process's default mode; inside an owner-only directory nobody else
+        // could reach it before this.
+        private::tighten(&path, private::FILE_MODE).map_err(|e| {
+            let context = format!("cannot restrict the permissions of {}", path.display());
+            StoreError::with_source(StoreErrorKind::Unavailable, context, e)
+        })?;
         let next_seq = init(&db)?;
         let queue = Arc::new(QueueShared::load(&db)?);
         let writer = Writer::spawn(db.clone(), queue.clone(), next_seq)?;

@@ -1,14 +1,16 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use xwebhook_engine::domain::{Application, Metadata, Uid};
+use xwebhook_engine::domain::{Application, BoundedMetadata, Metadata, Name, Uid};
 
 use super::double_option;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationIn {
-    pub name: String,
+    /// Not blank; at most 256 characters, no NUL.
+    #[schema(value_type = String, min_length = 1, max_length = 256)]
+    pub name: Name,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub uid: Option<Uid>,
@@ -19,15 +21,19 @@ pub struct ApplicationIn {
     #[serde(default)]
     #[schema(format = "uint16")]
     pub throttle_rate: Option<u16>,
+    /// At most 64 keys of at most 256 characters, 16 KiB of keys and values in all, no NUL.
     #[serde(default)]
-    pub metadata: Option<Metadata>,
+    #[schema(value_type = Option<HashMap<String, String>>)]
+    pub metadata: Option<BoundedMetadata>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationPatch {
+    /// Not blank; at most 256 characters, no NUL.
     #[serde(default)]
-    pub name: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 256)]
+    pub name: Option<Name>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub uid: Option<Option<Uid>>,
@@ -37,8 +43,10 @@ pub struct ApplicationPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(format = "uint16")]
     pub throttle_rate: Option<Option<u16>>,
+    /// At most 64 keys of at most 256 characters, 16 KiB of keys and values in all, no NUL.
     #[serde(default)]
-    pub metadata: Option<Metadata>,
+    #[schema(value_type = Option<HashMap<String, String>>)]
+    pub metadata: Option<BoundedMetadata>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

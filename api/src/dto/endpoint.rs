@@ -3,7 +3,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use xwebhook_engine::domain::{Channel, Endpoint, EndpointSecret, EndpointUrl, EventTypeName, Metadata, Uid};
+use xwebhook_engine::domain::{
+    BoundedMetadata, Channel, Description, Endpoint, EndpointSecret, EndpointUrl, EventTypeName, Metadata,
+    Uid,
+};
 
 use super::double_option;
 
@@ -14,8 +17,10 @@ use super::double_option;
 pub struct EndpointIn {
     #[schema(value_type = String)]
     pub url: EndpointUrl,
+    /// At most 4096 characters, no NUL.
     #[serde(default)]
-    pub description: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 4096)]
+    pub description: Option<Description>,
     #[serde(default)]
     pub disabled: Option<bool>,
     #[serde(default)]
@@ -36,8 +41,10 @@ pub struct EndpointIn {
     #[serde(default)]
     #[schema(format = "uint16")]
     pub throttle_rate: Option<u16>,
+    /// At most 64 keys of at most 256 characters, 16 KiB of keys and values in all, no NUL.
     #[serde(default)]
-    pub metadata: Option<Metadata>,
+    #[schema(value_type = Option<HashMap<String, String>>)]
+    pub metadata: Option<BoundedMetadata>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub secret: Option<EndpointSecret>,
@@ -51,8 +58,10 @@ pub struct EndpointPatch {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub url: Option<EndpointUrl>,
+    /// At most 4096 characters, no NUL.
     #[serde(default)]
-    pub description: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 4096)]
+    pub description: Option<Description>,
     #[serde(default)]
     pub disabled: Option<bool>,
     #[serde(default, deserialize_with = "double_option")]
@@ -73,8 +82,10 @@ pub struct EndpointPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(format = "uint16")]
     pub throttle_rate: Option<Option<u16>>,
+    /// At most 64 keys of at most 256 characters, 16 KiB of keys and values in all, no NUL.
     #[serde(default)]
-    pub metadata: Option<Metadata>,
+    #[schema(value_type = Option<HashMap<String, String>>)]
+    pub metadata: Option<BoundedMetadata>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use xwebhook_engine::domain::{EventType, EventTypeName};
+use xwebhook_engine::domain::{Description, EventType, EventTypeName, Schemas};
 
 use super::double_option;
 
@@ -10,15 +10,17 @@ use super::double_option;
 pub struct EventTypeIn {
     #[schema(value_type = String)]
     pub name: EventTypeName,
-    pub description: String,
+    /// At most 4096 characters, no NUL.
+    #[schema(value_type = String, max_length = 4096)]
+    pub description: Description,
     #[serde(default)]
     pub archived: Option<bool>,
     #[serde(default)]
     pub deprecated: Option<bool>,
-    /// JSON Schemas by version (`{"1": {…}}`).
+    /// JSON Schemas by version (`{"1": {…}}`): at most 256 KiB as compact JSON, no NUL.
     #[serde(default)]
     #[schema(value_type = Option<HashMap<String, Object>>)]
-    pub schemas: Option<serde_json::Value>,
+    pub schemas: Option<Schemas>,
     #[serde(default)]
     pub feature_flag: Option<String>,
     /// Newer SDKs send a list; one flag is kept.
@@ -30,15 +32,17 @@ pub struct EventTypeIn {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventTypeUpdate {
-    pub description: String,
+    /// At most 4096 characters, no NUL.
+    #[schema(value_type = String, max_length = 4096)]
+    pub description: Description,
     #[serde(default)]
     pub archived: Option<bool>,
     #[serde(default)]
     pub deprecated: Option<bool>,
-    /// JSON Schemas by version (`{"1": {…}}`).
+    /// JSON Schemas by version (`{"1": {…}}`): at most 256 KiB as compact JSON, no NUL.
     #[serde(default)]
     #[schema(value_type = Option<HashMap<String, Object>>)]
-    pub schemas: Option<serde_json::Value>,
+    pub schemas: Option<Schemas>,
     #[serde(default)]
     pub feature_flag: Option<String>,
     /// Newer SDKs send a list; one flag is kept.
@@ -49,15 +53,17 @@ pub struct EventTypeUpdate {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventTypePatch {
+    /// At most 4096 characters, no NUL.
     #[serde(default)]
-    pub description: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 4096)]
+    pub description: Option<Description>,
     #[serde(default)]
     pub archived: Option<bool>,
     #[serde(default)]
     pub deprecated: Option<bool>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<HashMap<String, Object>>)]
-    pub schemas: Option<Option<serde_json::Value>>,
+    pub schemas: Option<Option<Schemas>>,
     #[serde(default, deserialize_with = "double_option")]
     pub feature_flag: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]

@@ -63,15 +63,15 @@ pub async fn create_application(
     auth: &Auth,
     body: ApplicationIn,
 ) -> ApiResult<Application> {
-    validate(&body.name, body.uid.as_ref())?;
+    check_uid(body.uid.as_ref())?;
     let now = state.clock.now();
     let app = Application {
         id: AppId::generate(),
         org_id: auth.org_id.clone(),
         uid: body.uid,
-        name: body.name,
+        name: body.name.into(),
         rate_limit: body.rate_limit.or(body.throttle_rate),
-        metadata: body.metadata.unwrap_or_default(),
+        metadata: body.metadata.map(Into::into).unwrap_or_default(),
         created_at: now,
         updated_at: now,
     };
@@ -79,10 +79,7 @@ pub async fn create_application(
     Ok(app)
 }
 
-fn validate(name: &str, uid: Option<&Uid>) -> ApiResult<()> {
-    if name.trim().is_empty() {
-        return Err(ApiError::invalid(&["body", "name"], "must not be empty"));
-    }
+fn check_uid(uid: Option<&Uid>) -> ApiResult<()> {
     if let Some(uid) = uid {
         Uid::parse_for(uid.to_string(), AppId::PREFIX)
             .map_err(|e| ApiError::invalid(&["body", "uid"], e.to_string()))?;
@@ -111,11 +108,11 @@ pub async fn upsert(
 ) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
     match lookup::application(&state, &auth, &app_id).await {
         Ok(mut app) => {
-            validate(&body.name, body.uid.as_ref())?;
-            app.name = body.name;
+            check_uid(body.uid.as_ref())?;
+            app.name = body.name.into();
             app.uid = body.uid.or(app.uid);
             app.rate_limit = body.rate_limit.or(body.throttle_rate);
-            app.metadata = body.metadata.unwrap_or_default();
+            app.metadata = body.metadata.map(Into::into).unwrap_or_default();
             app.updated_at = state.clock.now();
             state.stores.applications.update_application(&app).await?;
             Ok((StatusCode::OK, Json(app.into())))
@@ -146,7 +143,7 @@ pub async fn patch(
 ) -> ApiResult<Json<ApplicationOut>> {
     let mut app = lookup::application(&state, &auth, &app_id).await?;
     if let Some(name) = body.name {
-        app.name = name;
+        app.name = name.into();
     }
     if let Some(uid) = body.uid {
         app.uid = uid;
@@ -155,9 +152,9 @@ pub async fn patch(
         app.rate_limit = rate;
     }
     if let Some(metadata) = body.metadata {
-        app.metadata = metadata;
+        app.metadata = metadata.into();
     }
-    validate(&app.name, app.uid.as_ref())?;
+    check_uid(app.uid.as_ref())?;
     app.updated_at = state.clock.now();
     state.stores.applications.update_application(&app).await?;
     Ok(Json(app.into()))

@@ -95,12 +95,12 @@ async fn apply_in(state: &AppState, endpoint: &mut Endpoint, body: EndpointIn) -
     endpoint.uid = body.uid.or(endpoint.uid.take());
     check_uid(endpoint.uid.as_ref())?;
     endpoint.url = body.url;
-    endpoint.description = body.description.unwrap_or_default();
+    endpoint.description = body.description.map(Into::into).unwrap_or_default();
     endpoint.disabled = body.disabled.unwrap_or(false);
     endpoint.event_types = event_types;
     endpoint.channels = body.channels;
     endpoint.rate_limit = body.rate_limit.or(body.throttle_rate);
-    endpoint.metadata = body.metadata.unwrap_or_default();
+    endpoint.metadata = body.metadata.map(Into::into).unwrap_or_default();
     Ok(())
 }
 
@@ -234,9 +234,13 @@ pub async fn patch(
         endpoint.uid = uid;
     }
     endpoint.url = body.url.unwrap_or(endpoint.url);
-    endpoint.description = body.description.unwrap_or(endpoint.description);
+    if let Some(description) = body.description {
+        endpoint.description = description.into();
+    }
     endpoint.disabled = body.disabled.unwrap_or(endpoint.disabled);
-    endpoint.metadata = body.metadata.unwrap_or(endpoint.metadata);
+    if let Some(metadata) = body.metadata {
+        endpoint.metadata = metadata.into();
+    }
     endpoint.updated_at = state.clock.now();
     state.stores.endpoints.update_endpoint(&endpoint).await?;
     report(&state, &endpoint, OperationalEvent::EndpointUpdated).await;

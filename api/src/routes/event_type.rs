@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use xwebhook_engine::domain::{EventType, EventTypeName};
+use xwebhook_engine::domain::{EventType, EventTypeName, Schemas};
 use xwebhook_engine::store::{Order, Page};
 
 use crate::auth::Auth;
@@ -29,9 +29,9 @@ async fn load(state: &AppState, auth: &Auth, segment: &str) -> ApiResult<EventTy
 }
 
 /// Schemas are kept by version (`{"1": {…}}`, as Svix does); each must be a JSON Schema that compiles.
-fn check_schemas(schemas: Option<&serde_json::Value>) -> ApiResult<()> {
+fn check_schemas(schemas: Option<&Schemas>) -> ApiResult<()> {
     let Some(schemas) = schemas else { return Ok(()) };
-    let versions = schemas.as_object().ok_or_else(|| {
+    let versions = schemas.as_value().as_object().ok_or_else(|| {
         ApiError::invalid(
             &["body", "schemas"],
             "must be an object of JSON Schemas by version, e.g. {\"1\": {…}}",
@@ -93,10 +93,10 @@ pub async fn create(
     let event_type = EventType {
         org_id: auth.org_id.clone(),
         name: body.name,
-        description: body.description,
+        description: body.description.into(),
         archived: body.archived.unwrap_or(false),
         deprecated: body.deprecated.unwrap_or(false),
-        schemas: body.schemas,
+        schemas: body.schemas.map(Schemas::into_inner),
         feature_flag,
         created_at: now,
         updated_at: now,
@@ -132,10 +132,10 @@ pub async fn upsert(
     check_schemas(body.schemas.as_ref())?;
     match load(&state, &auth, &segment).await {
         Ok(mut t) => {
-            t.description = body.description;
+            t.description = body.description.into();
             t.archived = body.archived.unwrap_or(false);
             t.deprecated = body.deprecated.unwrap_or(false);
-            t.schemas = body.schemas;
+            t.schemas = body.schemas.map(Schemas::into_inner);
             t.feature_flag = feature_flag;
             t.updated_at = state.clock.now();
             state.stores.event_types.update_event_type(&t).await?;
@@ -175,12 +175,14 @@ pub async fn patch(
         check_feature_flag(flag.as_ref())?;
         t.feature_flag = flag;
     }
-    t.description = body.description.unwrap_or(t.description);
+    if let Some(description) = body.description {
+        t.description = description.into();
+    }
     t.archived = body.archived.unwrap_or(t.archived);
     t.deprecated = body.deprecated.unwrap_or(t.deprecated);
     if let Some(schemas) = body.schemas {
         check_schemas(schemas.as_ref())?;
-        t.schemas = schemas;
+        t.schemas = schemas.map(Schemas::into_inner);
     }
     t.updated_at = state.clock.now();
     state.stores.event_types.update_event_type(&t).await?;
@@ -213,21 +215,26 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use xwebhook_engine::domain::Schemas;
 
     use super::check_schemas;
+
+    fn schemas(v: serde_json::Value) -> Schemas {
+        Schemas::try_from(v).expect("small, no NUL")
+    }
 
     #[test]
     fn schemas_must_compile_by_version() {
         let good =
             json!({"1": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}});
-        assert!(check_schemas(Some(&good)).is_ok());
+        assert!(check_schemas(Some(&schemas(good))).is_ok());
         assert!(check_schemas(None).is_ok());
         for bad in [
             json!([1]),
             json!({"1": {"type": "no-such-type"}}),
             json!({"1": {"minLength": "three"}}),
         ] {
-            assert!(check_schemas(Some(&bad)).is_err(), "{bad}");
+            assert!(check_schemas(Some(&schemas(bad.clone()))).is_err(), "{bad}");
         }
     }
 }

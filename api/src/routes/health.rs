@@ -8,13 +8,14 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 use xwebhook_engine::store::StoreResult;
 
+use crate::extract::QueryParams;
 use crate::state::AppState;
 
 /// How long one dependency may take to answer before it counts as down: short enough that the whole check
@@ -54,11 +55,13 @@ pub struct HealthOut {
     pub checks: ChecksOut,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+/// The query, as documented; [`health`] reads it through [`QueryParams::flag`].
+#[derive(Debug, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HealthParams {
-    /// Answer `200` with the per-dependency report instead of `204` when everything is up.
-    #[serde(default)]
+    /// Answer `200` with the per-dependency report instead of `204` when everything is up. A bare `?verbose`
+    /// counts as `true`.
+    #[expect(dead_code, reason = "only documents the query parameter")]
     pub verbose: bool,
 }
 
@@ -76,7 +79,12 @@ pub struct HealthParams {
         (status = 503, description = "a dependency is down", body = HealthOut),
     )
 )]
-pub async fn health(State(state): State<AppState>, Query(params): Query<HealthParams>) -> Response {
+pub async fn health(State(state): State<AppState>, q: QueryParams) -> Response {
+    // Read by hand rather than as `Query<HealthParams>`: serde cannot read a bare `?verbose` as a boolean.
+    let verbose = match q.flag("verbose") {
+        Ok(verbose) => verbose.unwrap_or(false),
+        Err(e) => return e.into_response(),
+    };
     let stores = &state.stores;
     let (store, queue, cache) = tokio::join!(
         check("store", stores.applications.probe()),
@@ -87,7 +95,7 @@ pub async fn health(State(state): State<AppState>, Query(params): Query<HealthPa
     let all_up = [&checks.store, &checks.queue, &checks.cache]
         .iter()
         .all(|c| c.status == HealthStatus::Ok);
-    match (all_up, params.verbose) {
+    match (all_up, verbose) {
         (true, false) => StatusCode::NO_CONTENT.into_response(),
         (true, true) => (StatusCode::OK, Json(report(HealthStatus::Ok, checks))).into_response(),
         (false, _) => {

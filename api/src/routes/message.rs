@@ -40,7 +40,7 @@ pub async fn create(
             format!("at most {MAX_CHANNELS} channels"),
         ));
     }
-    let payload = Payload::from_raw(body.payload)
+    let payload = Payload::from_sender(body.payload)
         .map_err(|e| ApiError::invalid(&["body", "payload"], e.to_string()))?;
     let app = app_for_message(&state, &auth, &app_id, body.application).await?;
     let message = Message {

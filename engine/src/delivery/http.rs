@@ -232,10 +232,34 @@ async fn read_bounded(mut body: hyper::body::Incoming) -> String {
         }
     }
     buf.truncate(MAX_RESPONSE_BODY);
-    String::from_utf8_lossy(&buf).into_owned()
+    response_text(&buf)
+}
+
+/// A receiver's answer as attempt-log text: invalid UTF-8 and NUL characters become U+FFFD. PostgreSQL cannot
+/// store NUL in `jsonb`, so without this one odd receiver would fail every attempt record on that backend only.
+fn response_text(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text.into_owned()
+    }
 }
 
 /// Header helpers for building an [`OutgoingRequest`].
 pub fn header(name: &'static str, value: &str) -> Option<(HeaderName, HeaderValue)> {
     Some((HeaderName::from_static(name), HeaderValue::from_str(value).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::response_text;
+
+    #[test]
+    fn response_text_is_storable_everywhere() {
+        let cases: &[(&[u8], &str)] = &[(b"ok", "ok"), (b"a\0b", "a\u{FFFD}b"), (b"\xff", "\u{FFFD}")];
+        for (body, expected) in cases {
+            assert_eq!(response_text(body), *expected, "{body:?}");
+        }
+    }
 }

@@ -1,10 +1,11 @@
-//! Domain types: validated names, secrets, payloads and the stored records.
+//! Domain types: validated names, bounded texts, secrets, payloads and the stored records.
 
 mod ed25519_key;
 mod names;
 mod payload;
 mod records;
 mod secret;
+mod text;
 
 pub use ed25519_key::{Ed25519Key, Ed25519KeyError};
 pub use names::{Channel, EndpointUrl, EventTypeName, NameError, Uid};
@@ -13,3 +14,4 @@ pub use records::{
     Application, Attempt, Destination, Endpoint, EventType, Message, MessageStatus, Metadata, TriggerType,
 };
 pub use secret::{EndpointSecret, RetiringSecret, SecretError, SecretSet, SigningKey};
+pub use text::{BoundedMetadata, Description, Name, Schemas, TextError, check_text};

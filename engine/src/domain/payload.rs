@@ -2,6 +2,10 @@
 //!
 //! A payload is parsed once at the API edge (to check it is a JSON object) and never again: storage, fan-out and
 //! signing all use the original text, shared by reference across every endpoint of a fan-out.
+//!
+//! Parsing into raw text does not recurse, so serde_json accepts any depth there; a payload nested 100 000
+//! levels deep would be stored and then break every client that parses the message list (serde_json and most
+//! parsers stop at 128). [`Payload::MAX_DEPTH`] refuses it at the edge instead.
 
 use std::sync::Arc;
 
@@ -15,10 +19,25 @@ pub struct Payload(Arc<RawValue>);
 pub enum PayloadError {
     #[error("payload must be a JSON object")]
     NotAnObject,
+    #[error("payload must not be nested more than {max} levels deep")]
+    TooDeep { max: usize },
 }
 
 impl Payload {
-    /// Wraps an already-parsed JSON value; only objects are webhooks.
+    /// The deepest nesting accepted, the payload object itself being level 1: serde_json's own default
+    /// recursion limit, so that a Rust client can parse any payload it is sent.
+    pub const MAX_DEPTH: usize = 128;
+
+    /// Accepts a sender's new payload: a JSON object nested at most [`Self::MAX_DEPTH`] levels deep.
+    pub fn from_sender(raw: Box<RawValue>) -> Result<Self, PayloadError> {
+        if depth_exceeds(raw.get().as_bytes(), Self::MAX_DEPTH) {
+            return Err(PayloadError::TooDeep { max: Self::MAX_DEPTH });
+        }
+        Self::from_raw(raw)
+    }
+
+    /// Wraps an already-parsed JSON value; only objects are webhooks. Stores read payloads back through this
+    /// one, without the depth bound, so that payloads accepted before the bound existed stay readable.
     pub fn from_raw(raw: Box<RawValue>) -> Result<Self, PayloadError> {
         if !raw.get().trim_start().starts_with('{') {
             return Err(PayloadError::NotAnObject);
@@ -44,6 +63,40 @@ impl Payload {
     pub fn raw(&self) -> &RawValue {
         &self.0
     }
+}
+
+/// Whether valid JSON `text` nests objects and arrays deeper than `max`. One pass, no recursion; strings are
+/// skipped whole so that brackets inside them do not count.
+fn depth_exceeds(text: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        match b {
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'"' => i = string_end(text, i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// The index of the quote closing the string that starts at `from` (just after its opening quote).
+fn string_end(text: &[u8], mut from: usize) -> usize {
+    while let Some(&b) = text.get(from) {
+        match b {
+            b'\\' => from += 2,
+            b'"' => return from,
+            _ => from += 1,
+        }
+    }
+    text.len()
 }
 
 impl PartialEq for Payload {
@@ -83,6 +136,33 @@ mod tests {
                 Some(PayloadError::NotAnObject),
                 "{bad}"
             );
+        }
+    }
+
+    fn nested(depth: usize) -> String {
+        format!("{}{}", r#"{"a":"#.repeat(depth - 1) + "{", "}".repeat(depth))
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep_array = format!(r#"{{"a":{}{}}}"#, "[".repeat(128), "]".repeat(128));
+        let cases = [
+            (nested(1), true),
+            (nested(128), true),
+            (nested(129), false),
+            (nested(100_000), false),
+            // Brackets and escaped quotes inside strings do not count.
+            (
+                format!(r#"{{"a":"{}\"{}"}}"#, "[".repeat(200), "{".repeat(200)),
+                true,
+            ),
+            (deep_array, false),
+        ];
+        for (i, (text, ok)) in cases.into_iter().enumerate() {
+            let raw = RawValue::from_string(text).expect("valid json");
+            let got = Payload::from_sender(raw).err();
+            let expected = (!ok).then_some(PayloadError::TooDeep { max: 128 });
+            assert_eq!(got, expected, "case {i}");
         }
     }
 }

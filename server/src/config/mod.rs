@@ -231,9 +231,12 @@ fn positive(v: &str) -> Result<usize, String> {
     }
 }
 
+/// The shortest JWT secret accepted, configured or kept in the data directory: shorter ones are guessable.
+pub const MIN_JWT_SECRET_LEN: usize = 16;
+
 fn set_jwt_secret(c: &mut Config, v: &str) -> Result<(), String> {
-    if v.len() < 16 {
-        return Err("must be at least 16 characters".into());
+    if v.len() < MIN_JWT_SECRET_LEN {
+        return Err(format!("must be at least {MIN_JWT_SECRET_LEN} characters"));
     }
     c.jwt_secret = Some(Secret::new(v.to_owned()));
     Ok(())

@@ -13,6 +13,7 @@ mod fairness;
 mod health;
 mod helpers;
 mod idempotency;
+mod inputs;
 mod logout;
 mod operational;
 mod operator;

@@ -44,6 +44,21 @@ async fn a_healthy_process_answers_204_and_reports_each_dependency_when_asked() 
 }
 
 #[tokio::test]
+async fn a_bare_verbose_flag_means_true() {
+    let app = spawn_app().await;
+    for query in ["?verbose", "?verbose=", "?verbose=1"] {
+        let (status, report) = health(&app, query).await;
+        assert_eq!(
+            (status, &report["status"]),
+            (200, &Value::from("ok")),
+            "{query}: {report}"
+        );
+    }
+    assert_eq!(health(&app, "?verbose=false").await.0, 204);
+    assert_eq!(health(&app, "?verbose=maybe").await.0, 422);
+}
+
+#[tokio::test]
 async fn health_is_503_while_redis_is_down_and_200_once_it_is_back() {
     let redis = PrivateRedis::start().await;
     let url = redis.url();

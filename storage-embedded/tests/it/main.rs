@@ -2,6 +2,8 @@
 //! reopen, and batch concurrent writes.
 
 mod durability;
+#[cfg(unix)]
+mod permissions;
 mod recorder;
 mod timing;
 
