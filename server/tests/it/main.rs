@@ -4,6 +4,7 @@
 mod access;
 mod api;
 mod binary;
+mod connections;
 mod contract;
 mod dashboard;
 mod delivery;
