@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 
 use crate::cli::{Flood, SlowClientsArgs};
 
@@ -54,18 +55,30 @@ async fn ping(addr: SocketAddr, timeout: Duration) -> Option<Duration> {
     tokio::time::timeout(timeout, exchange).await.ok().flatten()
 }
 
+/// Connects one flood client (reporting whether it got through within 10 s), then holds it.
+async fn open(addr: SocketAddr, flood: Flood, closed: Arc<AtomicUsize>, report: mpsc::Sender<bool>) {
+    let connected = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(addr)).await;
+    let stream = connected.ok().and_then(Result::ok);
+    let _ = report.send(stream.is_some()).await;
+    drop(report);
+    if let Some(stream) = stream {
+        hold(stream, flood, closed).await;
+    }
+}
+
 pub async fn run(args: SlowClientsArgs) -> anyhow::Result<()> {
     let addr: SocketAddr = args.addr.parse()?;
     let closed = Arc::new(AtomicUsize::new(0));
-    let mut opened = 0;
+    // All at once, as a flood comes: a server that stops accepting leaves the rest in its backlog or unanswered.
+    let (report, mut reports) = mpsc::channel(args.connections.max(1));
     for _ in 0..args.connections {
-        match tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => {
-                opened += 1;
-                tokio::spawn(hold(stream, args.flood, Arc::clone(&closed)));
-            }
-            _ => break,
-        }
+        tokio::spawn(open(addr, args.flood, Arc::clone(&closed), report.clone()));
+    }
+    drop(report);
+    let mut opened = 0;
+    // Every client reports once, then drops its sender.
+    while let Some(connected) = reports.recv().await {
+        opened += usize::from(connected);
     }
     let start = Instant::now();
     let mut latencies = Vec::new();
@@ -83,7 +96,7 @@ pub async fn run(args: SlowClientsArgs) -> anyhow::Result<()> {
     latencies.sort();
     let ms = |d: Option<&Duration>| d.map_or("-".into(), |d| format!("{:.1}", d.as_secs_f64() * 1e3));
     println!(
-        "flood {:?}: {opened}/{} connections opened, {} closed by the server within {} s",
+        "flood {:?}: {opened}/{} connections opened within 10 s, {} closed by the server within {} s",
         args.flood,
         args.connections,
         closed.load(Ordering::Relaxed),
