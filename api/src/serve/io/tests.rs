@@ -62,7 +62,8 @@ async fn between_requests_the_idle_deadline_applies_and_a_request_has_none() {
     let (mut io, mut client, requests) = pipe();
     client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.expect("write");
     let mut buf = [0u8; 64];
-    io.read(&mut buf).await.expect("the head");
+    let n = io.read(&mut buf).await.expect("the head");
+    assert!(n > 0);
     let in_flight = requests.enter();
     // A slow handler: no deadline while the request is in flight.
     let still_open = tokio::time::timeout(TIMEOUTS.idle * 2, io.read(&mut buf)).await;
@@ -79,7 +80,8 @@ async fn the_next_head_gets_its_own_header_deadline() {
     let (mut io, mut client, requests) = pipe();
     client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.expect("write");
     let mut buf = [0u8; 64];
-    io.read(&mut buf).await.expect("the head");
+    let n = io.read(&mut buf).await.expect("the head");
+    assert!(n > 0);
     drop(requests.enter());
     io.write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
         .await
@@ -89,6 +91,7 @@ async fn the_next_head_gets_its_own_header_deadline() {
         .write_all(b"GET / HTTP/1.1\r\n")
         .await
         .expect("half a head");
-    io.read(&mut buf).await.expect("the first byte starts the head");
+    let n = io.read(&mut buf).await.expect("the first byte starts the head");
+    assert!(n > 0);
     assert_eq!(time_to_failure(&mut io).await, TIMEOUTS.header);
 }
