@@ -41,6 +41,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("the request body is larger than this server accepts")]
     PayloadTooLarge,
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("validation failed")]
     Validation(Vec<ValidationError>),
     #[error("method not allowed")]
@@ -68,6 +70,7 @@ impl ApiError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "insufficient_access"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),

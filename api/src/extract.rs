@@ -46,10 +46,17 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge
+        } else if body_timed_out(&rejection) {
+            ApiError::RequestTimeout
         } else {
             ApiError::BadRequest(format!("could not read the request body: {rejection}"))
         }
     })
+}
+
+/// Whether the body failed because it did not arrive in time (see [`crate::serve`]); axum wraps the cause.
+fn body_timed_out(rejection: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(rejection), |e| e.source()).any(|e| e.is::<crate::BodyReadTimeout>())
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

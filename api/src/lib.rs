@@ -11,6 +11,7 @@
 //! - `extract`, `pagination`, `error`: input parsing with located 422s, list envelopes, the one error mapping.
 //! - `openapi`: our generated OpenAPI document.
 //! - `telemetry`: request ids, request spans and request-duration metrics.
+//! - `serve`: the accept loop: header, body and keep-alive timeouts, and the cap on open connections.
 //!
 //! It reaches storage only through the engine's ports, and must never depend on a storage crate.
 
@@ -23,6 +24,7 @@ mod idempotency;
 pub mod openapi;
 pub mod pagination;
 mod routes;
+mod serve;
 mod state;
 mod telemetry;
 
@@ -35,6 +37,7 @@ use tower_http::cors::CorsLayer;
 use tower_http::normalize_path::NormalizePathLayer;
 
 pub use auth::{Auth, JwtAuth};
+pub use serve::{BodyReadTimeout, ConnectionLimits};
 pub use state::{ApiConfig, AppState};
 pub use telemetry::{SVIX_REQ_ID, X_REQUEST_ID};
 
@@ -170,20 +173,16 @@ fn operator_routes() -> Router<AppState> {
         .route("/admin/queue", get(admin::queue_depths))
 }
 
-/// Serves `app` (the API's [`router`], and whatever the caller merged into it) on `listener` until `shutdown`
-/// completes, then drains open requests.
+/// Serves `app` (the API's [`router`], and whatever the caller merged into it) on `listener` within `limits`
+/// until `shutdown` completes, then drains open requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use tower::Layer as _;
     // Trailing slashes are trimmed before routing, so `/app/` and `/app` are one route.
     let app = NormalizePathLayer::trim_trailing_slash().layer(app);
-    axum::serve(
-        listener,
-        axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serve::serve(listener, app, limits, shutdown).await
 }

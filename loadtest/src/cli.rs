@@ -22,6 +22,37 @@ pub enum Command {
     Run(RunArgs),
     /// Start the server on each backend, run the scenarios with --ceiling, and optionally rewrite BENCHMARKS.md.
     Suite(SuiteArgs),
+    /// Hold many idle or slow-header connections open and probe `GET /api/v1/health/ping` from fresh clients.
+    SlowClients(SlowClientsArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Flood {
+    /// Connect and send nothing.
+    Idle,
+    /// Send a request line, then one header line every 5 s, never ending the head.
+    SlowHeader,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct SlowClientsArgs {
+    /// The server's API address.
+    #[arg(long, default_value = "127.0.0.1:8071")]
+    pub addr: String,
+    #[arg(long, value_enum, default_value_t = Flood::Idle)]
+    pub flood: Flood,
+    /// Connections in the flood (this process needs as many file descriptors).
+    #[arg(long, default_value_t = 1100)]
+    pub connections: usize,
+    /// How long to probe, seconds.
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
+    /// Seconds between probes.
+    #[arg(long, default_value_t = 2)]
+    pub probe_every: u64,
+    /// Seconds a probe may take before it counts as unanswered.
+    #[arg(long, default_value_t = 5)]
+    pub probe_timeout: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

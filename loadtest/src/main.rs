@@ -5,7 +5,8 @@
 //!
 //! Layout: `cli` (arguments), `api` (the Svix API client), `payload` (stamped bodies), `signature` (Standard
 //! Webhooks verifier), `sink` (the receiver and its per-endpoint behaviours), `load` (closed and open loop),
-//! `ceiling`, `progress`, `rss` (server memory), `report`, `scenario` (one file per scenario), `suite`.
+//! `ceiling`, `progress`, `rss` (server memory), `report`, `scenario` (one file per scenario), `suite`,
+//! `slow_clients` (idle and slow-header connections against a fresh client's ping).
 //! It must not depend on Xwebhook's own crates: it judges the server from the outside.
 //! The server under test must be allowed to deliver to loopback (`XWEBHOOK_ALLOW_SUBNETS=127.0.0.0/8`).
 
@@ -20,6 +21,7 @@ mod rss;
 mod scenario;
 mod signature;
 mod sink;
+mod slow_clients;
 mod suite;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -50,5 +52,6 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Suite(args) => suite::run(args).await,
+        Command::SlowClients(args) => slow_clients::run(args).await,
     }
 }

@@ -8,6 +8,7 @@
 //! - `run`: opens backends and runs the API and the worker (with the payload cleaner).
 //! - `prune`: `xwebhook prune --older-than`, its cutoff parsing and report.
 //! - `operator`: `xwebhook queue stats`, `xwebhook dlq list` and `xwebhook dlq redrive`.
+//! - `limits`: the open-file limit raised at start, and the API's connection limits derived from it.
 //! - `secret_file`: the generated JWT secret kept in the data directory.
 //! - `logging`: text or JSON log lines, and the span export layer.
 //! - `traces`: the OTLP/HTTP span exporter (`XWEBHOOK_OTLP_ENDPOINT`).
@@ -17,6 +18,7 @@
 
 pub mod config;
 pub mod contract;
+pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod operator;

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use xwebhook::config::{Config, Overrides};
-use xwebhook::{contract, logging, operator, run, secret_file, traces};
+use xwebhook::{contract, limits, logging, operator, run, secret_file, traces};
 use xwebhook_api::JwtAuth;
 use xwebhook_engine::id::OrgId;
 use xwebhook_engine::store::DeliveryQueue;
@@ -172,6 +172,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         None => None,
     };
     logging::init(&config.log, config.log_format, spans.as_ref())?;
+    limits::raise_open_file_limit();
     let served = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signal(shutdown.clone()));

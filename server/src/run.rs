@@ -301,7 +301,8 @@ async fn spawn_api(
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    info!(address = %addr, "API listening");
+    let limits = crate::limits::connection_limits(config);
+    info!(address = %addr, max_connections = limits.max_connections, "API listening");
     // Requests only queue their reports; the ones still queued at shutdown are published before exit.
     let (api_events, reports) = InBackground::spawn(events);
     let state = AppState {
@@ -322,7 +323,8 @@ async fn spawn_api(
     }
     let shutdown = shutdown.clone();
     tasks.spawn(async move {
-        let served = xwebhook_api::serve(listener, app, async move { shutdown.cancelled().await }).await;
+        let served =
+            xwebhook_api::serve(listener, app, limits, async move { shutdown.cancelled().await }).await;
         reports.finish().await;
         served.context("the API server failed")
     });

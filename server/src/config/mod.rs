@@ -23,6 +23,14 @@ pub struct Config {
     pub role: Role,
     pub retry_schedule: Vec<Duration>,
     pub request_timeout: Duration,
+    /// API clients: how long a request head may take to arrive (also a new connection's wait for it).
+    pub header_read_timeout: Duration,
+    /// API clients: how long a request body may take to arrive once its head has (408 after).
+    pub body_read_timeout: Duration,
+    /// API clients: how long a kept-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+    /// API client connections served at once; `None` (the default): derived from the open-file limit at start.
+    pub max_connections: Option<usize>,
     pub allow_subnets: Vec<IpNet>,
     pub log: String,
     pub log_format: LogFormat,
@@ -63,6 +71,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
+        let limits = xwebhook_api::ConnectionLimits::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8071)),
             data_dir: PathBuf::from("./xwebhook-data"),
@@ -72,6 +81,11 @@ impl Default for Config {
                 .map(Duration::from_secs)
                 .to_vec(),
             request_timeout: Duration::from_secs(30),
+            // The reasons for these values are given on `ConnectionLimits::default`.
+            header_read_timeout: limits.header_read_timeout,
+            body_read_timeout: limits.body_read_timeout,
+            idle_timeout: limits.idle_timeout,
+            max_connections: None,
             allow_subnets: Vec::new(),
             log: "info".into(),
             log_format: LogFormat::Text,
@@ -120,6 +134,19 @@ const SETTINGS: &[(&str, &str, Setter)] = &[
     }),
     ("XWEBHOOK_RETRY_SCHEDULE", "retry_schedule", set_retry_schedule),
     ("XWEBHOOK_REQUEST_TIMEOUT", "request_timeout", set_request_timeout),
+    ("XWEBHOOK_HEADER_READ_TIMEOUT", "header_read_timeout", |c, v| {
+        c.header_read_timeout = positive_seconds(v)?;
+        Ok(())
+    }),
+    ("XWEBHOOK_BODY_READ_TIMEOUT", "body_read_timeout", |c, v| {
+        c.body_read_timeout = positive_seconds(v)?;
+        Ok(())
+    }),
+    ("XWEBHOOK_IDLE_TIMEOUT", "idle_timeout", |c, v| {
+        c.idle_timeout = positive_seconds(v)?;
+        Ok(())
+    }),
+    ("XWEBHOOK_MAX_CONNECTIONS", "max_connections", set_max_connections),
     ("XWEBHOOK_ALLOW_SUBNETS", "allow_subnets", set_allow_subnets),
     ("XWEBHOOK_LOG", "log", |c, v| {
         c.log = v.to_owned();
@@ -233,6 +260,15 @@ fn positive(v: &str) -> Result<usize, String> {
 
 /// The shortest JWT secret accepted, configured or kept in the data directory: shorter ones are guessable.
 pub const MIN_JWT_SECRET_LEN: usize = 16;
+
+/// A count, or `auto` (or empty) to derive it from the open-file limit at start.
+fn set_max_connections(c: &mut Config, v: &str) -> Result<(), String> {
+    c.max_connections = match v.trim() {
+        "" | "auto" => None,
+        v => Some(positive(v).map_err(|e| format!("{e} (or `auto`)"))?),
+    };
+    Ok(())
+}
 
 fn set_jwt_secret(c: &mut Config, v: &str) -> Result<(), String> {
     if v.len() < MIN_JWT_SECRET_LEN {

@@ -219,3 +219,38 @@ fn operator_and_public_url_are_checked() {
         assert!(err.0[0].starts_with(&format!("{name}:")), "{err}");
     }
 }
+
+#[test]
+fn client_connection_limits_are_positive_and_the_cap_defaults_to_auto() {
+    let load = |pairs: &[(&str, &str)]| Config::load(None, &env(pairs), &Overrides::default());
+    let defaults = load(&[]).expect("defaults are valid");
+    assert_eq!(defaults.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(defaults.body_read_timeout, Duration::from_secs(30));
+    assert_eq!(defaults.idle_timeout, Duration::from_secs(75));
+    assert_eq!(defaults.max_connections, None, "derived from the open-file limit");
+    let c = load(&[
+        ("XWEBHOOK_HEADER_READ_TIMEOUT", "0.5"),
+        ("XWEBHOOK_BODY_READ_TIMEOUT", "2"),
+        ("XWEBHOOK_IDLE_TIMEOUT", "3"),
+        ("XWEBHOOK_MAX_CONNECTIONS", "64"),
+    ])
+    .expect("valid");
+    assert_eq!(c.header_read_timeout, Duration::from_millis(500));
+    assert_eq!(c.body_read_timeout, Duration::from_secs(2));
+    assert_eq!(c.idle_timeout, Duration::from_secs(3));
+    assert_eq!(c.max_connections, Some(64));
+    assert_eq!(
+        load(&[("XWEBHOOK_MAX_CONNECTIONS", "auto")])
+            .expect("valid")
+            .max_connections,
+        None
+    );
+    let err = load(&[
+        ("XWEBHOOK_HEADER_READ_TIMEOUT", "0"),
+        ("XWEBHOOK_BODY_READ_TIMEOUT", "-1"),
+        ("XWEBHOOK_IDLE_TIMEOUT", "never"),
+        ("XWEBHOOK_MAX_CONNECTIONS", "0"),
+    ])
+    .expect_err("invalid");
+    assert_eq!(err.0.len(), 4, "{err}");
+}

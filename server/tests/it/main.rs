@@ -5,6 +5,7 @@ mod access;
 mod access_table;
 mod api;
 mod binary;
+mod connections;
 mod contract;
 mod dashboard;
 mod delivery;
