@@ -1,8 +1,11 @@
 //! The one mapping from failures to HTTP: Svix's error bodies, `{"code","detail"}` and, for 422,
 //! `{"detail":[{"loc","msg","type"}]}`. 5xx bodies carry no internals; the cause chain goes to the log.
+//!
+//! A 503 is a promise: nothing was done, so a retry (after its `Retry-After`) cannot duplicate anything. A write
+//! whose outcome is unknown is therefore a 500, never a 503.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use xwebhook_engine::intake::IntakeError;
@@ -47,6 +50,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("storage is unavailable")]
     Unavailable(#[source] StoreError),
+    /// Too many messages were being accepted at once; this one was not.
+    #[error("the server is overloaded")]
+    Overloaded(#[source] IntakeError),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -70,7 +76,9 @@ impl ApiError {
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+            Self::Unavailable(_) | Self::Overloaded(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+            }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }
     }
@@ -91,10 +99,17 @@ impl From<IntakeError> for ApiError {
     fn from(e: IntakeError) -> Self {
         match e {
             IntakeError::DuplicateEventId(_) => Self::Conflict(e.to_string()),
+            IntakeError::Overloaded(_) => Self::Overloaded(e),
             IntakeError::Store(e) => e.into(),
+            // The message may be stored and then delivered: a 503 would invite a retry and so a duplicate.
+            IntakeError::OutcomeUnknown(_) => Self::Internal(Box::new(e)),
         }
     }
 }
+
+/// What a 503 asks a client to wait. Overload and a stalled backend both pass within moments; a second keeps
+/// retries from arriving as a second burst at once, and is what the SDKs' own back-off starts near.
+const RETRY_AFTER_SECONDS: &str = "1";
 
 #[derive(Serialize)]
 struct HttpErrorBody<'a> {
@@ -110,14 +125,16 @@ struct ValidationBody<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
+        // A refusal under overload is the admission working as meant, and there may be thousands a second.
+        if status.is_server_error() && !matches!(self, Self::Overloaded(_)) {
             tracing::error!(error = %error_chain(&self), "request failed");
         }
         match &self {
             Self::Validation(errors) => (status, Json(ValidationBody { detail: errors })).into_response(),
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::Overloaded(_) => {
                 let detail = "the service is temporarily unavailable; retry later".to_owned();
-                (status, Json(HttpErrorBody { code, detail })).into_response()
+                let retry_after = [(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS))];
+                (status, retry_after, Json(HttpErrorBody { code, detail })).into_response()
             }
             Self::Internal(_) => {
                 let detail = "internal server error".to_owned();

@@ -14,6 +14,7 @@ mod helpers;
 mod logout;
 mod operational;
 mod operator;
+mod overload;
 mod process;
 mod rate_limit;
 mod readiness;
