@@ -164,3 +164,41 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn store(kind: StoreErrorKind) -> StoreError {
+        StoreError::new(kind, "test")
+    }
+
+    /// A 503 promises nothing was stored and says when to retry; an unknown outcome must not invite a retry.
+    #[test]
+    fn intake_failures_map_to_honest_answers() {
+        let cases = [
+            (
+                IntakeError::Store(store(StoreErrorKind::Unavailable)),
+                503,
+                Some("1"),
+            ),
+            (IntakeError::Store(store(StoreErrorKind::Timeout)), 503, Some("1")),
+            (IntakeError::Overloaded(Duration::from_secs(10)), 503, Some("1")),
+            (
+                IntakeError::OutcomeUnknown(store(StoreErrorKind::Timeout)),
+                500,
+                None,
+            ),
+            (IntakeError::Store(store(StoreErrorKind::Conflict)), 409, None),
+        ];
+        for (error, status, retry_after) in cases {
+            let what = format!("{error:?}");
+            let response = ApiError::from(error).into_response();
+            assert_eq!(response.status().as_u16(), status, "{what}");
+            let header = response.headers().get(header::RETRY_AFTER);
+            assert_eq!(header.and_then(|v| v.to_str().ok()), retry_after, "{what}");
+        }
+    }
+}
