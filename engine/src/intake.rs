@@ -54,8 +54,10 @@ pub struct Admission {
 }
 
 impl Admission {
-    /// Per process, 64 inserts at once kept every backend busy on the 2-core test machine (BENCHMARKS.md,
-    /// "Overload honesty"); more only lengthened each one.
+    /// Per process. Sized to the few shared Redis connections and the Postgres pool (16): enough writes in
+    /// flight to keep a backend busy, few enough that each is answered well within a reply limit. Not tuned by
+    /// measurement: bursts of 3 000 and 6 000 were all accepted at this value (BENCHMARKS.md, "Overload
+    /// honesty").
     pub const DEFAULT_LIMIT: usize = 64;
     /// Long enough for a burst of thousands to drain; far below the worker's two minutes of waiting for a
     /// fan-out's message (`delivery::worker::messages`), so an accepted message is never given up on.
