@@ -1,4 +1,4 @@
-//! What every handler shares: the stores, the token verifier, the clock, where operational events go, and the
+//! What every handler shares: the stores, the way in for messages, the token verifier, the clock, where operational events go, and the
 //! API's settings.
 
 use std::sync::Arc;
@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use xwebhook_engine::clock::Clock;
 use xwebhook_engine::id::OrgId;
+use xwebhook_engine::intake::Intake;
 use xwebhook_engine::operational::OperationalEvents;
 use xwebhook_engine::store::Stores;
 
@@ -40,6 +41,8 @@ impl Default for ApiConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub stores: Stores,
+    /// Every message is accepted through it (over the same stores), never by writing to `stores` directly.
+    pub intake: Intake,
     pub auth: Arc<JwtAuth>,
     pub clock: Arc<dyn Clock>,
     /// Where handlers report endpoint changes. Handlers await `report` before answering, so it must return

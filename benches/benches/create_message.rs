@@ -16,6 +16,7 @@ use xwebhook_benches::payloads::{json_object, message_body};
 use xwebhook_benches::runtime;
 use xwebhook_engine::clock::SystemClock;
 use xwebhook_engine::id::OrgId;
+use xwebhook_engine::intake::{Admission, Intake};
 use xwebhook_engine::operational::Discard;
 use xwebhook_engine::store::Stores;
 use xwebhook_engine::testsuite::fixtures::application;
@@ -34,6 +35,7 @@ async fn api(stores: Stores) -> (Router, String) {
         .await
         .expect("create the bench application");
     let state = AppState {
+        intake: Intake::new(stores.clone(), Admission::default()),
         stores,
         auth,
         clock: Arc::new(SystemClock),

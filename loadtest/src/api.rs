@@ -17,6 +17,14 @@ pub struct Api {
     auth: String,
 }
 
+/// An API answer, whatever its status.
+pub struct Answer {
+    pub status: StatusCode,
+    /// Whether it carried `Retry-After`.
+    pub retry_after: bool,
+    pub body: Bytes,
+}
+
 /// What an endpoint is created with.
 pub struct EndpointSpec {
     pub url: String,
@@ -39,6 +47,12 @@ impl Api {
 
     /// One API call; `path` is below `/api/v1`. Returns the status and the body, whatever the status.
     async fn call(&self, method: Method, path: &str, body: Bytes) -> anyhow::Result<(StatusCode, Bytes)> {
+        let answer = self.answer(method, path, body).await?;
+        Ok((answer.status, answer.body))
+    }
+
+    /// One API call, with the headers the caller may act on.
+    async fn answer(&self, method: Method, path: &str, body: Bytes) -> anyhow::Result<Answer> {
         let req = hyper::Request::builder()
             .method(method)
             .uri(format!("{}/api/v1{path}", self.base))
@@ -47,8 +61,13 @@ impl Api {
             .body(Full::new(body))?;
         let res = self.client.request(req).await.context("API request failed")?;
         let status = res.status();
-        let bytes = res.into_body().collect().await?.to_bytes();
-        Ok((status, bytes))
+        let retry_after = res.headers().get(hyper::header::RETRY_AFTER).is_some();
+        let body = res.into_body().collect().await?.to_bytes();
+        Ok(Answer {
+            status,
+            retry_after,
+            body,
+        })
     }
 
     async fn json(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
@@ -102,5 +121,29 @@ impl Api {
             bail!("POST {path} → {status}: {}", String::from_utf8_lossy(&bytes));
         }
         Ok(())
+    }
+
+    /// Sends a message and returns the answer as it is, for callers that judge every status.
+    pub async fn try_send_message(&self, app_id: &str, body: Bytes) -> anyhow::Result<Answer> {
+        self.answer(Method::POST, &format!("/app/{app_id}/msg"), body)
+            .await
+    }
+
+    /// Every message of the application, newest first, without payloads.
+    pub async fn list_messages(&self, app_id: &str) -> anyhow::Result<Vec<Value>> {
+        let mut all = Vec::new();
+        let mut iterator: Option<String> = None;
+        loop {
+            let mut path = format!("/app/{app_id}/msg?limit=250&with_content=false");
+            if let Some(it) = &iterator {
+                path.push_str(&format!("&iterator={it}"));
+            }
+            let page = self.json(Method::GET, &path, None).await?;
+            all.extend(page["data"].as_array().cloned().unwrap_or_default());
+            iterator = page["iterator"].as_str().map(str::to_owned);
+            if page["done"].as_bool().unwrap_or(true) || iterator.is_none() {
+                return Ok(all);
+            }
+        }
     }
 }

@@ -22,6 +22,9 @@ pub enum Command {
     Run(RunArgs),
     /// Start the server on each backend, run the scenarios with --ceiling, and optionally rewrite BENCHMARKS.md.
     Suite(SuiteArgs),
+    /// Start the server on one backend, send one burst of concurrent messages, and check that every answer
+    /// tells the truth: 2xx ⇔ stored, and every refusal carries `Retry-After`.
+    Burst(BurstArgs),
     /// Hold many idle or slow-header connections open and probe `GET /api/v1/health/ping` from fresh clients.
     SlowClients(SlowClientsArgs),
 }
@@ -221,4 +224,47 @@ pub struct SuiteArgs {
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct BurstArgs {
+    /// The server binary to start.
+    #[arg(long, default_value = "target/release/xwebhook")]
+    pub server_bin: PathBuf,
+    #[arg(long, value_enum, default_value_t = Backend::Redis)]
+    pub backend: Backend,
+    /// Messages sent at once, each by its own sender.
+    #[arg(long, default_value_t = 3000)]
+    pub senders: usize,
+    /// Extra server settings, `KEY=VALUE` (repeatable), e.g. `XWEBHOOK_INTAKE_CONCURRENCY=64`.
+    #[arg(long = "server-env", value_parser = parse_key_value)]
+    pub server_env: Vec<(String, String)>,
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    pub database_url: String,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
+}
+
+impl BurstArgs {
+    /// The suite's settings for one deployment of this burst's backend.
+    pub fn suite_args(&self) -> SuiteArgs {
+        SuiteArgs {
+            server_bin: self.server_bin.clone(),
+            backends: vec![self.backend],
+            scenarios: Vec::new(),
+            rates: Vec::new(),
+            smoke: false,
+            redis_url: self.redis_url.clone(),
+            database_url: self.database_url.clone(),
+            json_dir: None,
+            write: None,
+            quiet: true,
+        }
+    }
 }

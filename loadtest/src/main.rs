@@ -6,11 +6,13 @@
 //! Layout: `cli` (arguments), `api` (the Svix API client), `payload` (stamped bodies), `signature` (Standard
 //! Webhooks verifier), `sink` (the receiver and its per-endpoint behaviours), `load` (closed and open loop),
 //! `ceiling`, `progress`, `rss` (server memory), `report`, `scenario` (one file per scenario), `suite`,
-//! `slow_clients` (idle and slow-header connections against a fresh client's ping).
+//! `slow_clients` (idle and slow-header connections against a fresh client's ping),
+//! `burst` (overload honesty: every answer to a burst of sends matches what was stored).
 //! It must not depend on Xwebhook's own crates: it judges the server from the outside.
 //! The server under test must be allowed to deliver to loopback (`XWEBHOOK_ALLOW_SUBNETS=127.0.0.0/8`).
 
 mod api;
+mod burst;
 mod ceiling;
 mod cli;
 mod load;
@@ -53,5 +55,6 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Suite(args) => suite::run(args).await,
         Command::SlowClients(args) => slow_clients::run(args).await,
+        Command::Burst(args) => burst::run(&args).await,
     }
 }

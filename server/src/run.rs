@@ -11,6 +11,7 @@ use tracing::{info, warn};
 use xwebhook_api::{ApiConfig, AppState, JwtAuth};
 use xwebhook_engine::clock::{Clock, SystemClock};
 use xwebhook_engine::delivery::{AddressPolicy, Worker, WorkerConfig};
+use xwebhook_engine::intake::{Admission, Intake};
 use xwebhook_engine::operational::{Discard, InBackground, OperationalEvents, OperatorWebhooks};
 use xwebhook_engine::retention::{CleanerConfig, PayloadCleaner};
 use xwebhook_engine::retry::RetryPolicy;
@@ -128,12 +129,14 @@ fn consumer_name() -> String {
 pub fn operational_events(
     config: &Config,
     stores: &Stores,
+    intake: &Intake,
     clock: &Arc<dyn Clock>,
 ) -> Arc<dyn OperationalEvents> {
     match &config.operational_webhooks_org {
         Some(org) => {
             info!(operator_org = %org, "operational webhooks on");
-            Arc::new(OperatorWebhooks::new(stores.clone(), org.clone(), clock.clone()))
+            let publisher = OperatorWebhooks::new(stores.clone(), intake.clone(), org.clone(), clock.clone());
+            Arc::new(publisher)
         }
         None => Arc::new(Discard),
     }
@@ -167,7 +170,10 @@ impl Running {
 pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let stores = open_stores(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let events = operational_events(&config, &stores, &clock);
+    // One admission per process: the API and the operational publisher take turns from the same limit.
+    let admission = Admission::new(config.intake_concurrency, config.intake_wait);
+    let intake = Intake::new(stores.clone(), admission);
+    let events = operational_events(&config, &stores, &intake, &clock);
     let mut tasks = JoinSet::new();
     let (metrics_route, metrics_addr) = match spawn_metrics(&config, &stores, &shutdown, &mut tasks).await? {
         Metrics::Off => (None, None),
@@ -180,6 +186,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let api_addr = if config.role.runs_api() {
         let api = Api {
             stores,
+            intake,
             clock,
             events,
             extra_routes: metrics_route,
@@ -279,6 +286,7 @@ async fn spawn_metrics(
 /// What the API serves: the backends, and routes of the process merged beside the API's (`/metrics`).
 struct Api {
     stores: Stores,
+    intake: Intake,
     clock: Arc<dyn Clock>,
     events: Arc<dyn OperationalEvents>,
     extra_routes: Option<Router>,
@@ -289,6 +297,7 @@ async fn spawn_api(
     config: &Config,
     Api {
         stores,
+        intake,
         clock,
         events,
         extra_routes,
@@ -307,6 +316,7 @@ async fn spawn_api(
     let (api_events, reports) = InBackground::spawn(events);
     let state = AppState {
         stores,
+        intake,
         auth: JwtAuth::new(secret.expose().as_bytes()),
         clock,
         events: Arc::new(api_events),

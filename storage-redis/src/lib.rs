@@ -6,6 +6,7 @@
 //! - `conn`: a few long-lived multiplexed connections, shared by every call, for single nodes and clusters
 //!   behind one type.
 //! - `keys`: the key prefix; every key of a deployment starts with it.
+//! - `landed`: whether a write whose reply timed out happened after all (a follow-up read on its connection).
 //! - `error`: Redis failures mapped to `StoreError` kinds, sources kept.
 //! - `records`: applications, endpoints, event types, messages, attempts (JSON values, sorted-set indexes), and
 //!   retention across tenants (per-application expiry sets and a registry of applications).
@@ -25,6 +26,7 @@ mod error;
 mod health;
 mod idempotency;
 mod keys;
+mod landed;
 mod queue;
 mod rate_limits;
 mod records;

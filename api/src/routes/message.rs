@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use xwebhook_engine::domain::{Application, Channel, Message, Payload};
 use xwebhook_engine::id::MessageId;
-use xwebhook_engine::intake;
 use xwebhook_engine::store::{MessageFilter, Order, Page, Ref};
 
 use super::application::create_application;
@@ -54,7 +53,7 @@ pub async fn create(
         retention_days,
         created_at: state.clock.now(),
     };
-    intake::accept_message(&state.stores, &message).await?;
+    state.intake.accept(&message).await?;
     Ok((StatusCode::ACCEPTED, Json(MessageOut::new(message, with_content))))
 }
 

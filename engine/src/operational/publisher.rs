@@ -17,12 +17,13 @@ use super::{OperationalEvent, OperationalEvents};
 use crate::clock::Clock;
 use crate::domain::{Application, EventTypeName, Message, NameError, Payload, PayloadError, Uid};
 use crate::id::{MessageId, OrgId};
-use crate::intake::{self, DEFAULT_RETENTION_DAYS, IntakeError};
+use crate::intake::{DEFAULT_RETENTION_DAYS, Intake, IntakeError};
 use crate::store::{Ref, StoreError, Stores};
 
 /// Publishes operational events as messages in the operator organization's applications.
 pub struct OperatorWebhooks {
     stores: Stores,
+    intake: Intake,
     operator_org: OrgId,
     clock: Arc<dyn Clock>,
 }
@@ -54,9 +55,11 @@ enum PublishError {
 }
 
 impl OperatorWebhooks {
-    pub fn new(stores: Stores, operator_org: OrgId, clock: Arc<dyn Clock>) -> Self {
+    /// `intake` is the process's one way in, shared with the API so that both count against one admission.
+    pub fn new(stores: Stores, intake: Intake, operator_org: OrgId, clock: Arc<dyn Clock>) -> Self {
         Self {
             stores,
+            intake,
             operator_org,
             clock,
         }
@@ -84,7 +87,7 @@ impl OperatorWebhooks {
         // The source application may be gone already (deleted with its endpoints): report it without its uid.
         let source_uid = source.and_then(|app| app.uid);
         let message = operator_message(&listener, event, source_uid.as_ref(), self.clock.now())?;
-        intake::accept_message(&self.stores, &message).await?;
+        self.intake.accept(&message).await?;
         Ok(Outcome::Published(message.id))
     }
 }

@@ -5,7 +5,7 @@
 //! Layout: `server` (starting and stopping deployments), `benchmarks` (the Markdown section).
 
 mod benchmarks;
-mod server;
+pub mod server;
 
 use anyhow::bail;
 

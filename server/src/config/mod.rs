@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use xwebhook_engine::id::OrgId;
+use xwebhook_engine::intake::Admission;
 
 mod kinds;
 
@@ -44,6 +45,10 @@ pub struct Config {
     pub redis_prefix: String,
     pub redis_cluster: bool,
     pub redis_pool_size: usize,
+    /// Messages this process writes at once (API and operational webhooks together); the rest wait their turn.
+    pub intake_concurrency: usize,
+    /// How long a message waits for a turn before it is refused with 503 and `Retry-After`.
+    pub intake_wait: Duration,
     /// Postgres for records (applications … attempts); the queue and cache stay on Redis or the embedded store.
     pub database_url: Option<Secret>,
     /// The schema to work in (default: the server's `search_path`); tests give each run its own.
@@ -97,6 +102,8 @@ impl Default for Config {
             redis_prefix: "xwebhook".into(),
             redis_cluster: false,
             redis_pool_size: 4,
+            intake_concurrency: Admission::DEFAULT_LIMIT,
+            intake_wait: Admission::DEFAULT_WAIT,
             database_url: None,
             database_schema: None,
             database_pool_size: 16,
@@ -181,6 +188,14 @@ const SETTINGS: &[(&str, &str, Setter)] = &[
     }),
     ("XWEBHOOK_REDIS_POOL_SIZE", "redis_pool_size", |c, v| {
         c.redis_pool_size = positive(v)?;
+        Ok(())
+    }),
+    ("XWEBHOOK_INTAKE_CONCURRENCY", "intake_concurrency", |c, v| {
+        c.intake_concurrency = positive(v)?;
+        Ok(())
+    }),
+    ("XWEBHOOK_INTAKE_WAIT_MS", "intake_wait_ms", |c, v| {
+        c.intake_wait = Duration::from_millis(parse(v, "a number of milliseconds")?);
         Ok(())
     }),
     ("XWEBHOOK_DATABASE_URL", "database_url", set_database_url),

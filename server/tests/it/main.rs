@@ -18,6 +18,7 @@ mod inputs;
 mod logout;
 mod operational;
 mod operator;
+mod overload;
 mod process;
 mod rate_limit;
 mod readiness;

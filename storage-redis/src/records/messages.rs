@@ -6,14 +6,17 @@ use chrono::{DateTime, Utc};
 use xwebhook_engine::domain::{Message, Payload, Uid};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::store::{
-    ListQuery, MessageFilter, MessageStore, StoreError, StoreResult, TimeTypeChannel, payload_expires_at,
+    ListQuery, MessageFilter, MessageStore, StoreError, StoreErrorKind, StoreResult, TimeTypeChannel,
+    payload_expires_at,
 };
 
 use super::listing::{self, Rows, Window};
 use super::scripts::CREATE_MESSAGE;
 use super::{AppKeys, Outcome, corrupt_index, decode_opt, encode};
 use crate::RedisStore;
-use crate::error::Context as _;
+use crate::conn::Conn;
+use crate::error::{Context as _, redis_err};
+use crate::landed::{Landed, landed};
 
 const WHAT: &str = "a message";
 
@@ -30,14 +33,46 @@ pub(super) fn id_window(filter: &TimeTypeChannel) -> (Option<String>, Option<Str
     )
 }
 
+/// A failure before the insert was sent: whatever its kind, the message is not stored.
+fn not_stored(mut e: StoreError) -> StoreError {
+    if e.kind == StoreErrorKind::Timeout {
+        e.kind = StoreErrorKind::Unavailable;
+    }
+    e
+}
+
+/// The answer to an insert whose reply timed out: the message row is the script's first write and no other
+/// call writes a fresh id's row, so its existence says whether the script ran through (it is atomic).
+async fn settle(conn: &mut Conn, row: &str, timeout: redis::RedisError) -> StoreResult<()> {
+    match landed(conn, row).await {
+        Landed::Yes => {
+            tracing::debug!(key = row, "a timed-out message insert had landed; accepted");
+            Ok(())
+        }
+        Landed::No => Err(not_stored(redis_err(
+            "a message insert timed out and did not happen",
+            timeout,
+        ))),
+        Landed::Unknown => Err(redis_err(
+            "a message insert timed out; whether it happened is unknown",
+            timeout,
+        )),
+    }
+}
+
 #[async_trait]
 impl MessageStore for RedisStore {
+    /// A timed-out insert is settled before answering (see `landed`): `Ok` if it landed, `Unavailable` if it
+    /// did not, `Timeout` only if that could not be learned. Every failure before the insert is sent is
+    /// `Unavailable`, since nothing was stored.
     async fn create_message(&self, message: &Message) -> StoreResult<()> {
         let k = AppKeys::new(&self.keys, &message.org_id, &message.app_id);
         let json = encode(message, WHAT)?;
         // Before the message exists, so the cleaner never misses an application that has messages.
-        self.register_app(&message.org_id, &message.app_id).await?;
-        let mut conn = self.pool.get().await?;
+        self.register_app(&message.org_id, &message.app_id)
+            .await
+            .map_err(not_stored)?;
+        let mut conn = self.pool.get().await.map_err(not_stored)?;
         let mut call = CREATE_MESSAGE.key(k.message(message.id.as_str()));
         call.key(k.messages())
             .key(k.payload_expiry())
@@ -47,10 +82,10 @@ impl MessageStore for RedisStore {
         if let Some(event_id) = &message.event_id {
             call.key(k.event_id(event_id.as_str()));
         }
-        let status: String = call
-            .invoke_async(&mut conn)
-            .await
-            .redis("cannot create a message")?;
+        let status: String = match call.invoke_async(&mut conn).await {
+            Err(e) if e.is_timeout() => return settle(&mut conn, &k.message(message.id.as_str()), e).await,
+            reply => reply.redis("cannot create a message")?,
+        };
         match Outcome::parse(&status)? {
             Outcome::Done => Ok(()),
             Outcome::IdTaken => Err(StoreError::conflict(format!(
