@@ -54,6 +54,15 @@ pub enum Capability {
 }
 
 impl Capability {
+    pub const ALL: [Capability; 6] = [
+        Capability::ViewBase,
+        Capability::ViewEndpointSecret,
+        Capability::ManageEndpointSecret,
+        Capability::ManageTransformations,
+        Capability::CreateAttempts,
+        Capability::ManageEndpoint,
+    ];
+
     /// Whether holding `self` allows what `needed` allows. The SDK documents `ManageEndpointSecret` as "rotate and
     /// view the endpoint secret" and `ManageEndpoint` as "any field or configuration of an endpoint (including
     /// secrets)", so those imply the secret capabilities below them.
@@ -201,16 +210,8 @@ mod tests {
     #[test]
     fn capabilities_imply_only_what_the_sdk_documents() {
         use Capability::*;
-        let all = [
-            ViewBase,
-            ViewEndpointSecret,
-            ManageEndpointSecret,
-            ManageTransformations,
-            CreateAttempts,
-            ManageEndpoint,
-        ];
-        for held in all {
-            let granted: Vec<Capability> = all.into_iter().filter(|&n| held.grants(n)).collect();
+        for held in Capability::ALL {
+            let granted: Vec<Capability> = Capability::ALL.into_iter().filter(|&n| held.grants(n)).collect();
             let expected = match held {
                 ManageEndpointSecret => vec![ViewEndpointSecret, ManageEndpointSecret],
                 ManageEndpoint => vec![ViewEndpointSecret, ManageEndpointSecret, ManageEndpoint],

@@ -3,13 +3,13 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use redb::{ReadableTable, Table};
+use redb::{ReadableTable, Table, TableDefinition, TableHandle};
 use xwebhook_engine::store::{ScopeExpiry, StoreResult, TokenRevocations};
 
 use crate::EmbeddedStore;
 use crate::error::Context as _;
 use crate::tables::{
-    EXPIRED_SCOPES, EXPIRED_SCOPES_EXPIRY, REVOKED_TOKENS, REVOKED_TOKENS_EXPIRY, take_lapsed,
+    EXPIRED_SCOPES, EXPIRED_SCOPES_EXPIRY, ExpiryIndex, REVOKED_TOKENS, REVOKED_TOKENS_EXPIRY, take_lapsed,
 };
 use crate::writer::Batch;
 
@@ -46,14 +46,18 @@ fn revoke(b: &Batch<'_>, jti: &str, until: u64) -> StoreResult<()> {
     Ok(())
 }
 
-fn purge_lapsed(b: &Batch<'_>, now: u64) -> StoreResult<()> {
-    let lapsed = take_lapsed(b.tx, REVOKED_TOKENS_EXPIRY, now, PURGE_PER_REVOKE)?;
-    let mut rows =
-        b.tx.open_table(REVOKED_TOKENS)
-            .context("cannot open the revoked tokens")?;
-    for jti in lapsed {
-        rows.remove(jti.as_str())
-            .context("cannot delete a revoked token")?;
+/// Deletes a few rows of `table` whose entries in `index` lapsed before `now`.
+fn purge_lapsed<V: redb::Value + 'static>(
+    b: &Batch<'_>,
+    table: TableDefinition<'static, &'static str, V>,
+    index: ExpiryIndex,
+    now: u64,
+) -> StoreResult<()> {
+    let lapsed = take_lapsed(b.tx, index, now, PURGE_PER_REVOKE)?;
+    let what = format!("cannot purge lapsed rows of {}", table.name());
+    let mut rows = b.tx.open_table(table).context(what.as_str())?;
+    for key in lapsed {
+        rows.remove(key.as_str()).context(what.as_str())?;
     }
     Ok(())
 }
@@ -95,18 +99,6 @@ fn expire_scope(b: &Batch<'_>, scope: &str, expiry: ScopeExpiry, until: u64) -> 
     Ok(())
 }
 
-fn purge_lapsed_scopes(b: &Batch<'_>, now: u64) -> StoreResult<()> {
-    let lapsed = take_lapsed(b.tx, EXPIRED_SCOPES_EXPIRY, now, PURGE_PER_REVOKE)?;
-    let mut rows =
-        b.tx.open_table(EXPIRED_SCOPES)
-            .context("cannot open the expired scopes")?;
-    for scope in lapsed {
-        rows.remove(scope.as_str())
-            .context("cannot delete an expired scope")?;
-    }
-    Ok(())
-}
-
 #[async_trait]
 impl TokenRevocations for EmbeddedStore {
     async fn revoke(&self, jti: &str, until: DateTime<Utc>) -> StoreResult<()> {
@@ -114,7 +106,7 @@ impl TokenRevocations for EmbeddedStore {
         let until = millis(until);
         self.writer
             .write(move |b| {
-                purge_lapsed(b, millis(Utc::now()))?;
+                purge_lapsed(b, REVOKED_TOKENS, REVOKED_TOKENS_EXPIRY, millis(Utc::now()))?;
                 revoke(b, &jti, until)
             })
             .await
@@ -137,7 +129,7 @@ impl TokenRevocations for EmbeddedStore {
         let until = millis(until);
         self.writer
             .write(move |b| {
-                purge_lapsed_scopes(b, millis(Utc::now()))?;
+                purge_lapsed(b, EXPIRED_SCOPES, EXPIRED_SCOPES_EXPIRY, millis(Utc::now()))?;
                 expire_scope(b, &scope, expiry, until)
             })
             .await
