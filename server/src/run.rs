@@ -8,7 +8,7 @@ use axum::Router;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-use xwebhook_api::{ApiConfig, AppState, JwtAuth};
+use xwebhook_api::{ApiConfig, AppState, ConnectionLimits, JwtAuth};
 use xwebhook_engine::clock::{Clock, SystemClock};
 use xwebhook_engine::delivery::{AddressPolicy, Worker, WorkerConfig};
 use xwebhook_engine::intake::{Admission, Intake};
@@ -235,6 +235,9 @@ fn spawn_worker(
     });
 }
 
+/// Connections served at once on a `/metrics` listener of its own.
+const METRICS_MAX_CONNECTIONS: usize = 16;
+
 /// Where `/metrics` is served.
 enum Metrics {
     Off,
@@ -273,10 +276,14 @@ async fn spawn_metrics(
         .with_context(|| format!("cannot listen for metrics on {addr}"))?;
     let addr = listener.local_addr()?;
     info!(address = %addr, "metrics listening");
+    // The API's timeouts, so a slow client cannot hold the scraper's listener; scrapers are few.
+    let limits = ConnectionLimits {
+        max_connections: METRICS_MAX_CONNECTIONS,
+        ..crate::limits::connection_limits(config)
+    };
     let shutdown = shutdown.clone();
     tasks.spawn(async move {
-        axum::serve(listener, route)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        xwebhook_api::serve(listener, route, limits, async move { shutdown.cancelled().await })
             .await
             .context("the metrics server failed")
     });
