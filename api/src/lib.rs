@@ -10,6 +10,7 @@
 //! - `extract`, `pagination`, `error`: input parsing with located 422s, list envelopes, the one error mapping.
 //! - `openapi`: our generated OpenAPI document.
 //! - `telemetry`: request ids, request spans and request-duration metrics.
+//! - `fuzzing` (feature `fuzzing`): the request decoders, exposed to the cargo-fuzz targets in `fuzz/`.
 //!
 //! It reaches storage only through the engine's ports, and must never depend on a storage crate.
 
@@ -17,6 +18,8 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 mod extract;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod idempotency;
 pub mod openapi;
 pub mod pagination;
