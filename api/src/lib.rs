@@ -12,6 +12,7 @@
 //! - `openapi`: our generated OpenAPI document.
 //! - `telemetry`: request ids, request spans and request-duration metrics.
 //! - `serve`: the accept loop: header, body and keep-alive timeouts, and the cap on open connections.
+//! - `fuzzing` (feature `fuzzing`): the request decoders, exposed to the cargo-fuzz targets in `fuzz/`.
 //!
 //! It reaches storage only through the engine's ports, and must never depend on a storage crate.
 
@@ -20,6 +21,8 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 mod extract;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod idempotency;
 pub mod openapi;
 pub mod pagination;

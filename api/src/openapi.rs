@@ -1,6 +1,10 @@
 //! Our OpenAPI document, generated from the handlers' and DTOs' annotations and served at
 //! `/api/v1/openapi.json`.
 
+mod error_doc;
+
+use error_doc::ErrorDoc;
+
 use utoipa::OpenApi;
 
 use crate::dto;
@@ -93,7 +97,7 @@ use crate::routes::{
         recover::RecoverOut,
         stats::EndpointStats,
     )),
-    modifiers(&HeaderDoc)
+    modifiers(&HeaderDoc, &ErrorDoc)
 )]
 pub struct ApiDoc;
 
