@@ -49,21 +49,36 @@ fn decodes<T: DeserializeOwned>(data: &[u8]) -> Option<T> {
     }
 }
 
-/// What `POST …/msg` does with a payload: only objects are accepted, and their text is stored untouched.
+/// What `POST …/msg` does with a payload: only objects nested at most `Payload::MAX_DEPTH` levels are accepted,
+/// and their text is stored untouched.
 fn payload_is_kept(raw: Box<RawValue>) {
     let text = raw.get().to_owned();
     // Checked as syntax only: JSON numbers have no range, and payloads are never read as `f64`s (`1e400` is a
     // valid payload that `serde_json::Value` cannot hold).
     let is_object = serde_json::from_str::<BTreeMap<String, IgnoredAny>>(&text).is_ok();
-    match Payload::from_raw(raw) {
+    // As a client reads it: inside the message list, with serde_json's default depth limit.
+    let listed = format!(r#"{{"data":[{{"payload":{text}}}],"done":true}}"#);
+    let list_parses = serde_json::from_str::<IgnoredAny>(&listed).is_ok();
+    match Payload::from_sender(raw) {
         Ok(payload) => {
             assert_eq!(payload.as_str(), text, "the payload's text changed");
             assert!(is_object, "an accepted payload is not a JSON object: {text}");
+            assert!(
+                list_parses,
+                "a client cannot parse the list of an accepted payload: {text}"
+            );
             // Stored records hold the payload through its own serde impls.
             let stored = serde_json::to_string(&payload).expect("a payload serializes");
             let back: Payload = serde_json::from_str(&stored).expect("a stored payload loads");
             assert_eq!(back, payload);
         }
         Err(PayloadError::NotAnObject) => assert!(!is_object, "an object payload was refused: {text}"),
+        // Refused only when a client could not parse the message list holding it.
+        Err(PayloadError::TooDeep { .. }) => {
+            assert!(
+                !list_parses,
+                "a payload clients could read was refused as too deep: {text}"
+            )
+        }
     }
 }

@@ -19,7 +19,7 @@ pub struct MessageIn {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub event_id: Option<Uid>,
-    /// The webhook's content: a JSON object nested at most 128 levels deep (the object itself is level 1),
+    /// The webhook's content: a JSON object nested at most 124 levels deep (the object itself is level 1),
     /// kept and sent exactly as given.
     #[schema(value_type = Object)]
     pub payload: Box<RawValue>,

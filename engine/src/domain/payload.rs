@@ -5,7 +5,7 @@
 //!
 //! Parsing into raw text does not recurse, so serde_json accepts any depth there; a payload nested 100 000
 //! levels deep would be stored and then break every client that parses the message list (serde_json and most
-//! parsers stop at 128). [`Payload::MAX_DEPTH`] refuses it at the edge instead.
+//! parsers stop near 128). [`Payload::MAX_DEPTH`] refuses it at the edge instead.
 
 use std::sync::Arc;
 
@@ -24,9 +24,10 @@ pub enum PayloadError {
 }
 
 impl Payload {
-    /// The deepest nesting accepted, the payload object itself being level 1: serde_json's own default
-    /// recursion limit, so that a Rust client can parse any payload it is sent.
-    pub const MAX_DEPTH: usize = 128;
+    /// The deepest nesting accepted, the payload object itself being level 1. serde_json's default recursion
+    /// limit (and so the Rust SDK's) parses at most 127 levels, and the message list holds each payload 3 levels
+    /// down (the list object, its `data` array, the message): at 124, every list a client reads stays parsable.
+    pub const MAX_DEPTH: usize = 124;
 
     /// Accepts a sender's new payload: a JSON object nested at most [`Self::MAX_DEPTH`] levels deep.
     pub fn from_sender(raw: Box<RawValue>) -> Result<Self, PayloadError> {
@@ -148,8 +149,8 @@ mod tests {
         let deep_array = format!(r#"{{"a":{}{}}}"#, "[".repeat(128), "]".repeat(128));
         let cases = [
             (nested(1), true),
-            (nested(128), true),
-            (nested(129), false),
+            (nested(124), true),
+            (nested(125), false),
             (nested(100_000), false),
             // Brackets and escaped quotes inside strings do not count.
             (
@@ -161,7 +162,9 @@ mod tests {
         for (i, (text, ok)) in cases.into_iter().enumerate() {
             let raw = RawValue::from_string(text).expect("valid json");
             let got = Payload::from_sender(raw).err();
-            let expected = (!ok).then_some(PayloadError::TooDeep { max: 128 });
+            let expected = (!ok).then_some(PayloadError::TooDeep {
+                max: Payload::MAX_DEPTH,
+            });
             assert_eq!(got, expected, "case {i}");
         }
     }
