@@ -26,8 +26,14 @@ const SENSITIVE: &[&str] = &[
     "x-access-token",
 ];
 
-/// Lower-cases names and rejects what is not a valid, settable HTTP header.
+/// At most this many custom headers per endpoint, and this many bytes of names and values in all: they go out
+/// with every delivery, and receivers' servers refuse large request heads (commonly 8 to 16 KiB).
+pub const MAX_HEADERS: usize = 64;
+pub const MAX_HEADER_BYTES: usize = 8 * 1024;
+
+/// Lower-cases names and rejects what is not a valid, settable HTTP header, or more than the bounds allow.
 pub fn validated(headers: BTreeMap<String, String>) -> ApiResult<BTreeMap<String, String>> {
+    bounded(&headers)?;
     headers
         .into_iter()
         .map(|(name, value)| {
@@ -53,6 +59,18 @@ pub fn validated(headers: BTreeMap<String, String>) -> ApiResult<BTreeMap<String
             Ok((lower, value))
         })
         .collect()
+}
+
+/// An endpoint's headers within [`MAX_HEADERS`] and [`MAX_HEADER_BYTES`].
+fn bounded(headers: &BTreeMap<String, String>) -> ApiResult<()> {
+    let bytes: usize = headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return Err(ApiError::invalid(
+            &["body", "headers"],
+            format!("at most {MAX_HEADERS} headers of at most {MAX_HEADER_BYTES} bytes in all"),
+        ));
+    }
+    Ok(())
 }
 
 fn shown(headers: &BTreeMap<String, String>) -> EndpointHeadersOut {
@@ -113,6 +131,7 @@ pub async fn patch(
     }
     let set = validated(set.into_iter().filter_map(|(k, v)| Some((k, v?))).collect())?;
     endpoint.headers.extend(set);
+    bounded(&endpoint.headers)?;
     endpoint.updated_at = state.clock.now();
     state.stores.endpoints.update_endpoint(&endpoint).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -143,5 +162,16 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn headers_are_bounded_in_count_and_size() {
+        let many = |n: usize, value: &str| -> BTreeMap<String, String> {
+            (0..n).map(|i| (format!("x-h{i}"), value.to_owned())).collect()
+        };
+        assert!(validated(many(MAX_HEADERS, "v")).is_ok());
+        assert!(validated(many(MAX_HEADERS + 1, "v")).is_err());
+        assert!(validated(many(1, &"v".repeat(MAX_HEADER_BYTES))).is_err());
+        assert!(validated(many(1, &"v".repeat(MAX_HEADER_BYTES - 10))).is_ok());
     }
 }
