@@ -111,7 +111,7 @@ function destinationCard(ctx, msgPath, destination, attempts) {
   return h(
     "section",
     { class: "card destination" },
-    h("div", { class: "head" }, h("h3", { class: "url" }, h("a", { href: `#/endpoints/${encodeURIComponent(ep.id)}` }, ep.url)), statusBadge(destination.status), resend),
+    h("div", { class: "head" }, h("div", { class: "title" }, h("h3", { class: "url" }, h("a", { href: `#/endpoints/${encodeURIComponent(ep.id)}` }, ep.url)), statusBadge(destination.status)), resend),
     mine.length ? h("ol", { class: "attempts" }, mine.map(attemptItem)) : h("p", { class: "muted" }, "No attempt yet."),
   );
 }

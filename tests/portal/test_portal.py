@@ -19,6 +19,12 @@ def screenshot(page, name):
         page.screenshot(path=str(REPO / "docs" / f"portal-{name}.png"), full_page=False)
 
 
+def review(page, name):
+    """Extra screenshots for a person reviewing the page's look (PORTAL_REVIEW_DIR); never committed."""
+    if os.environ.get("PORTAL_REVIEW_DIR"):
+        page.screenshot(path=str(Path(os.environ["PORTAL_REVIEW_DIR"]) / f"{name}.png"), full_page=True)
+
+
 def send(server, tenant, payload):
     return server.ok("POST", f"/api/v1/app/{tenant.app_id}/msg", {"eventType": tenant.event_type, "payload": payload})
 
@@ -41,6 +47,7 @@ def test_add_an_endpoint_through_the_form(server, tenant, receiver, open_page):
     page.get_by_role("checkbox", name=tenant.event_type).check()
     page.get_by_role("button", name="Create").click()
     expect(page.get_by_role("heading", name=url)).to_be_visible(timeout=TIMEOUT)
+    review(page, "added")
     endpoints = server.ok("GET", f"/api/v1/app/{tenant.app_id}/endpoint")["data"]
     added = [e for e in endpoints if e["url"] == url]
     assert added and added[0]["filterTypes"] == [tenant.event_type] and added[0]["description"] == "Added in the portal"
@@ -65,6 +72,7 @@ def test_attempts_resend_and_a_secret_that_verifies(server, tenant, receiver, op
     page.get_by_role("button", name="Reveal").click()
     secret = page.locator(".secret")
     expect(secret).to_contain_text("whsec_", timeout=TIMEOUT)
+    review(page, "endpoint")
     key = base64.b64decode(secret.inner_text().strip().removeprefix("whsec_"))
     h = first.headers
     signed = f"{h['webhook-id']}.{h['webhook-timestamp']}.".encode() + first.body
@@ -85,6 +93,7 @@ def test_a_read_only_link_shows_no_mutation_control(server, tenant, open_page):
     page.goto(page.url.split("#")[0] + f"#/messages/{msg['id']}")
     expect(page.get_by_role("heading", name="Deliveries")).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_role("button", name="Resend")).to_have_count(0)
+    review(page, "message-readonly")
 
 
 def test_an_expired_link_says_so(server, tenant, open_page):
@@ -104,7 +113,9 @@ def test_catalog_messages_and_phone_width(server, tenant, open_page):
     expect(page.get_by_role("heading", name=tenant.event_type)).to_be_visible(timeout=TIMEOUT)
     example = page.locator(f'[id="type-{tenant.event_type}"] details[open] pre')
     expect(example).to_contain_text('"amount": 1200')
+    review(page, "catalog-dark-phone")
     page.get_by_role("link", name="Messages").click()
     expect(page.get_by_role("link", name=tenant.event_type)).to_be_visible(timeout=TIMEOUT)
+    review(page, "messages-dark-phone")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
