@@ -22,11 +22,24 @@ export function takeToken() {
   const match = /^#key=([^&]+)/.exec(location.hash);
   if (match) {
     const token = decodeURIComponent(match[1]);
-    sessionStorage.setItem(STORE_KEY, token);
+    remember(token);
     history.replaceState(null, "", location.pathname + location.search + "#/endpoints");
     return token;
   }
-  return sessionStorage.getItem(STORE_KEY);
+  try {
+    return sessionStorage.getItem(STORE_KEY);
+  } catch {
+    return null;
+  }
+}
+
+// A browser may refuse storage to a framed page; the token then lives in memory only (a reload asks for a new link).
+function remember(token) {
+  try {
+    sessionStorage.setItem(STORE_KEY, token);
+  } catch {
+    // nothing to do: see above
+  }
 }
 
 /** The claims the page needs: the application and what the token may do (`caps` absent: everything). */
