@@ -119,3 +119,36 @@ def test_catalog_messages_and_phone_width(server, tenant, open_page):
     review(page, "messages-dark-phone")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+
+
+def test_manage_an_endpoint_from_its_page(server, tenant, receiver, open_page):
+    page = open_page(portal_link(server, tenant.app_id)).page
+    # Keyboard only: the endpoint's link is reachable with Tab and opens with Enter.
+    link = page.get_by_role("link", name=tenant.path)
+    expect(link).to_be_visible(timeout=TIMEOUT)
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent").endswith(tenant.path):
+            break
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Signing secret")).to_be_visible(timeout=TIMEOUT)
+
+    page.get_by_role("button", name="Send Example").click()
+    [example] = receiver.wait_for(tenant.path, 1)
+    assert b"1200" in example.body, "the example comes from the schema's examples"
+
+    page.get_by_label("Headers sent with every webhook").fill("X-Customer: 42")
+    page.get_by_role("button", name="Save Headers").click()
+    expect(page.get_by_text("Headers saved.")).to_be_visible(timeout=TIMEOUT)
+    path = f"/api/v1/app/{tenant.app_id}/endpoint/{tenant.endpoint_id}"
+    headers = server.ok("GET", f"{path}/headers")["headers"]
+    assert {k.lower(): v for k, v in headers.items()} == {"x-customer": "42"}
+
+    page.get_by_role("button", name="Disable").click()
+    expect(page.get_by_role("button", name="Enable")).to_be_visible(timeout=TIMEOUT)
+    assert server.ok("GET", path)["disabled"] is True
+
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Confirm Delete").click()
+    expect(page.get_by_role("heading", name="Endpoints")).to_be_visible(timeout=TIMEOUT)
+    wait_until(lambda: server.call("GET", path)[0] == 404, "the endpoint to be deleted")
