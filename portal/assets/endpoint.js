@@ -81,7 +81,7 @@ function details({ ctx, path, endpoint, catalog, reload }) {
 function secretCard({ ctx, path }) {
   const { api } = ctx;
   if (!api.can("ViewEndpointSecret")) return null;
-  const value = h("code", { class: "secret", "aria-live": "polite" }, "whsec_••••••••••••••••");
+  const value = h("code", { class: "secret", "aria-live": "polite" }, "•••••••••••••••• (hidden)");
   const reveal = h("button", { type: "button" }, "Reveal");
   reveal.addEventListener("click", () =>
     act(reveal, async () => {
