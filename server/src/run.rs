@@ -334,7 +334,8 @@ async fn spawn_api(
             ..ApiConfig::default()
         },
     };
-    let mut app = xwebhook_api::router(state);
+    // The portal page is static and public; it reaches data only through the API routes beside it.
+    let mut app = xwebhook_api::router(state).merge(xwebhook_portal::router(config.portal.clone()));
     if let Some(routes) = extra_routes {
         app = app.merge(routes);
     }

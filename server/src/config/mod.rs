@@ -11,6 +11,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use xwebhook_engine::id::OrgId;
 use xwebhook_engine::intake::Admission;
+use xwebhook_portal::{BrandColor, BrandName, FrameAncestors, PortalConfig};
 
 mod kinds;
 
@@ -64,6 +65,8 @@ pub struct Config {
     pub operator_org: OrgId,
     /// The address customers reach the API at (`https://…` behind TLS), for portal links; unset = the listener's.
     pub public_url: Option<String>,
+    /// The App Portal page: its brand and who may frame it.
+    pub portal: PortalConfig,
     /// Pause between rounds of the payload cleaner (worker role).
     pub retention_interval: Duration,
     /// Record Prometheus metrics; off, the recorder is not installed and recording costs nothing.
@@ -111,6 +114,7 @@ impl Default for Config {
             operational_webhooks_org: None,
             operator_org: OrgId::default_org(),
             public_url: None,
+            portal: PortalConfig::default(),
             retention_interval: Duration::from_secs(300),
             metrics: true,
             metrics_listen: None,
@@ -218,6 +222,22 @@ const SETTINGS: &[(&str, &str, Setter)] = &[
         Ok(())
     }),
     ("XWEBHOOK_PUBLIC_URL", "public_url", set_public_url),
+    (
+        "XWEBHOOK_PORTAL_FRAME_ANCESTORS",
+        "portal_frame_ancestors",
+        |c, v| {
+            c.portal.frame_ancestors = FrameAncestors::parse(v).map_err(|e| e.to_string())?;
+            Ok(())
+        },
+    ),
+    ("XWEBHOOK_PORTAL_BRAND_NAME", "portal_brand_name", |c, v| {
+        c.portal.brand_name = BrandName::parse(v).map_err(|e| e.to_string())?;
+        Ok(())
+    }),
+    ("XWEBHOOK_PORTAL_BRAND_COLOR", "portal_brand_color", |c, v| {
+        c.portal.brand_color = BrandColor::parse(v).map_err(|e| e.to_string())?;
+        Ok(())
+    }),
     ("XWEBHOOK_RETENTION_INTERVAL", "retention_interval", |c, v| {
         c.retention_interval = positive_seconds(v)?;
         Ok(())

@@ -221,6 +221,37 @@ fn operator_and_public_url_are_checked() {
 }
 
 #[test]
+fn portal_settings_are_checked() {
+    let load = |pairs: &[(&str, &str)]| Config::load(None, &env(pairs), &Overrides::default());
+    let c = load(&[]).expect("defaults");
+    assert_eq!(c.portal.frame_ancestors.as_str(), "'self'");
+    let c = load(&[
+        (
+            "XWEBHOOK_PORTAL_FRAME_ANCESTORS",
+            "'self' https://app.example.com",
+        ),
+        ("XWEBHOOK_PORTAL_BRAND_NAME", "Acme"),
+        ("XWEBHOOK_PORTAL_BRAND_COLOR", "#AABBCC"),
+    ])
+    .expect("valid");
+    assert_eq!(
+        c.portal.frame_ancestors.as_str(),
+        "'self' https://app.example.com"
+    );
+    assert_eq!(c.portal.brand_name.as_str(), "Acme");
+    assert_eq!(c.portal.brand_color.as_str(), "#aabbcc");
+    for (name, bad) in [
+        // A source list must not be able to add a directive of its own to the CSP.
+        ("XWEBHOOK_PORTAL_FRAME_ANCESTORS", "'self'; script-src *"),
+        ("XWEBHOOK_PORTAL_BRAND_COLOR", "red"),
+        ("XWEBHOOK_PORTAL_BRAND_NAME", ""),
+    ] {
+        let err = load(&[(name, bad)]).expect_err(bad);
+        assert!(err.0[0].starts_with(&format!("{name}:")), "{err}");
+    }
+}
+
+#[test]
 fn client_connection_limits_are_positive_and_the_cap_defaults_to_auto() {
     let load = |pairs: &[(&str, &str)]| Config::load(None, &env(pairs), &Overrides::default());
     let defaults = load(&[]).expect("defaults are valid");

@@ -19,6 +19,7 @@ mod logout;
 mod operational;
 mod operator;
 mod overload;
+mod portal;
 mod process;
 mod rate_limit;
 mod readiness;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs the App Portal's browser tests: the real xwebhook binary (embedded store) and the page in headless
+# Chromium, driven by Playwright for Python.
+#
+#   tests/portal/run.sh [pytest args…]
+#
+# Installs Debian's `chromium` when it is missing (Playwright's own browser downloads are never used); a browser
+# that cannot be installed is a failure, never a skip. Uses (and creates on first run) a virtualenv at
+# <repo>/.venv-portal. Builds the binary unless XWEBHOOK_BIN names one. PORTAL_SCREENSHOTS=1 rewrites
+# docs/portal-*.png.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+venv="$repo/.venv-portal"
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+
+if [[ ! -x "$CHROMIUM" ]]; then
+    echo "portal: installing Debian chromium" >&2
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+[[ -x "$CHROMIUM" ]] || { echo "portal: no browser at $CHROMIUM" >&2; exit 1; }
+
+if [[ ! -x "$venv/bin/python" ]]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+
+if [[ -z "${XWEBHOOK_BIN:-}" ]]; then
+    (cd "$repo" && cargo build --quiet -p xwebhook)
+    XWEBHOOK_BIN="${CARGO_TARGET_DIR:-$repo/target}/debug/xwebhook"
+    [[ "$XWEBHOOK_BIN" = /* ]] || XWEBHOOK_BIN="$repo/$XWEBHOOK_BIN"
+    export XWEBHOOK_BIN
+fi
+
+cd "$here"
+# No browser download, ever: the system Chromium is the one under test.
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$venv/bin/python" -m pytest -q "$@"
