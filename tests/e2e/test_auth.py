@@ -65,6 +65,18 @@ def test_portal_capabilities_are_enforced(server, svix, app, receiver):
         viewer.endpoint.rotate_secret(app.id, ep.id, EndpointSecretRotateIn())
     assert e.value.status_code == 403
 
+    msg = svix.message.create(app.id, MessageIn(event_type="x.y", payload={"n": 1}))
+    base = [AppPortalCapability.VIEW_BASE]
+    resend_caps = base + [AppPortalCapability.CREATE_ATTEMPTS]
+    viewer = client(server, svix.authentication.app_portal_access(app.id, AppPortalAccessIn(capabilities=base)).token)
+    with pytest.raises(HttpError) as e:
+        viewer.message_attempt.resend(app.id, msg.id, ep.id)
+    assert e.value.status_code == 403
+    resender = client(
+        server, svix.authentication.app_portal_access(app.id, AppPortalAccessIn(capabilities=resend_caps)).token
+    )
+    resender.message_attempt.resend(app.id, msg.id, ep.id)
+
     # Whatever its capabilities, a portal token never sends messages or changes the application.
     full = client(server, svix.authentication.app_portal_access(app.id, AppPortalAccessIn()).token)
     for forbidden in (

@@ -153,3 +153,36 @@ def test_manage_an_endpoint_from_its_page(server, tenant, receiver, open_page):
     page.get_by_role("button", name="Confirm Delete").click()
     expect(page.get_by_role("heading", name="Endpoints")).to_be_visible(timeout=TIMEOUT)
     wait_until(lambda: server.call("GET", path)[0] == 404, "the endpoint to be deleted")
+
+
+def test_messages_filter_by_event_type_and_status_and_page(server, tenant, receiver, open_page):
+    other = tenant.event_type + ".other"
+    server.ok("POST", "/api/v1/event-type", {"name": other, "description": "Another event"})
+    ids = [send(server, tenant, {"n": n})["id"] for n in range(21)]
+    server.ok("POST", f"/api/v1/app/{tenant.app_id}/msg", {"eventType": other, "payload": {"n": "other"}})
+    receiver.wait_for(tenant.path, 22)
+    page = open_page(portal_link(server, tenant.app_id)).page
+    page.get_by_role("link", name="Messages").click()
+    rows = page.locator("table.list tbody tr")
+    # 22 messages: a page of 20, newest first, then the two oldest.
+    expect(rows).to_have_count(20, timeout=TIMEOUT)
+    expect(rows.first).to_contain_text(other)
+    page.get_by_role("button", name="Older").click()
+    expect(rows).to_have_count(2, timeout=TIMEOUT)
+    expect(page.get_by_text(ids[0])).to_be_visible()
+    page.get_by_role("button", name="Newer").click()
+    expect(rows).to_have_count(20, timeout=TIMEOUT)
+
+    page.get_by_label("Event type").select_option(other)
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1, timeout=TIMEOUT)
+    expect(rows.first).to_contain_text(other)
+
+    # Delivered, every one of them: "Failed" lists none, "Succeeded" the one of this type.
+    page.get_by_label("Status").select_option(label="Failed")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_text("No messages match.")).to_be_visible(timeout=TIMEOUT)
+    page.get_by_label("Status").select_option(label="Succeeded")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1, timeout=TIMEOUT)
+    expect(rows.first).to_contain_text("Succeeded")
