@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::header::{
@@ -39,7 +40,8 @@ const CACHE_ASSETS: &str = "public, max-age=300";
 pub(crate) struct Page(Arc<Inner>);
 
 struct Inner {
-    index: String,
+    /// Shared by every response; the body clones the handle, not the text.
+    index: Bytes,
     csp: HeaderValue,
 }
 
@@ -53,11 +55,14 @@ impl Page {
         // FrameAncestors admits only header-safe characters.
         let csp =
             HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
-        Self(Arc::new(Inner { index, csp }))
+        Self(Arc::new(Inner {
+            index: Bytes::from(index),
+            csp,
+        }))
     }
 
-    fn respond(&self, content_type: &'static str, cache: &'static str, body: String) -> Response {
-        let mut response = (StatusCode::OK, body).into_response();
+    fn respond(&self, content_type: &'static str, cache: &'static str, body: impl Into<Body>) -> Response {
+        let mut response = (StatusCode::OK, body.into()).into_response();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
@@ -76,7 +81,7 @@ pub(crate) async fn index(State(page): State<Page>) -> Response {
 /// `GET /app-portal/{file}`: one of the embedded assets.
 pub(crate) async fn file(State(page): State<Page>, Path(name): Path<String>) -> Response {
     match FILES.iter().find(|(n, _, _)| *n == name) {
-        Some((_, content_type, body)) => page.respond(content_type, CACHE_ASSETS, (*body).to_owned()),
+        Some((_, content_type, body)) => page.respond(content_type, CACHE_ASSETS, *body),
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }
@@ -108,7 +113,8 @@ mod tests {
             ..PortalConfig::default()
         };
         let page = Page::new(&config);
-        assert!(page.0.index.contains("&lt;Acme &amp; &quot;Co&quot;&gt;"));
-        assert!(!page.0.index.contains("<Acme"));
+        let index = String::from_utf8_lossy(&page.0.index);
+        assert!(index.contains("&lt;Acme &amp; &quot;Co&quot;&gt;"));
+        assert!(!index.contains("<Acme"));
     }
 }
