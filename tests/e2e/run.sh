@@ -10,18 +10,11 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 venv="$repo/.venv-e2e"
+# shellcheck source=../../scripts/lib.sh
+source "$repo/scripts/lib.sh"
 
-if [[ ! -x "$venv/bin/python" ]]; then
-    python3 -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-
-if [[ -z "${XWEBHOOK_BIN:-}" ]]; then
-    (cd "$repo" && cargo build --quiet -p xwebhook)
-    XWEBHOOK_BIN="${CARGO_TARGET_DIR:-$repo/target}/debug/xwebhook"
-    [[ "$XWEBHOOK_BIN" = /* ]] || XWEBHOOK_BIN="$repo/$XWEBHOOK_BIN"
-    export XWEBHOOK_BIN
-fi
+python_venv "$venv" "$here/requirements.txt"
+xwebhook_bin "$repo"
 
 cd "$here"
 # The same suite against each deployment: the embedded default, Redis, then Postgres records with a Redis queue.

@@ -13,6 +13,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 venv="$repo/.venv-portal"
+# shellcheck source=../../scripts/lib.sh
+source "$repo/scripts/lib.sh"
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 
 if [[ ! -x "$CHROMIUM" ]]; then
@@ -21,17 +23,8 @@ if [[ ! -x "$CHROMIUM" ]]; then
 fi
 [[ -x "$CHROMIUM" ]] || { echo "portal: no browser at $CHROMIUM" >&2; exit 1; }
 
-if [[ ! -x "$venv/bin/python" ]]; then
-    python3 -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-
-if [[ -z "${XWEBHOOK_BIN:-}" ]]; then
-    (cd "$repo" && cargo build --quiet -p xwebhook)
-    XWEBHOOK_BIN="${CARGO_TARGET_DIR:-$repo/target}/debug/xwebhook"
-    [[ "$XWEBHOOK_BIN" = /* ]] || XWEBHOOK_BIN="$repo/$XWEBHOOK_BIN"
-    export XWEBHOOK_BIN
-fi
+python_venv "$venv" "$here/requirements.txt"
+xwebhook_bin "$repo"
 
 cd "$here"
 # No browser download, ever: the system Chromium is the one under test.
