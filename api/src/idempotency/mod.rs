@@ -41,13 +41,19 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             Err(e) => return ApiError::into_response(e),
         };
     let cache_key = scope::cache_key(&state, &auth, &mut parts, &key).await;
-    match claim(&state, &cache_key).await {
-        Ok(None) => {}
-        Ok(Some(cached)) => return replay(cached),
-        Err(e) => return e.into_response(),
-    }
-    let response = next.run(Request::from_parts(parts, body)).await;
-    remember(&state, &cache_key, response).await
+    let answered = match claim(&state, &cache_key).await {
+        Ok(None) => {
+            let response = next.run(Request::from_parts(parts, body)).await;
+            return remember(&state, &cache_key, response).await;
+        }
+        Ok(Some(cached)) => replay(cached),
+        Err(e) => e.into_response(),
+    };
+    // Answered without the handler, so the request body is still unread. Closing a connection with unread bytes
+    // makes the kernel reset it, which can cut the client's read of a large replayed response short; read it
+    // first (bounded as the handler would have been).
+    let _ = to_bytes(body, state.config.max_body_bytes).await;
+    answered
 }
 
 /// Claims the key, or returns the response to replay; waits while another request holds it.
