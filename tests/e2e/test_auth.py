@@ -89,6 +89,34 @@ def test_portal_capabilities_are_enforced(server, svix, app, receiver):
     assert svix.application.get(app.id).id == app.id
 
 
+# One action per capability that needs it; each gets 403 with ViewBase alone and succeeds with the capability.
+CAPABILITY_ACTIONS = {
+    AppPortalCapability.VIEW_ENDPOINT_SECRET: lambda c, app, ep, msg: c.endpoint.get_secret(app.id, ep.id),
+    AppPortalCapability.MANAGE_ENDPOINT_SECRET: lambda c, app, ep, msg: c.endpoint.rotate_secret(
+        app.id, ep.id, EndpointSecretRotateIn()
+    ),
+    AppPortalCapability.MANAGE_ENDPOINT: lambda c, app, ep, msg: c.endpoint.patch(
+        app.id, ep.id, EndpointPatch(description="mine")
+    ),
+    AppPortalCapability.CREATE_ATTEMPTS: lambda c, app, ep, msg: c.message_attempt.resend(app.id, msg.id, ep.id),
+}
+
+
+@pytest.mark.parametrize("capability", list(CAPABILITY_ACTIONS), ids=str)
+def test_each_capability_is_needed_and_enough(server, svix, app, receiver, capability):
+    ep = svix.endpoint.create(app.id, EndpointIn(url=receiver.endpoint()[0]))
+    msg = svix.message.create(app.id, MessageIn(event_type="x.y", payload={"n": 1}))
+    action = CAPABILITY_ACTIONS[capability]
+
+    def portal(caps):
+        return client(server, svix.authentication.app_portal_access(app.id, AppPortalAccessIn(capabilities=caps)).token)
+
+    with pytest.raises(HttpError) as e:
+        action(portal([AppPortalCapability.VIEW_BASE]), app, ep, msg)
+    assert e.value.status_code == 403
+    action(portal([AppPortalCapability.VIEW_BASE, capability]), app, ep, msg)
+
+
 def test_an_organization_token_cannot_log_out(svix):
     with pytest.raises(HttpError) as e:
         svix.authentication.logout()
