@@ -1,3 +1,5 @@
+//! Applications: `ApplicationIn` to create or replace, `ApplicationPatch` to change, `ApplicationOut` to answer.
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -1,3 +1,6 @@
+//! Delivery history, read-only: an attempt (`MessageAttemptOut`), a message's state at each endpoint
+//! (`MessageEndpointOut`) and an endpoint's messages with their state there (`EndpointMessageOut`).
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;

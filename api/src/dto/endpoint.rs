@@ -1,3 +1,6 @@
+//! Endpoints: `EndpointIn` to create or replace, `EndpointPatch` to change, `EndpointOut` to answer, and the
+//! shapes of their two sub-resources, the signing secret and the custom headers.
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};

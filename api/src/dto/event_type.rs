@@ -1,3 +1,6 @@
+//! Event types: `EventTypeIn` to create, `EventTypeUpdate` to replace (PUT, which creates a missing one),
+//! `EventTypePatch` to change, `EventTypeOut` to answer.
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

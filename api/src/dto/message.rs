@@ -1,3 +1,6 @@
+//! Messages: `MessageIn` as a sender posts it (its payload kept as the raw bytes received) and `MessageOut`
+//! to answer, with or without the payload.
+
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
