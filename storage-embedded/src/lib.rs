@@ -65,10 +65,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use redb::{Database, ReadTransaction};
-use xwebhook_engine::store::{LocalRateLimits, StoreError, StoreErrorKind, StoreResult};
+use xwebhook_engine::store::{StoreError, StoreErrorKind, StoreResult};
 
 use crate::error::Context as _;
 use crate::queue::QueueShared;
+use crate::rate_limits::LocalRateLimits;
 pub use crate::writer::WriteStats;
 use crate::writer::Writer;
 

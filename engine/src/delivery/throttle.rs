@@ -284,21 +284,46 @@ mod tests {
         assert_eq!(throttle.backlog(&other), None, "an idle endpoint is forgotten");
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    /// GCRA on tokio's clock (so paused time drives it): `burst` calls at once, then one per `interval`.
+    struct Gcra {
+        interval: Duration,
+        burst: u32,
+        arrival: Mutex<Option<tokio::time::Instant>>,
+    }
+
+    #[async_trait::async_trait]
+    impl RateLimits for Gcra {
+        async fn admit(&self, _: &EndpointId, _: NonZeroU32) -> StoreResult<Admission> {
+            let now = tokio::time::Instant::now();
+            let mut arrival = self.arrival.lock().expect("not poisoned");
+            let tat = arrival.unwrap_or(now).max(now);
+            let allowed_from = tat.checked_sub(self.interval * (self.burst - 1)).unwrap_or(now);
+            if allowed_from > now {
+                return Ok(Admission::After(allowed_from - now));
+            }
+            *arrival = Some(tat + self.interval);
+            Ok(Admission::Now)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_backlog_is_admitted_within_the_rate_and_the_rest_get_distinct_slots() {
-        let throttle = std::sync::Arc::new(Throttle::new(ms(50)));
-        let limits = std::sync::Arc::new(crate::store::LocalRateLimits::new());
+        let throttle = Arc::new(Throttle::new(ms(50)));
+        let limits = Arc::new(Gcra {
+            interval: ms(10),
+            burst: 5,
+            arrival: Mutex::new(None),
+        });
+        let clock = Arc::new(crate::clock::TokioClock::starting_at(Utc::now()));
         let endpoint = EndpointId::generate();
-        let started = std::time::Instant::now();
+        let started = tokio::time::Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..60 {
-            let (throttle, limits, endpoint) = (throttle.clone(), limits.clone(), endpoint.clone());
+            let (throttle, limits, clock, endpoint) =
+                (throttle.clone(), limits.clone(), clock.clone(), endpoint.clone());
             tasks.spawn(async move {
-                let clock = crate::clock::SystemClock;
-                throttle
-                    .slot(limits.as_ref(), &clock, &endpoint, Some(100))
-                    .await
-                    .expect("in memory")
+                let slot = throttle.slot(limits.as_ref(), clock.as_ref(), &endpoint, Some(100));
+                slot.await.expect("in memory")
             });
         }
         let mut deferred = Vec::new();
@@ -311,8 +336,16 @@ mod tests {
         }
         // 100/s with a bucket of 5: what GCRA allows in the time this took, counting the interval begun.
         let most = 5 + (started.elapsed().as_secs_f64() * 100.0).ceil() as u64;
+        assert!(
+            admitted > 5,
+            "the line in memory is admitted as slots free: {admitted}"
+        );
         assert!(admitted <= most, "{admitted} admitted, at most {most}");
         assert_eq!(admitted + deferred.len() as u64, 60);
+        assert!(
+            !deferred.is_empty(),
+            "a backlog beyond the in-memory wait goes back to the queue"
+        );
         deferred.sort();
         for pair in deferred.windows(2) {
             assert!(
@@ -320,13 +353,7 @@ mod tests {
                 "deferred tasks are given distinct slots, one interval apart: {pair:?}"
             );
         }
-        assert_eq!(
-            throttle
-                .slot(limits.as_ref(), &crate::clock::SystemClock, &endpoint, None)
-                .await
-                .expect("none"),
-            None,
-            "no limit, no wait"
-        );
+        let unlimited = throttle.slot(limits.as_ref(), clock.as_ref(), &endpoint, None);
+        assert_eq!(unlimited.await.expect("none"), None, "no limit, no wait");
     }
 }

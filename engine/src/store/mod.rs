@@ -5,11 +5,10 @@ mod error;
 mod filter;
 mod idempotency;
 mod lanes;
-mod local_rate_limits;
 mod page;
-mod ports;
 mod queue;
 mod rate_limit;
+mod records;
 mod retention;
 mod revocation;
 
@@ -20,14 +19,13 @@ pub use error::{StoreError, StoreErrorKind, StoreResult};
 pub use filter::{AttemptFilter, DestinationFilter, MessageFilter, TimeTypeChannel, status_code_class};
 pub use idempotency::{CachedResponse, IdempotencyCache, IdempotencyState};
 pub use lanes::LaneShares;
-pub use local_rate_limits::LocalRateLimits;
 pub use page::{Cursor, DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order, Page, Pager, Walk};
-pub use ports::{
+pub use queue::{DeadLetter, DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
+pub use rate_limit::{Admission, RateLimits, burst, emission_interval};
+pub use records::{
     ApplicationStore, AttemptRecord, AttemptStore, EndpointStore, EventTypeStore, MessageStore, Ref,
     StatusCounts,
 };
-pub use queue::{DeadLetter, DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
-pub use rate_limit::{Admission, RateLimits, burst, emission_interval};
 pub use retention::{PruneCounts, RetentionStore, payload_expires_at, prune_bound};
 pub use revocation::{ScopeExpiry, TokenRevocations};
 

@@ -1,5 +1,6 @@
-//! The record ports: one small trait per entity. Every method is scoped by organization (and application where
-//! the entity lives in one); an object of another organization is, to the caller, absent.
+//! The record ports: one small trait per entity (applications, endpoints, event types, messages, attempts).
+//! Every method is scoped by organization (and application where the entity lives in one); an object of
+//! another organization is, to the caller, absent.
 
 use async_trait::async_trait;
 
