@@ -39,7 +39,7 @@ use std::sync::Arc;
 pub use config::RedisConfig;
 pub use conn::Pool;
 use keys::Keys;
-pub use queue::QueueStats;
+
 use xwebhook_engine::store::StoreResult;
 
 /// Every port of `xwebhook_engine::store` on Redis.

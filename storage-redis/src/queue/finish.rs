@@ -21,36 +21,38 @@ use super::GROUP;
 use super::groups::is_missing_group;
 use super::layout::{Entry, parse_receipt};
 use super::schedule::{PartWork, Work};
+use super::scripts;
 use crate::RedisStore;
 use crate::conn::Conn;
 use crate::error::Context as _;
 
-impl RedisStore {
-    pub(super) async fn finish_task(&self, receipt: &Receipt, follow_up: FollowUp) -> StoreResult<()> {
-        // A receipt this store never issued is unknown, which the contract says is not an error.
-        let Some(entry) = parse_receipt(receipt, self.queue.partitions) else {
-            return Ok(());
-        };
-        let partition = entry.partition;
-        let mut work = self.work(&follow_up.enqueue, &follow_up.schedule)?;
-        let mut conn = self.pool.get().await?;
-        if self.queue.cluster {
-            let own = work.remove(&partition);
-            if !work.is_empty() {
-                if !self.is_pending(&mut conn, entry).await? {
-                    return Ok(());
-                }
-                self.add_work(&mut conn, &work).await?;
+/// Acknowledges the leased entry and adds its follow-up work (the module doc says in which order).
+pub(super) async fn finish(store: &RedisStore, receipt: &Receipt, follow_up: FollowUp) -> StoreResult<()> {
+    // A receipt this store never issued is unknown, which the contract says is not an error.
+    let Some(entry) = parse_receipt(receipt, store.queue.partitions) else {
+        return Ok(());
+    };
+    let partition = entry.partition;
+    let mut work = store.work(&follow_up.enqueue, &follow_up.schedule)?;
+    let mut conn = store.pool.get().await?;
+    if store.queue.cluster {
+        let own = work.remove(&partition);
+        if !work.is_empty() {
+            if !store.is_pending(&mut conn, entry).await? {
+                return Ok(());
             }
-            work = own.map(|w| Work::from([(partition, w)])).unwrap_or_default();
+            store.add_work(&mut conn, &work).await?;
         }
-        self.ack_with(&mut conn, entry, &work).await
+        work = own.map(|w| Work::from([(partition, w)])).unwrap_or_default();
     }
+    store.ack_with(&mut conn, entry, &work).await
+}
 
+impl RedisStore {
     /// The finish script: acknowledges `entry` and, if it was pending, adds `work` (all keys in one call).
     /// Follow-ups are fresh work (see `add_work`).
     async fn ack_with(&self, conn: &mut Conn, entry: Entry<'_>, work: &Work) -> StoreResult<()> {
-        let mut call = self.queue.scripts.finish.prepare_invoke();
+        let mut call = scripts::FINISH.prepare_invoke();
         call.key(self.queue.parts[usize::from(entry.partition)].stream(entry.lane));
         call.arg(GROUP).arg(entry.id);
         for (&p, PartWork { enqueue, schedule }) in work {

@@ -26,16 +26,20 @@
 //! - `groups`: creating the group, and repairing it after `NOGROUP`.
 //! - `blocking`: dedicated connections for blocking reads (the 500 ms reply limit of pooled ones).
 //! - `receive`: sweep and blocking read; `finish`: acknowledgement with follow-ups (and its cluster caveat);
-//!   `schedule`: enqueue, schedule, promote; `dlq`: reclaim, dead letters, redrive, stats;
-//!   `dead_letters`: listing the dead letters.
+//!   `schedule`: enqueue, schedule, promote; `reclaim`: idle leases, and burying poison tasks;
+//!   `dead_letters`: listing and redriving them; `depths`: the counts operators read.
+//!
+//! The `DeliveryQueue` implementation below is the table of contents: each method calls the function of the
+//! same name in the file that holds it.
 
 mod blocking;
 mod dead_letters;
-mod dlq;
+mod depths;
 mod finish;
 mod groups;
 mod layout;
 mod receive;
+mod reclaim;
 mod schedule;
 mod scripts;
 
@@ -45,8 +49,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use xwebhook_engine::store::{
-    DeadLetter, DeliveryQueue, FollowUp, LaneShares, Leased, Receipt, StoreError, StoreErrorKind,
-    StoreResult, Task,
+    DeadLetter, DeliveryQueue, FollowUp, LaneShares, Leased, QueueDepths, Receipt, StoreError,
+    StoreErrorKind, StoreResult, Task,
 };
 
 use crate::RedisStore;
@@ -55,21 +59,16 @@ use crate::error::decode_err;
 use crate::keys::Keys;
 use blocking::Blocking;
 use layout::{Lane, MemberTokens, PartitionKeys};
-use scripts::Scripts;
 use xwebhook_engine::log_limit::SharedFailureLog;
 
 /// The one consumer group of every partition's stream; consumers are named by the worker.
 const GROUP: &str = "workers";
-
-/// Queue depths, for operators (the engine's type).
-pub use xwebhook_engine::store::QueueDepths as QueueStats;
 
 pub struct QueueState {
     partitions: u16,
     /// Indexed by partition.
     parts: Vec<PartitionKeys>,
     cluster: bool,
-    scripts: Scripts,
     blocking: Blocking,
     tokens: MemberTokens,
     /// Where the next sweep starts, so that no partition is always read last.
@@ -95,7 +94,6 @@ impl QueueState {
                 .map(|p| PartitionKeys::new(keys, p))
                 .collect(),
             cluster: config.is_cluster(),
-            scripts: Scripts::new(),
             blocking: Blocking::new(config, cluster_reply_limit)?,
             tokens: MemberTokens::new(),
             cursor: AtomicUsize::new(0),
@@ -135,47 +133,42 @@ fn decode_task(raw: &str) -> Result<Task, StoreError> {
     serde_json::from_str(raw).map_err(|e| decode_err("cannot decode a delivery task", e))
 }
 
+/// The table of contents: each operation lives in the file named after what it does.
 #[async_trait]
 impl DeliveryQueue for RedisStore {
     async fn enqueue(&self, tasks: Vec<Task>) -> StoreResult<()> {
-        self.enqueue_tasks(&tasks).await
+        schedule::enqueue(self, &tasks).await
     }
 
     async fn schedule(&self, tasks: Vec<(Task, DateTime<Utc>)>) -> StoreResult<()> {
-        self.schedule_tasks(&tasks).await
+        schedule::schedule(self, &tasks).await
     }
 
     async fn receive(&self, consumer: &str, max: usize, wait: Duration) -> StoreResult<Vec<Leased>> {
-        self.receive_tasks(consumer, max, wait).await
+        receive::receive(self, consumer, max, wait).await
     }
 
     async fn finish(&self, receipt: &Receipt, follow_up: FollowUp) -> StoreResult<()> {
-        self.finish_task(receipt, follow_up).await
+        finish::finish(self, receipt, follow_up).await
     }
 
     async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> StoreResult<Vec<Leased>> {
-        self.reclaim_tasks(consumer, min_idle, max).await
+        reclaim::reclaim(self, consumer, min_idle, max).await
     }
 
     async fn promote_due(&self, now: DateTime<Utc>, max: usize) -> StoreResult<usize> {
-        if max == 0 {
-            return Ok(0);
-        }
-        self.promote(now, max).await
+        schedule::promote_due(self, now, max).await
     }
 
-    async fn depths(&self) -> StoreResult<QueueStats> {
-        self.queue_stats().await
+    async fn depths(&self) -> StoreResult<QueueDepths> {
+        depths::depths(self).await
     }
 
     async fn redrive_dead_letters(&self, max: usize) -> StoreResult<usize> {
-        if max == 0 {
-            return Ok(0);
-        }
-        self.redrive(max).await
+        dead_letters::redrive_dead_letters(self, max).await
     }
 
     async fn dead_letters(&self, max: usize) -> StoreResult<Vec<DeadLetter>> {
-        self.list_dead_letters(max).await
+        dead_letters::dead_letters(self, max).await
     }
 }

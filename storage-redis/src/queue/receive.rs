@@ -23,6 +23,7 @@ use xwebhook_engine::store::{LaneShares, Leased, StoreError, StoreErrorKind, Sto
 use super::blocking::BlockingConn;
 use super::groups::is_missing_group;
 use super::layout::{Lane, receipt};
+use super::scripts;
 use super::{GROUP, decode_task};
 use crate::RedisStore;
 use crate::conn::Conn;
@@ -41,34 +42,35 @@ pub(super) struct Read {
     pub raw: String,
 }
 
-impl RedisStore {
-    pub(super) async fn receive_tasks(
-        &self,
-        consumer: &str,
-        max: usize,
-        wait: Duration,
-    ) -> StoreResult<Vec<Leased>> {
-        if max == 0 {
+/// Leases up to `max` ready tasks for `consumer`, waiting up to `wait` for some when none is ready.
+pub(super) async fn receive(
+    store: &RedisStore,
+    consumer: &str,
+    max: usize,
+    wait: Duration,
+) -> StoreResult<Vec<Leased>> {
+    if max == 0 {
+        return Ok(Vec::new());
+    }
+    let deadline = Instant::now() + wait;
+    loop {
+        let reads = store.sweep(consumer, max).await?;
+        if !reads.is_empty() {
+            return store.lease(reads).await;
+        }
+        // Redis reads `BLOCK 0` as "forever": below a millisecond there is nothing left to wait for.
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left < Duration::from_millis(1) {
             return Ok(Vec::new());
         }
-        let deadline = Instant::now() + wait;
-        loop {
-            let reads = self.sweep(consumer, max).await?;
-            if !reads.is_empty() {
-                return self.lease(reads).await;
-            }
-            // Redis reads `BLOCK 0` as "forever": below a millisecond there is nothing left to wait for.
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left < Duration::from_millis(1) {
-                return Ok(Vec::new());
-            }
-            let reads = self.block(consumer, max, left).await?;
-            if !reads.is_empty() {
-                return self.lease(reads).await;
-            }
+        let reads = store.block(consumer, max, left).await?;
+        if !reads.is_empty() {
+            return store.lease(reads).await;
         }
     }
+}
 
+impl RedisStore {
     /// Partitions in the order to read them this time; the start rotates from call to call.
     pub(super) fn rotation(&self) -> Vec<u16> {
         let n = self.queue.partitions;
@@ -148,7 +150,7 @@ impl RedisStore {
             if left == 0 {
                 break;
             }
-            let mut call = self.queue.scripts.sweep.prepare_invoke();
+            let mut call = scripts::SWEEP.prepare_invoke();
             for &p in group {
                 for lane in Lane::BOTH {
                     call.key(self.queue.parts[usize::from(p)].stream(lane));
@@ -278,10 +280,7 @@ impl RedisStore {
         let mut conn = self.pool.get().await?;
         for r in extra {
             let stream = self.queue.parts[usize::from(r.partition)].stream(r.lane);
-            let _: i64 = self
-                .queue
-                .scripts
-                .requeue
+            let _: i64 = scripts::REQUEUE
                 .key(stream)
                 .key(stream)
                 .arg(GROUP)

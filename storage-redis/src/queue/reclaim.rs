@@ -1,8 +1,7 @@
-//! Leases that went quiet, and the dead-letter streams where tasks end up when they keep failing.
-//!
-//! `reclaim` takes over idle leases partition by partition, both lanes of each; a task already leased `max_deliveries` times is
-//! not handed out again but moved, in the same script, to its partition's dead-letter stream, where it waits
-//! for an operator (`redrive_dead_letters`). Undecodable entries are buried there too, with the reason.
+//! Leases that went quiet: `reclaim` takes over idle leases partition by partition, both lanes of each. A task
+//! already leased `max_deliveries` times is not handed out again but buried, in the same script, in its
+//! partition's dead-letter stream, where it waits for an operator (`dead_letters.rs`). Undecodable entries are
+//! buried there too, with the reason (`bury`, which `receive` uses as well).
 
 use std::time::Duration;
 
@@ -11,17 +10,14 @@ use xwebhook_engine::store::{Leased, StoreResult};
 
 use super::groups::is_missing_group;
 use super::layout::{Lane, receipt};
-use super::{GROUP, QueueStats, decode_task};
+use super::scripts;
+use super::{GROUP, decode_task};
 use crate::RedisStore;
 use crate::conn::Conn;
 use crate::error::Context as _;
 
 /// What the reclaim script returns for one stream: `{entry id, task, deliveries}` and how many it buried.
 type Reclaimed = (Vec<(String, String, u32)>, u64);
-
-/// What the stats script returns for one partition: fresh length and pending, retry length and pending,
-/// scheduled, dead letters.
-type PartitionDepths = (u64, u64, u64, u64, u64, u64);
 
 /// Which leases `reclaim` takes over: idle at least `min_idle`, at most `max`, for `consumer`.
 #[derive(Clone, Copy)]
@@ -31,31 +27,32 @@ struct Idle<'a> {
     max: usize,
 }
 
-impl RedisStore {
-    pub(super) async fn reclaim_tasks(
-        &self,
-        consumer: &str,
-        min_idle: Duration,
-        max: usize,
-    ) -> StoreResult<Vec<Leased>> {
-        let mut conn = self.pool.get().await?;
-        let mut leased = Vec::new();
-        for p in self.rotation() {
-            for lane in Lane::BOTH {
-                if leased.len() >= max {
-                    return Ok(leased);
-                }
-                let idle = Idle {
-                    consumer,
-                    min_idle,
-                    max: max - leased.len(),
-                };
-                leased.extend(self.reclaim_stream(&mut conn, p, lane, idle).await?);
+/// Takes over up to `max` leases of other consumers idle for `min_idle`, burying those leased too often.
+pub(super) async fn reclaim(
+    store: &RedisStore,
+    consumer: &str,
+    min_idle: Duration,
+    max: usize,
+) -> StoreResult<Vec<Leased>> {
+    let mut conn = store.pool.get().await?;
+    let mut leased = Vec::new();
+    for p in store.rotation() {
+        for lane in Lane::BOTH {
+            if leased.len() >= max {
+                return Ok(leased);
             }
+            let idle = Idle {
+                consumer,
+                min_idle,
+                max: max - leased.len(),
+            };
+            leased.extend(store.reclaim_stream(&mut conn, p, lane, idle).await?);
         }
-        Ok(leased)
     }
+    Ok(leased)
+}
 
+impl RedisStore {
     /// Takes over the idle leases of one lane of partition `p`, burying those leased too often.
     async fn reclaim_stream(
         &self,
@@ -65,10 +62,7 @@ impl RedisStore {
         idle: Idle<'_>,
     ) -> StoreResult<Vec<Leased>> {
         let keys = &self.queue.parts[usize::from(p)];
-        let result: Result<Reclaimed, _> = self
-            .queue
-            .scripts
-            .reclaim
+        let result: Result<Reclaimed, _> = scripts::RECLAIM
             .key(keys.stream(lane))
             .key(&keys.dead)
             .arg(GROUP)
@@ -114,10 +108,7 @@ impl RedisStore {
     /// Moves a leased entry of `lane` to its partition's dead-letter stream, with the reason.
     pub(super) async fn bury(&self, partition: u16, lane: Lane, id: &str, reason: &str) -> StoreResult<()> {
         let keys = &self.queue.parts[usize::from(partition)];
-        let _moved: i64 = self
-            .queue
-            .scripts
-            .requeue
+        let _moved: i64 = scripts::REQUEUE
             .key(keys.stream(lane))
             .key(&keys.dead)
             .arg(GROUP)
@@ -127,61 +118,5 @@ impl RedisStore {
             .await
             .redis("cannot move a task to the dead-letter stream")?;
         Ok(())
-    }
-
-    /// `DeliveryQueue::redrive_dead_letters`: moves up to `max` dead-lettered tasks back to their retry
-    /// streams as new entries, whose delivery count starts again (old work: it must not crowd out fresh). For operators, once the cause (a bug, a
-    /// broken message) is fixed. Each partition moves in one script; returns how many moved.
-    pub(super) async fn redrive(&self, max: usize) -> StoreResult<usize> {
-        let mut conn = self.pool.get().await?;
-        let mut moved = 0;
-        for keys in &self.queue.parts {
-            if moved >= max {
-                break;
-            }
-            let n: usize = self
-                .queue
-                .scripts
-                .redrive
-                .key(&keys.dead)
-                .key(&keys.retry)
-                .arg(max - moved)
-                .invoke_async(&mut conn)
-                .await
-                .redis("cannot redrive dead-lettered tasks")?;
-            moved += n;
-        }
-        Ok(moved)
-    }
-
-    /// The queue's depths summed over partitions, for operators and tests. Each partition is read atomically,
-    /// the whole is not: under load the figures are a close snapshot, not an exact one.
-    /// - `ready`: entries of both lanes not leased to anyone (stream length minus pending: acknowledged entries
-    ///   are deleted);
-    /// - `in_flight`: entries leased and not yet finished;
-    /// - `scheduled`: tasks parked until their due time;
-    /// - `dead_letter`: tasks in the dead-letter streams.
-    pub async fn queue_stats(&self) -> StoreResult<QueueStats> {
-        let mut conn = self.pool.get().await?;
-        let mut stats = QueueStats::default();
-        for keys in &self.queue.parts {
-            let (fresh, fresh_pending, retry, retry_pending, scheduled, dead): PartitionDepths = self
-                .queue
-                .scripts
-                .stats
-                .key(&keys.fresh)
-                .key(&keys.retry)
-                .key(&keys.scheduled)
-                .key(&keys.dead)
-                .arg(GROUP)
-                .invoke_async(&mut conn)
-                .await
-                .redis("cannot read the delivery queue's depths")?;
-            stats.ready += fresh.saturating_sub(fresh_pending) + retry.saturating_sub(retry_pending);
-            stats.in_flight += fresh_pending + retry_pending;
-            stats.scheduled += scheduled;
-            stats.dead_letter += dead;
-        }
-        Ok(stats)
     }
 }

@@ -8,6 +8,7 @@ use xwebhook_engine::store::{StoreResult, Task};
 
 use super::encode_task;
 use super::layout::partition_of;
+use super::scripts;
 use crate::RedisStore;
 use crate::conn::Conn;
 use crate::error::Context as _;
@@ -23,6 +24,51 @@ pub(super) struct PartWork {
 
 /// Work by partition, partitions in order.
 pub(super) type Work = BTreeMap<u16, PartWork>;
+
+/// Appends ready tasks to their partitions' fresh lanes.
+pub(super) async fn enqueue(store: &RedisStore, tasks: &[Task]) -> StoreResult<()> {
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let work = store.work(tasks, &[])?;
+    store.add_work(&mut store.pool.get().await?, &work).await
+}
+
+/// Parks tasks in their partitions' scheduled sets until their due time.
+pub(super) async fn schedule(store: &RedisStore, tasks: &[(Task, DateTime<Utc>)]) -> StoreResult<()> {
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let work = store.work(&[], tasks)?;
+    store.add_work(&mut store.pool.get().await?, &work).await
+}
+
+/// One script per partition moves its due members: each moves exactly once however many processes
+/// promote at the same time, and a process dying mid-way leaves each member either parked or ready. They
+/// become ready in the retry lane, so a wave of them never stands ahead of fresh work.
+pub(super) async fn promote_due(store: &RedisStore, now: DateTime<Utc>, max: usize) -> StoreResult<usize> {
+    if max == 0 {
+        return Ok(0);
+    }
+    let mut conn = store.pool.get().await?;
+    let mut moved = 0;
+    for p in store.rotation() {
+        if moved >= max {
+            break;
+        }
+        let keys = &store.queue.parts[usize::from(p)];
+        let n: usize = scripts::PROMOTE
+            .key(&keys.scheduled)
+            .key(&keys.retry)
+            .arg(now.timestamp_millis())
+            .arg(max - moved)
+            .invoke_async(&mut conn)
+            .await
+            .redis("cannot promote due delivery tasks")?;
+        moved += n;
+    }
+    Ok(moved)
+}
 
 impl RedisStore {
     /// Encodes tasks and sorts them into their partitions.
@@ -73,48 +119,5 @@ impl RedisStore {
                 .redis("cannot add delivery tasks")?;
         }
         Ok(())
-    }
-
-    pub(super) async fn enqueue_tasks(&self, tasks: &[Task]) -> StoreResult<()> {
-        if tasks.is_empty() {
-            return Ok(());
-        }
-        let work = self.work(tasks, &[])?;
-        self.add_work(&mut self.pool.get().await?, &work).await
-    }
-
-    pub(super) async fn schedule_tasks(&self, tasks: &[(Task, DateTime<Utc>)]) -> StoreResult<()> {
-        if tasks.is_empty() {
-            return Ok(());
-        }
-        let work = self.work(&[], tasks)?;
-        self.add_work(&mut self.pool.get().await?, &work).await
-    }
-
-    /// One script per partition moves its due members: each moves exactly once however many processes
-    /// promote at the same time, and a process dying mid-way leaves each member either parked or ready. They
-    /// become ready in the retry lane, so a wave of them never stands ahead of fresh work.
-    pub(super) async fn promote(&self, now: DateTime<Utc>, max: usize) -> StoreResult<usize> {
-        let mut conn = self.pool.get().await?;
-        let mut moved = 0;
-        for p in self.rotation() {
-            if moved >= max {
-                break;
-            }
-            let keys = &self.queue.parts[usize::from(p)];
-            let n: usize = self
-                .queue
-                .scripts
-                .promote
-                .key(&keys.scheduled)
-                .key(&keys.retry)
-                .arg(now.timestamp_millis())
-                .arg(max - moved)
-                .invoke_async(&mut conn)
-                .await
-                .redis("cannot promote due delivery tasks")?;
-            moved += n;
-        }
-        Ok(moved)
     }
 }

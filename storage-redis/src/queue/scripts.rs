@@ -4,6 +4,8 @@
 //! Every stream entry has one field, `t`, holding the task's JSON; dead-letter entries add `id` (the original
 //! entry id), `deliveries` and `reason`.
 
+use std::sync::LazyLock;
+
 use redis::Script;
 
 /// `field(fields, name)`: the value of `name` in a flat `[k1, v1, k2, v2, …]` entry, or nil.
@@ -24,7 +26,7 @@ end
 /// would lease more than asked. A stream without the group is counted and skipped rather than failing the
 /// script: scripts do not roll back, so failing would lose track of entries already leased before it.
 /// On a single node KEYS are all partitions' streams; on a cluster, one partition's pair per call.
-const SWEEP: &str = r"
+const SWEEP_LUA: &str = r"
 local out, missing = {}, 0
 local left, total = {tonumber(ARGV[3]), tonumber(ARGV[4])}, tonumber(ARGV[5])
 local function read(k, n)
@@ -67,7 +69,7 @@ return {out, missing}
 /// the number of tasks to enqueue, the number to schedule, the tasks, then (score, member) pairs.
 /// Returns 1 when acknowledged, 0 when the entry was not pending (already finished, or reclaimed and finished).
 /// On a cluster only the acknowledged entry's own partition is passed (see `finish.rs`).
-const FINISH: &str = r"
+const FINISH_LUA: &str = r"
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('XDEL', KEYS[1], ARGV[2])
 local a = 3
@@ -90,7 +92,7 @@ return 1
 /// ARGV[1]. An entry already leased ARGV[5] times goes to the dead-letter stream KEYS[2] instead. Returns
 /// `{{entry id, task, deliveries}…}, dead-lettered count`. `XPENDING` gives the delivery counts that
 /// `XAUTOCLAIM` does not report; `XCLAIM` with the same min-idle then re-checks each entry, all in one step.
-const RECLAIM: &str = r"
+const RECLAIM_LUA: &str = r"
 local claimed, dead = {}, 0
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+', ARGV[4])
 for _, p in ipairs(pending) do
@@ -115,7 +117,7 @@ return {claimed, dead}
 /// Moves entry ARGV[2] of stream KEYS[1] (pending in group ARGV[1]) to the end of stream KEYS[2] as a fresh
 /// entry, with optional reason ARGV[3]. Returns 1 if moved, 0 if the entry was no longer pending. Used to hand
 /// back leases read beyond `max` (KEYS[2] = KEYS[1]) and to bury undecodable entries (KEYS[2] = dead letters).
-const REQUEUE: &str = r"
+const REQUEUE_LUA: &str = r"
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
@@ -131,7 +133,7 @@ return 1
 
 /// Moves up to ARGV[2] members of scheduled set KEYS[1] due at or before ARGV[1] (ms) to stream KEYS[2].
 /// Members are `<token>|<task>`. Returns how many moved.
-const PROMOTE: &str = r"
+const PROMOTE_LUA: &str = r"
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, m in ipairs(due) do
   local sep = string.find(m, '|', 1, true)
@@ -145,7 +147,7 @@ return #due
 
 /// Moves up to ARGV[1] entries of dead-letter stream KEYS[1] back to stream KEYS[2] as fresh entries (their
 /// delivery count starts again). Returns how many moved.
-const REDRIVE: &str = r"
+const REDRIVE_LUA: &str = r"
 local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[1])
 for _, e in ipairs(entries) do
   redis.call('XADD', KEYS[2], '*', 't', field(e[2], 't') or '')
@@ -157,7 +159,7 @@ return #entries
 /// `{fresh length, fresh pending, retry length, retry pending, scheduled, dead letters}` of one partition, with
 /// KEYS = fresh stream, retry stream, scheduled set, dead letters; pending counts group ARGV[1]'s leases, and a
 /// missing group counts as nothing pending.
-const STATS: &str = r"
+const STATS_LUA: &str = r"
 local function pending(key)
   local ok, summary = pcall(redis.call, 'XPENDING', key, ARGV[1])
   if ok then return summary[1] end
@@ -167,27 +169,14 @@ return {redis.call('XLEN', KEYS[1]), pending(KEYS[1]), redis.call('XLEN', KEYS[2
   redis.call('ZCARD', KEYS[3]), redis.call('XLEN', KEYS[4])}
 ";
 
-pub(super) struct Scripts {
-    pub sweep: Script,
-    pub finish: Script,
-    pub reclaim: Script,
-    pub requeue: Script,
-    pub promote: Script,
-    pub redrive: Script,
-    pub stats: Script,
+fn with_field(body: &str) -> Script {
+    Script::new(&format!("{FIELD_FN}{body}"))
 }
 
-impl Scripts {
-    pub fn new() -> Self {
-        let with_field = |body: &str| Script::new(&format!("{FIELD_FN}{body}"));
-        Self {
-            sweep: with_field(SWEEP),
-            finish: Script::new(FINISH),
-            reclaim: with_field(RECLAIM),
-            requeue: with_field(REQUEUE),
-            promote: Script::new(PROMOTE),
-            redrive: with_field(REDRIVE),
-            stats: Script::new(STATS),
-        }
-    }
-}
+pub(super) static SWEEP: LazyLock<Script> = LazyLock::new(|| with_field(SWEEP_LUA));
+pub(super) static FINISH: LazyLock<Script> = LazyLock::new(|| Script::new(FINISH_LUA));
+pub(super) static RECLAIM: LazyLock<Script> = LazyLock::new(|| with_field(RECLAIM_LUA));
+pub(super) static REQUEUE: LazyLock<Script> = LazyLock::new(|| with_field(REQUEUE_LUA));
+pub(super) static PROMOTE: LazyLock<Script> = LazyLock::new(|| Script::new(PROMOTE_LUA));
+pub(super) static REDRIVE: LazyLock<Script> = LazyLock::new(|| with_field(REDRIVE_LUA));
+pub(super) static STATS: LazyLock<Script> = LazyLock::new(|| Script::new(STATS_LUA));

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
-use xwebhook_engine::store::{DeliveryQueue, FollowUp, Receipt, Task, TaskKind};
+use xwebhook_engine::store::{DeliveryQueue, FollowUp, QueueDepths, Receipt, Task, TaskKind};
 use xwebhook_storage_redis::scratch::ScratchPrefix;
-use xwebhook_storage_redis::{QueueStats, RedisConfig, RedisStore};
+use xwebhook_storage_redis::{RedisConfig, RedisStore};
 
 use crate::support::{raw, redis_url, store};
 
@@ -163,7 +163,7 @@ async fn poison_task_is_dead_lettered_then_redriven() {
     assert_eq!((dead[0].task.as_ref(), dead[0].deliveries), (Some(&t), 2));
     assert_eq!(dead[0].reason, "leased too often without being finished");
     assert!(q.dead_letters(0).await.expect("list none").is_empty());
-    let stats = q.queue_stats().await.expect("stats");
+    let stats = q.depths().await.expect("stats");
     assert_eq!((stats.dead_letter, stats.in_flight, stats.ready), (1, 0, 0));
 
     assert_eq!(q.redrive_dead_letters(10).await.expect("redrive"), 1);
@@ -177,7 +177,7 @@ async fn poison_task_is_dead_lettered_then_redriven() {
         (&t, 1),
         "redriven with a fresh count"
     );
-    assert_eq!(q.queue_stats().await.expect("stats").dead_letter, 0);
+    assert_eq!(q.depths().await.expect("stats").dead_letter, 0);
 }
 
 #[tokio::test]
@@ -196,7 +196,7 @@ async fn undecodable_entries_are_buried() {
         .await
         .expect("receive");
     assert!(got.is_empty());
-    let stats = q.queue_stats().await.expect("stats");
+    let stats = q.depths().await.expect("stats");
     assert_eq!((stats.dead_letter, stats.in_flight, stats.ready), (1, 0, 0));
     let dead = q.dead_letters(10).await.expect("list dead letters");
     assert_eq!(dead.len(), 1, "listing moves nothing");
@@ -228,7 +228,7 @@ async fn surplus_of_a_blocking_read_goes_back() {
         .expect("enqueue");
     let got = waiter.await.expect("waiter").expect("blocking receive");
     assert!(!got.is_empty() && got.len() <= 2, "got {}", got.len());
-    let stats = q.queue_stats().await.expect("stats");
+    let stats = q.depths().await.expect("stats");
     assert_eq!(
         stats.in_flight,
         got.len() as u64,
@@ -252,17 +252,17 @@ async fn stats_count_each_state() {
         .await
         .expect("receive");
     assert_eq!(leased.len(), 1);
-    let want = QueueStats {
+    let want = QueueDepths {
         ready: 2,
         in_flight: 1,
         scheduled: 2,
         dead_letter: 0,
     };
-    assert_eq!(q.queue_stats().await.expect("stats"), want);
+    assert_eq!(q.depths().await.expect("stats"), want);
     q.finish(&leased[0].receipt, FollowUp::none())
         .await
         .expect("finish");
-    assert_eq!(q.queue_stats().await.expect("stats").in_flight, 0);
+    assert_eq!(q.depths().await.expect("stats").in_flight, 0);
 }
 
 #[tokio::test]
@@ -304,6 +304,6 @@ async fn work_of_the_layout_before_lanes_is_delivered() {
         .await
         .expect("receive");
     assert_eq!(got.iter().map(|l| &l.task).collect::<Vec<_>>(), [&waiting]);
-    let stats = q.queue_stats().await.expect("stats");
+    let stats = q.depths().await.expect("stats");
     assert_eq!((stats.ready, stats.in_flight), (0, 1), "the old lease is gone");
 }
