@@ -7,6 +7,7 @@ use xwebhook_engine::domain::{Attempt, Destination};
 use xwebhook_engine::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
 use xwebhook_engine::store::{
     AttemptFilter, AttemptRecord, AttemptStore, DestinationFilter, ListQuery, StoreError, StoreResult,
+    one_for_all,
 };
 
 use crate::PostgresStore;
@@ -15,7 +16,6 @@ use crate::batch::{
     last_destinations,
 };
 use crate::error::Context as _;
-use crate::group::each_failed;
 use crate::sql::{Query, ceil_millis, doc, docs};
 
 /// Attempt-specific conditions on top of the time, type and channel bounds.
@@ -112,7 +112,8 @@ pub(crate) fn destinations_of(
     q
 }
 
-/// Inserts the destinations of a group of fan-outs in one statement (see `group`): one commit for all.
+/// Inserts the destinations of a group of fan-outs in one statement (fed by the engine's `Coalescer`): one commit
+/// for all.
 pub(crate) async fn insert_destination_group(
     pool: Pool,
     fan_outs: Vec<Vec<Destination>>,
@@ -130,10 +131,7 @@ pub(crate) async fn insert_destination_group(
             .await
             .context("cannot insert destinations")
     };
-    match written.await {
-        Ok(_) => fan_outs.iter().map(|_| Ok(())).collect(),
-        Err(e) => each_failed(e, fan_outs.len()),
-    }
+    one_for_all(written.await.map(|_| ()), fan_outs.len())
 }
 
 #[async_trait]

@@ -14,7 +14,7 @@
 //!   `Corrupt`), the original error kept as source.
 //! - `sql`: the list-query builder (filters, and the `ListQuery::walk` scan as `key > from ORDER BY key LIMIT`).
 //! - `applications`, `endpoints`, `event_types`, `messages`, `attempts`: the ports; `batch` holds the
-//!   one-round-trip inserts of the delivery path, and `group` the group commit that feeds them.
+//!   one-round-trip inserts of the delivery path, which the engine's `Coalescer` feeds (group commit).
 //! - `retention`: payload expiry and pruning across tenants, one bounded statement per batch.
 //! - `plans` (tests only): the query plans of the hot listings, asserted with `EXPLAIN`.
 //!
@@ -56,9 +56,10 @@
 //!
 //! `record_attempts` sends every attempt and destination of a batch as column arrays in one statement
 //! (`INSERT … SELECT FROM UNNEST(…)`, the destinations upserted by a data-modifying CTE). Message inserts and
-//! fan-outs' destination inserts arrive one per request, so `group` coalesces the concurrent ones into one
-//! statement and one commit (group commit), which is what bounded throughput: every commit waits for a WAL
-//! flush. Statements are prepared once per connection.
+//! fan-outs' destination inserts arrive one per request, so the engine's `Coalescer` groups the concurrent ones
+//! into one statement and one commit (group commit), which is what bounded throughput: every commit waits for a
+//! WAL flush (`pg_stat_activity` showed `LWLock:WALWrite` / `IO:WALSync` waits). Statements are prepared once
+//! per connection.
 
 mod applications;
 mod attempts;
@@ -67,7 +68,6 @@ mod config;
 mod endpoints;
 mod error;
 mod event_types;
-mod group;
 mod messages;
 mod migrate;
 mod retention;
@@ -83,16 +83,18 @@ use std::sync::Arc;
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::Row;
 use xwebhook_engine::domain::{Destination, Message};
-use xwebhook_engine::store::{StoreResult, Stores};
+use xwebhook_engine::store::{Coalescer, GroupLimits, StoreResult, Stores};
 
 pub use crate::config::PostgresConfig;
 use crate::error::Context as _;
-use crate::group::Coalescer;
 pub use crate::migrate::{MIGRATIONS, Migration};
 use crate::sql::Query;
 
 /// Most rows one grouped insert carries.
 const MAX_GROUP: usize = 512;
+
+/// Grouped inserts queued beyond this wait for room rather than growing the queue without bound.
+const QUEUE_CAPACITY: usize = 8 * 1024;
 
 /// The record ports on a pool of Postgres connections. Cheap to share: clone the `Arc`.
 pub struct PostgresStore {
@@ -117,15 +119,19 @@ impl PostgresStore {
     /// Builds the pool, checks that the server answers and, when `migrate_on_start`, applies pending migrations.
     pub async fn connect(config: &PostgresConfig) -> StoreResult<Arc<Self>> {
         let pool = config.pool()?;
-        // A quarter of the pool for each kind of grouped write, half in all, so that reads and the attempt
-        // recorder always find a connection.
-        let writers = (config.pool_size / 4).max(1);
+        let limits = GroupLimits {
+            max_group: MAX_GROUP,
+            // A quarter of the pool for each kind of grouped write, half in all, so that reads and the attempt
+            // recorder always find a connection.
+            writers: (config.pool_size / 4).max(1),
+            queue: QUEUE_CAPACITY,
+        };
         let store = Self {
-            message_writer: Coalescer::spawn(MAX_GROUP, writers, {
+            message_writer: Coalescer::spawn("postgres message writer", limits, {
                 let pool = pool.clone();
                 move |group| messages::insert_group(pool.clone(), group)
             }),
-            destination_writer: Coalescer::spawn(MAX_GROUP, writers, {
+            destination_writer: Coalescer::spawn("postgres destination writer", limits, {
                 let pool = pool.clone();
                 move |group| attempts::insert_destination_group(pool.clone(), group)
             }),

@@ -10,12 +10,11 @@ use serde_json::value::RawValue;
 use tokio_postgres::Row;
 use xwebhook_engine::domain::{Message, Payload, Uid};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
-use xwebhook_engine::store::{ListQuery, MessageFilter, MessageStore, StoreError, StoreResult};
+use xwebhook_engine::store::{ListQuery, MessageFilter, MessageStore, StoreError, StoreResult, one_for_all};
 
 use crate::PostgresStore;
 use crate::batch::{INSERT_MESSAGES, MessageColumns};
 use crate::error::{Context as _, corrupt};
-use crate::group::each_failed;
 use crate::sql::{Query, doc};
 
 const WHAT: &str = "a message";
@@ -35,8 +34,8 @@ fn conflict(m: &Message) -> StoreError {
     }
 }
 
-/// Inserts a group of messages in one statement (see `group`): one commit for all of them. A message that
-/// breaks a uniqueness rule gets its conflict; the others stand.
+/// Inserts a group of messages in one statement (fed by the engine's `Coalescer`): one commit for all of them. A
+/// message that breaks a uniqueness rule gets its conflict; the others stand.
 pub(crate) async fn insert_group(pool: Pool, messages: Vec<Message>) -> Vec<StoreResult<()>> {
     match insert_rows(&pool, &messages).await {
         Ok(inserted) => messages
@@ -49,7 +48,7 @@ pub(crate) async fn insert_group(pool: Pool, messages: Vec<Message>) -> Vec<Stor
                 }
             })
             .collect(),
-        Err(e) => each_failed(e, messages.len()),
+        Err(e) => one_for_all(Err(e), messages.len()),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
 
 /// What went wrong, coarsely enough that callers can decide (retry, 404, 409, 503) without knowing the backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,14 +35,29 @@ impl fmt::Display for StoreErrorKind {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{kind}: {context}")]
+/// A storage failure: its kind, what was being done, and the original error.
+///
+/// `Clone`, so that one failure of a grouped write (see [`super::Coalescer`]) reaches every member of the group
+/// whole: the source sits behind an `Arc` and is shared, never flattened into text.
+#[derive(Debug, Clone)]
 pub struct StoreError {
     pub kind: StoreErrorKind,
     /// What was being done, for logs and (for `Conflict`/`NotFound`) for the client.
     pub context: String,
-    #[source]
-    pub source: Option<Box<dyn StdError + Send + Sync>>,
+    pub source: Option<Arc<dyn StdError + Send + Sync>>,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.context)
+    }
+}
+
+impl StdError for StoreError {
+    /// The original error itself (not the `Arc` around it), so that callers can downcast it.
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+    }
 }
 
 impl StoreError {
@@ -61,7 +77,7 @@ impl StoreError {
         Self {
             kind,
             context: context.into(),
-            source: Some(Box::new(source)),
+            source: Some(Arc::new(source)),
         }
     }
 
@@ -79,3 +95,25 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clone_keeps_kind_context_and_the_original_source() {
+        let original = StoreError::with_source(
+            StoreErrorKind::Unavailable,
+            "cannot insert messages",
+            std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset"),
+        );
+        let copy = original.clone();
+        assert_eq!(copy.kind(), StoreErrorKind::Unavailable);
+        assert_eq!(copy.to_string(), "unavailable: cannot insert messages");
+        let source = StdError::source(&copy).expect("the source is kept");
+        let io = source
+            .downcast_ref::<std::io::Error>()
+            .expect("the source is the original error");
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionReset);
+    }
+}

@@ -1,5 +1,6 @@
 //! Storage and queue ports: what any backend must provide, with each method's contract.
 
+mod coalesce;
 mod endpoint_health;
 mod error;
 mod filter;
@@ -14,6 +15,7 @@ mod revocation;
 
 use std::sync::Arc;
 
+pub use coalesce::{Coalescer, GroupLimits, one_for_all};
 pub use endpoint_health::EndpointHealth;
 pub use error::{StoreError, StoreErrorKind, StoreResult};
 pub use filter::{AttemptFilter, DestinationFilter, MessageFilter, TimeTypeChannel, status_code_class};
