@@ -7,7 +7,6 @@
 //! batch commits. A storage failure poisons the transaction: the batch is aborted and every caller is told,
 //! with the original error as the source.
 
-use std::error::Error as StdError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -16,7 +15,7 @@ use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 use xwebhook_engine::store::{StoreError, StoreErrorKind, StoreResult};
 
-use crate::error::{Classify, Context as _};
+use crate::error::Context as _;
 use crate::queue::{Effect, QueueShared};
 use crate::tables::{META, NEXT_SEQ};
 
@@ -47,32 +46,11 @@ impl Batch<'_> {
     }
 }
 
-/// Why a whole batch failed: shared by every caller of the batch.
-struct BatchFailure {
-    kind: StoreErrorKind,
-    context: &'static str,
-    source: Arc<dyn StdError + Send + Sync>,
-}
-
-impl BatchFailure {
-    fn new<E: Classify + StdError + Send + Sync + 'static>(context: &'static str, e: E) -> Self {
-        Self {
-            kind: e.kind(),
-            context,
-            source: Arc::new(e),
-        }
-    }
-
-    fn to_error(&self) -> StoreError {
-        StoreError::with_source(self.kind, self.context, self.source.clone())
-    }
-}
-
 trait Pending: Send {
     /// Runs the operation inside the batch. An error returned here aborts the batch.
     fn apply(&mut self, batch: &mut Batch<'_>) -> Result<(), StoreError>;
     /// Answers the caller once the batch's fate is known.
-    fn settle(self: Box<Self>, failure: Option<&BatchFailure>);
+    fn settle(self: Box<Self>, failure: Option<&StoreError>);
 }
 
 struct Job<T, F> {
@@ -99,11 +77,11 @@ where
         }
     }
 
-    fn settle(self: Box<Self>, failure: Option<&BatchFailure>) {
+    fn settle(self: Box<Self>, failure: Option<&StoreError>) {
         let answer = match (self.outcome, failure) {
             // A logical failure wrote nothing, so it stands whatever happened to the batch.
             (Some(Err(e)), _) => Err(e),
-            (_, Some(failure)) => Err(failure.to_error()),
+            (_, Some(failure)) => Err(failure.clone()),
             (Some(Ok(v)), None) => Ok(v),
             (None, None) => Err(StoreError::new(
                 StoreErrorKind::Internal,
@@ -220,7 +198,8 @@ fn run(
                 queue.publish(effects);
             }
             Some(f) => {
-                tracing::error!(kind = %f.kind, error = %f.source, "embedded store write batch failed")
+                let source = f.source.as_ref().map(|s| s.to_string()).unwrap_or_default();
+                tracing::error!(error = %f, %source, "embedded store write batch failed")
             }
         }
         counters
@@ -237,10 +216,10 @@ fn commit_batch(
     jobs: &mut [Box<dyn Pending>],
     next_seq: &mut u64,
     effects: &mut Vec<Effect>,
-) -> Option<BatchFailure> {
-    let mut tx = match db.begin_write() {
+) -> Option<StoreError> {
+    let mut tx = match db.begin_write().context("cannot start a write transaction") {
         Ok(tx) => tx,
-        Err(e) => return Some(BatchFailure::new("cannot start a write transaction", e)),
+        Err(e) => return Some(e),
     };
     tx.set_durability(Durability::Immediate);
     let first_seq = *next_seq;
@@ -257,15 +236,10 @@ fn commit_batch(
         if let Err(abort) = tx.abort() {
             tracing::warn!(error = %abort, "cannot abort a failed write batch");
         }
-        return Some(BatchFailure {
-            kind: e.kind,
-            context: "write batch aborted by a storage error",
-            source: Arc::new(e),
-        });
+        let context = "write batch aborted by a storage error";
+        return Some(StoreError::with_source(e.kind(), context, e));
     }
-    tx.commit()
-        .err()
-        .map(|e| BatchFailure::new("cannot commit a write batch", e))
+    tx.commit().context("cannot commit a write batch").err()
 }
 
 /// Persists the sequence counter when the batch used it, so numbers are never reused after a restart.

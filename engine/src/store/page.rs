@@ -125,7 +125,7 @@ impl<T> Page<T> {
 /// Walks a whole listing page by page, for work that must see every row (recovery, counting) without holding
 /// them all at once:
 ///
-/// ```ignore
+/// ```text
 /// let mut pager = Pager::new(Order::Ascending);
 /// while let Some(query) = pager.next_query() {
 ///     let rows = store.list_…(…, &query).await?;
