@@ -167,11 +167,11 @@ fn main() -> anyhow::Result<()> {
 
 fn serve(config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let spans = match &config.otlp_endpoint {
+    let spans = match &config.telemetry.otlp_endpoint {
         Some(endpoint) => Some(traces::otlp_provider(endpoint, runtime.handle().clone())?),
         None => None,
     };
-    logging::init(&config.log, config.log_format, spans.as_ref())?;
+    logging::init(&config.telemetry.log, config.telemetry.log_format, spans.as_ref())?;
     limits::raise_open_file_limit();
     let served = runtime.block_on(async {
         let shutdown = CancellationToken::new();
@@ -187,7 +187,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
 
 /// Runs a one-off command's future on a single-threaded runtime, with logging set up.
 fn run_once<T>(config: &Config, work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    logging::init(&config.log, config.log_format, None)?;
+    logging::init(&config.telemetry.log, config.telemetry.log_format, None)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -287,10 +287,10 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
 
 fn generate_token(config: &Config, org_id: &str) -> anyhow::Result<()> {
     let org = OrgId::parse(org_id).with_context(|| format!("`{org_id}` is not an organization id"))?;
-    let secret = match &config.jwt_secret {
+    let secret = match &config.auth.jwt_secret {
         Some(s) => s.clone(),
         // The error names the file and what is wrong with it.
-        None => secret_file::read_or_create(&config.data_dir)?.0,
+        None => secret_file::read_or_create(&config.storage.data_dir)?.0,
     };
     let token = JwtAuth::new(secret.expose().as_bytes()).issue_org_token(&org, chrono_now());
     println!("{token}");

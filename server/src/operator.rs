@@ -15,7 +15,7 @@ pub const REDRIVE_BATCH: usize = 1000;
 
 /// The queue backend alone, opened as `serve` would.
 pub async fn open_queue(config: &Config) -> anyhow::Result<Arc<dyn DeliveryQueue>> {
-    if let Some(url) = &config.redis_url {
+    if let Some(url) = &config.storage.redis_url {
         return Ok(run::open_redis(config, url).await?);
     }
     prune::open_embedded(config, "run this command").map(|s| s as Arc<dyn DeliveryQueue>)
