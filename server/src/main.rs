@@ -31,8 +31,22 @@ struct Cli {
     command: Command,
 }
 
+/// The commands. `openapi` is apart because it depends on no configuration: a broken one must not stop the
+/// contract check, and every other command runs with the configuration loaded.
 #[derive(Subcommand)]
 enum Command {
+    #[command(flatten)]
+    Configured(Configured),
+    /// Print our OpenAPI document, or check it against a reference contract.
+    Openapi {
+        /// Compare with this OpenAPI document (Svix's): list what ours lacks and exit 1, or exit 0.
+        #[arg(long, value_name = "FILE")]
+        check_against: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Configured {
     /// Run the API and the delivery worker.
     Serve {
         /// Address to listen on (XWEBHOOK_LISTEN).
@@ -47,12 +61,6 @@ enum Command {
     },
     /// Apply pending Postgres migrations (XWEBHOOK_DATABASE_URL), then exit.
     Migrate,
-    /// Print our OpenAPI document, or check it against a reference contract.
-    Openapi {
-        /// Compare with this OpenAPI document (Svix's): list what ours lacks and exit 1, or exit 0.
-        #[arg(long, value_name = "FILE")]
-        check_against: Option<PathBuf>,
-    },
     /// Delete messages created before a time, with their attempts and destinations, then exit.
     Prune {
         /// An RFC 3339 time (2026-01-31T00:00:00Z) or an age such as 30d, 12h, 1d12h (units s, m, h, d, w).
@@ -123,43 +131,42 @@ enum JwtCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // The document depends on no configuration, so a broken one must not stop the contract check.
-    if let Command::Openapi { check_against } = &cli.command {
-        return openapi(check_against.as_deref());
-    }
+    let command = match cli.command {
+        Command::Openapi { check_against } => return openapi(check_against.as_deref()),
+        Command::Configured(command) => command,
+    };
     let env: HashMap<String, String> = std::env::vars()
         .filter(|(k, _)| k.starts_with("XWEBHOOK_"))
         .collect();
     let mut flags = Overrides {
-        data_dir: cli.data_dir.clone(),
+        data_dir: cli.data_dir,
         ..Overrides::default()
     };
-    if let Command::Serve {
+    if let Configured::Serve {
         listen,
         role,
         redis_url,
-    } = &cli.command
+    } = &command
     {
         flags.listen = listen.clone();
         flags.role = role.clone();
         flags.redis_url = redis_url.clone();
     }
     let config = Config::load(cli.config.as_deref(), &env, &flags)?;
-    match cli.command {
-        Command::Serve { .. } => serve(config),
-        Command::Jwt {
+    match command {
+        Configured::Serve { .. } => serve(config),
+        Configured::Jwt {
             command: JwtCommand::Generate { org_id },
         } => generate_token(&config, &org_id),
-        Command::Migrate => migrate(config),
-        Command::Openapi { .. } => unreachable!("handled before the configuration is loaded"),
-        Command::Prune { older_than, json } => prune(config, &older_than, json),
-        Command::Queue {
+        Configured::Migrate => migrate(config),
+        Configured::Prune { older_than, json } => prune(config, &older_than, json),
+        Configured::Queue {
             command: QueueCommand::Stats { json },
         } => operate(config, json, |q| async move { operator::stats(&*q).await }),
-        Command::Dlq {
+        Configured::Dlq {
             command: DlqCommand::List { limit, json },
         } => operate(config, json, |q| async move { operator::list(&*q, limit).await }),
-        Command::Dlq {
+        Configured::Dlq {
             command: DlqCommand::Redrive { max, json },
         } => operate(config, json, |q| async move { operator::redrive(&*q, max).await }),
     }
