@@ -299,12 +299,13 @@ fn generate_token(config: &Config, org_id: &str) -> anyhow::Result<()> {
         // The error names the file and what is wrong with it.
         None => secret_file::read_or_create(&config.storage.data_dir)?.0,
     };
-    let token = JwtAuth::new(secret.expose().as_bytes()).issue_org_token(&org, chrono_now());
+    let token = JwtAuth::new(secret.expose().as_bytes()).issue_org_token(&org, unix_seconds_now());
     println!("{token}");
     Ok(())
 }
 
-fn chrono_now() -> i64 {
+/// Seconds since the Unix epoch: the `iat` of a token.
+fn unix_seconds_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
