@@ -24,10 +24,10 @@ pub fn raise_open_file_limit() {
 /// The API's connection limits: the configured ones, the cap derived from the open-file limit unless set.
 pub fn connection_limits(config: &Config) -> ConnectionLimits {
     ConnectionLimits {
-        header_read_timeout: config.header_read_timeout,
-        body_read_timeout: config.body_read_timeout,
-        idle_timeout: config.idle_timeout,
-        max_connections: config.max_connections.unwrap_or_else(|| {
+        header_read_timeout: config.listener.header_read_timeout,
+        body_read_timeout: config.listener.body_read_timeout,
+        idle_timeout: config.listener.idle_timeout,
+        max_connections: config.listener.max_connections.unwrap_or_else(|| {
             let open_files = rlimit::getrlimit(rlimit::Resource::NOFILE)
                 .map_or(1024, |(soft, _)| usize::try_from(soft).unwrap_or(usize::MAX));
             auto_max_connections(open_files, config)
@@ -39,9 +39,9 @@ pub fn connection_limits(config: &Config) -> ConnectionLimits {
 fn auto_max_connections(open_files: usize, config: &Config) -> usize {
     let deliveries = match config.role {
         Role::Api => 0,
-        _ => config.worker_concurrency,
+        _ => config.delivery.worker_concurrency,
     };
-    let storage = config.redis_pool_size + config.database_pool_size;
+    let storage = config.storage.redis_pool_size + config.storage.database_pool_size;
     open_files
         .saturating_sub(deliveries + storage + RESERVED_FDS)
         .clamp(AUTO_MIN, AUTO_MAX)

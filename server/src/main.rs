@@ -31,8 +31,22 @@ struct Cli {
     command: Command,
 }
 
+/// The commands. `openapi` is apart because it depends on no configuration: a broken one must not stop the
+/// contract check, and every other command runs with the configuration loaded.
 #[derive(Subcommand)]
 enum Command {
+    #[command(flatten)]
+    Configured(Configured),
+    /// Print our OpenAPI document, or check it against a reference contract.
+    Openapi {
+        /// Compare with this OpenAPI document (Svix's): list what ours lacks and exit 1, or exit 0.
+        #[arg(long, value_name = "FILE")]
+        check_against: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Configured {
     /// Run the API and the delivery worker.
     Serve {
         /// Address to listen on (XWEBHOOK_LISTEN).
@@ -47,12 +61,6 @@ enum Command {
     },
     /// Apply pending Postgres migrations (XWEBHOOK_DATABASE_URL), then exit.
     Migrate,
-    /// Print our OpenAPI document, or check it against a reference contract.
-    Openapi {
-        /// Compare with this OpenAPI document (Svix's): list what ours lacks and exit 1, or exit 0.
-        #[arg(long, value_name = "FILE")]
-        check_against: Option<PathBuf>,
-    },
     /// Delete messages created before a time, with their attempts and destinations, then exit.
     Prune {
         /// An RFC 3339 time (2026-01-31T00:00:00Z) or an age such as 30d, 12h, 1d12h (units s, m, h, d, w).
@@ -123,43 +131,42 @@ enum JwtCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // The document depends on no configuration, so a broken one must not stop the contract check.
-    if let Command::Openapi { check_against } = &cli.command {
-        return openapi(check_against.as_deref());
-    }
+    let command = match cli.command {
+        Command::Openapi { check_against } => return openapi(check_against.as_deref()),
+        Command::Configured(command) => command,
+    };
     let env: HashMap<String, String> = std::env::vars()
         .filter(|(k, _)| k.starts_with("XWEBHOOK_"))
         .collect();
     let mut flags = Overrides {
-        data_dir: cli.data_dir.clone(),
+        data_dir: cli.data_dir,
         ..Overrides::default()
     };
-    if let Command::Serve {
+    if let Configured::Serve {
         listen,
         role,
         redis_url,
-    } = &cli.command
+    } = &command
     {
         flags.listen = listen.clone();
         flags.role = role.clone();
         flags.redis_url = redis_url.clone();
     }
     let config = Config::load(cli.config.as_deref(), &env, &flags)?;
-    match cli.command {
-        Command::Serve { .. } => serve(config),
-        Command::Jwt {
+    match command {
+        Configured::Serve { .. } => serve(config),
+        Configured::Jwt {
             command: JwtCommand::Generate { org_id },
         } => generate_token(&config, &org_id),
-        Command::Migrate => migrate(config),
-        Command::Openapi { .. } => unreachable!("handled before the configuration is loaded"),
-        Command::Prune { older_than, json } => prune(config, &older_than, json),
-        Command::Queue {
+        Configured::Migrate => migrate(config),
+        Configured::Prune { older_than, json } => prune(config, &older_than, json),
+        Configured::Queue {
             command: QueueCommand::Stats { json },
         } => operate(config, json, |q| async move { operator::stats(&*q).await }),
-        Command::Dlq {
+        Configured::Dlq {
             command: DlqCommand::List { limit, json },
         } => operate(config, json, |q| async move { operator::list(&*q, limit).await }),
-        Command::Dlq {
+        Configured::Dlq {
             command: DlqCommand::Redrive { max, json },
         } => operate(config, json, |q| async move { operator::redrive(&*q, max).await }),
     }
@@ -167,11 +174,11 @@ fn main() -> anyhow::Result<()> {
 
 fn serve(config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let spans = match &config.otlp_endpoint {
+    let spans = match &config.telemetry.otlp_endpoint {
         Some(endpoint) => Some(traces::otlp_provider(endpoint, runtime.handle().clone())?),
         None => None,
     };
-    logging::init(&config.log, config.log_format, spans.as_ref())?;
+    logging::init(&config.telemetry.log, config.telemetry.log_format, spans.as_ref())?;
     limits::raise_open_file_limit();
     let served = runtime.block_on(async {
         let shutdown = CancellationToken::new();
@@ -187,7 +194,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
 
 /// Runs a one-off command's future on a single-threaded runtime, with logging set up.
 fn run_once<T>(config: &Config, work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    logging::init(&config.log, config.log_format, None)?;
+    logging::init(&config.telemetry.log, config.telemetry.log_format, None)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -287,17 +294,18 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
 
 fn generate_token(config: &Config, org_id: &str) -> anyhow::Result<()> {
     let org = OrgId::parse(org_id).with_context(|| format!("`{org_id}` is not an organization id"))?;
-    let secret = match &config.jwt_secret {
+    let secret = match &config.auth.jwt_secret {
         Some(s) => s.clone(),
         // The error names the file and what is wrong with it.
-        None => secret_file::read_or_create(&config.data_dir)?.0,
+        None => secret_file::read_or_create(&config.storage.data_dir)?.0,
     };
-    let token = JwtAuth::new(secret.expose().as_bytes()).issue_org_token(&org, chrono_now());
+    let token = JwtAuth::new(secret.expose().as_bytes()).issue_org_token(&org, unix_seconds_now());
     println!("{token}");
     Ok(())
 }
 
-fn chrono_now() -> i64 {
+/// Seconds since the Unix epoch: the `iat` of a token.
+fn unix_seconds_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -123,13 +123,13 @@ pub async fn prune(config: &Config, cutoff: DateTime<Utc>) -> anyhow::Result<Rep
 
 /// The records backend alone: Postgres, else Redis, else the embedded store.
 async fn open(config: &Config) -> anyhow::Result<Arc<dyn RetentionStore>> {
-    if let Some(url) = &config.database_url {
+    if let Some(url) = &config.storage.database_url {
         let store = PostgresStore::connect(&run::postgres_config(config, url))
             .await
             .context("cannot connect to Postgres")?;
         return Ok(store);
     }
-    if let Some(url) = &config.redis_url {
+    if let Some(url) = &config.storage.redis_url {
         return Ok(run::open_redis(config, url).await?);
     }
     open_embedded(config, "prune").map(|s| s as Arc<dyn RetentionStore>)
@@ -138,11 +138,11 @@ async fn open(config: &Config) -> anyhow::Result<Arc<dyn RetentionStore>> {
 /// The embedded store, for a one-off command (`doing`: what the operator does once the server is stopped).
 /// It allows one process at a time, so a running server makes this fail, with a message that says so.
 pub(crate) fn open_embedded(config: &Config, doing: &str) -> anyhow::Result<Arc<EmbeddedStore>> {
-    EmbeddedStore::open(&config.data_dir).map_err(|e| embedded_error(config, e, doing))
+    EmbeddedStore::open(&config.storage.data_dir).map_err(|e| embedded_error(config, e, doing))
 }
 
 fn embedded_error(config: &Config, e: StoreError, doing: &str) -> anyhow::Error {
-    let dir = config.data_dir.display();
+    let dir = config.storage.data_dir.display();
     if EmbeddedStore::is_held_elsewhere(&e) {
         anyhow::anyhow!(
             "the embedded store in {dir} is open in another process (a running `xwebhook serve`?): \

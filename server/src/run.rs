@@ -31,53 +31,62 @@ use crate::secret_file;
 ///   (idempotency cache, token revocations, endpoint failing streaks, rate limits) on Redis when it is configured,
 ///   else on the embedded store.
 pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
-    let base = match &config.redis_url {
+    let base = match &config.storage.redis_url {
         Some(url) => Stores::from_one(open_redis(config, url).await?),
         None => Stores::from_one(open_embedded(config)?),
     };
-    let Some(url) = &config.database_url else {
+    let Some(url) = &config.storage.database_url else {
         return Ok(base);
     };
     let postgres = PostgresStore::connect(&postgres_config(config, url))
         .await
         .context("cannot connect to Postgres")?;
-    info!(schema = ?config.database_schema, "records in Postgres");
+    info!(schema = ?config.storage.database_schema, "records in Postgres");
     Ok(postgres.stores(base))
 }
 
 pub(crate) async fn open_redis(config: &Config, url: &Secret) -> anyhow::Result<Arc<RedisStore>> {
     let mut redis = RedisConfig::new(url.expose());
-    redis.prefix = config.redis_prefix.clone();
-    redis.cluster = config.redis_cluster;
-    redis.pool_size = config.redis_pool_size;
+    redis.prefix = config.storage.redis_prefix.clone();
+    redis.cluster = config.storage.redis_cluster;
+    redis.pool_size = config.storage.redis_pool_size;
     // A lease outlives any live worker's hold on a task (see `WorkerConfig::lease_timeout`).
     redis.visibility_timeout = worker_config(config).lease_timeout();
     let store = RedisStore::connect(redis)
         .await
         .context("cannot connect to Redis")?;
-    info!(prefix = %config.redis_prefix, cluster = store.config().is_cluster(), "using Redis");
+    info!(prefix = %config.storage.redis_prefix, cluster = store.config().is_cluster(), "using Redis");
     Ok(store)
 }
 
 fn open_embedded(config: &Config) -> anyhow::Result<Arc<EmbeddedStore>> {
     // Owner-only: the store holds endpoint secrets, header credentials and payloads.
-    xwebhook_storage_embedded::private::create_dir(&config.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
-    EmbeddedStore::open(&config.data_dir)
-        .with_context(|| format!("cannot open the embedded store in {}", config.data_dir.display()))
+    xwebhook_storage_embedded::private::create_dir(&config.storage.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.storage.data_dir.display()
+        )
+    })?;
+    EmbeddedStore::open(&config.storage.data_dir).with_context(|| {
+        format!(
+            "cannot open the embedded store in {}",
+            config.storage.data_dir.display()
+        )
+    })
 }
 
 pub fn postgres_config(config: &Config, url: &Secret) -> PostgresConfig {
     let mut pg = PostgresConfig::new(url.expose());
-    pg.schema = config.database_schema.clone();
-    pg.pool_size = config.database_pool_size;
-    pg.migrate_on_start = config.database_migrate;
+    pg.schema = config.storage.database_schema.clone();
+    pg.pool_size = config.storage.database_pool_size;
+    pg.migrate_on_start = config.storage.database_migrate;
     pg
 }
 
 /// `xwebhook migrate`: applies pending Postgres migrations and says which.
 pub async fn migrate(config: &Config) -> anyhow::Result<Vec<i32>> {
     let url = config
+        .storage
         .database_url
         .as_ref()
         .context("XWEBHOOK_DATABASE_URL is not set: nothing to migrate")?;
@@ -88,13 +97,13 @@ pub async fn migrate(config: &Config) -> anyhow::Result<Vec<i32>> {
 
 /// The configured JWT secret, or the one kept in the data directory (created on first start).
 pub fn jwt_secret(config: &Config) -> anyhow::Result<Secret> {
-    if let Some(secret) = &config.jwt_secret {
+    if let Some(secret) = &config.auth.jwt_secret {
         return Ok(secret.clone());
     }
     // The error names the file and what is wrong with it.
-    let (secret, created) = secret_file::read_or_create(&config.data_dir)?;
+    let (secret, created) = secret_file::read_or_create(&config.storage.data_dir)?;
     if created {
-        info!(path = %secret_file::path(&config.data_dir).display(),
+        info!(path = %secret_file::path(&config.storage.data_dir).display(),
             "generated a JWT secret; get an API token with `xwebhook jwt generate`");
     }
     Ok(secret)
@@ -103,18 +112,18 @@ pub fn jwt_secret(config: &Config) -> anyhow::Result<Secret> {
 pub fn worker_config(config: &Config) -> WorkerConfig {
     let mut w = WorkerConfig::new(consumer_name());
     w.retry = RetryPolicy {
-        schedule: config.retry_schedule.clone(),
+        schedule: config.delivery.retry_schedule.clone(),
     };
-    w.request_timeout = config.request_timeout;
-    w.max_in_flight = config.worker_concurrency;
-    w.svix_headers = config.svix_headers;
-    w.disable_after = config.endpoint_failure_disable_after;
+    w.request_timeout = config.delivery.request_timeout;
+    w.max_in_flight = config.delivery.worker_concurrency;
+    w.svix_headers = config.delivery.svix_headers;
+    w.disable_after = config.delivery.endpoint_failure_disable_after;
     w
 }
 
 fn cleaner_config(config: &Config) -> CleanerConfig {
     CleanerConfig {
-        interval: config.retention_interval,
+        interval: config.retention.interval,
         ..CleanerConfig::default()
     }
 }
@@ -132,7 +141,7 @@ pub fn operational_events(
     intake: &Intake,
     clock: &Arc<dyn Clock>,
 ) -> Arc<dyn OperationalEvents> {
-    match &config.operational_webhooks_org {
+    match &config.operational.webhooks_org {
         Some(org) => {
             info!(operator_org = %org, "operational webhooks on");
             let publisher = OperatorWebhooks::new(stores.clone(), intake.clone(), org.clone(), clock.clone());
@@ -171,7 +180,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let stores = open_stores(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // One admission per process: the API and the operational publisher take turns from the same limit.
-    let admission = Admission::new(config.intake_concurrency, config.intake_wait);
+    let admission = Admission::new(config.intake.concurrency, config.intake.wait);
     let intake = Intake::new(stores.clone(), admission);
     let events = operational_events(&config, &stores, &intake, &clock);
     let mut tasks = JoinSet::new();
@@ -212,7 +221,7 @@ fn spawn_worker(
     shutdown: &CancellationToken,
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) {
-    let policy = AddressPolicy::new(config.allow_subnets.clone());
+    let policy = AddressPolicy::new(config.delivery.allow_subnets.clone());
     // The worker reports directly: a delivery can afford to wait for its report, which keeps them in order.
     let worker = Worker::new(
         stores.clone(),
@@ -255,7 +264,7 @@ async fn spawn_metrics(
     shutdown: &CancellationToken,
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<Metrics> {
-    if !config.metrics {
+    if !config.telemetry.metrics {
         return Ok(Metrics::Off);
     }
     let handle = metrics::install()?;
@@ -265,7 +274,7 @@ async fn spawn_metrics(
         Ok(())
     });
     let route = metrics::router(handle, stores.queue.clone());
-    let Some(addr) = config.metrics_listen else {
+    let Some(addr) = config.telemetry.metrics_listen else {
         if !config.role.runs_api() {
             warn!("metrics are recorded but not served: set XWEBHOOK_METRICS_LISTEN on worker processes");
         }
@@ -313,9 +322,9 @@ async fn spawn_api(
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<SocketAddr> {
     let secret = jwt_secret(config)?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let listener = tokio::net::TcpListener::bind(config.listener.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+        .with_context(|| format!("cannot listen on {}", config.listener.listen))?;
     let addr = listener.local_addr()?;
     let limits = crate::limits::connection_limits(config);
     info!(address = %addr, max_connections = limits.max_connections, "API listening");
@@ -328,14 +337,14 @@ async fn spawn_api(
         clock,
         events: Arc::new(api_events),
         config: ApiConfig {
-            max_body_bytes: config.max_body_bytes,
-            operator_org: config.operator_org.clone(),
+            max_body_bytes: config.listener.max_body_bytes,
+            operator_org: config.auth.operator_org.clone(),
             public_url: public_url(config, addr),
             ..ApiConfig::default()
         },
     };
     // The portal page is static and public; it reaches data only through the API routes beside it.
-    let mut app = xwebhook_api::router(state).merge(xwebhook_portal::router(config.portal.clone()));
+    let mut app = xwebhook_api::router(state).merge(xwebhook_portal::router(config.portal.page()));
     if let Some(routes) = extra_routes {
         app = app.merge(routes);
     }
@@ -351,7 +360,7 @@ async fn spawn_api(
 
 /// Where customers reach the API, for portal links: `XWEBHOOK_PUBLIC_URL`, else the listener's own address.
 fn public_url(config: &Config, addr: SocketAddr) -> String {
-    if let Some(url) = &config.public_url {
+    if let Some(url) = &config.portal.public_url {
         return url.clone();
     }
     if addr.ip().is_unspecified() {

@@ -68,7 +68,7 @@ pub fn test_config(dir: &std::path::Path, env: &[(&str, &str)]) -> Config {
         ..Overrides::default()
     };
     let mut config = Config::load(None, &vars, &flags).expect("test configuration is valid");
-    config.jwt_secret = Some(Secret::new(JWT_SECRET.into()));
+    config.auth.jwt_secret = Some(Secret::new(JWT_SECRET.into()));
     config
 }
 
