@@ -1,6 +1,6 @@
 //! `limit`, `iterator` and `order` query parameters, and the list envelope.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use xwebhook_engine::store::{Cursor, DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order, Page};
 
 use crate::error::ApiError;
@@ -35,7 +35,7 @@ pub fn list_query(q: &QueryParams, default_order: Order) -> Result<ListQuery, Ap
 }
 
 /// Svix's list envelope.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListResponse<T> {
     pub data: Vec<T>,

@@ -33,6 +33,7 @@ pub mod retention;
 pub mod retry;
 pub mod signing;
 pub mod store;
-#[cfg(feature = "testsuite")]
+// Also in the engine's own unit tests, which build on the same fixtures.
+#[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 pub mod trace;

@@ -85,12 +85,13 @@ async fn play_scenario(app: &TestApp) -> Receiver {
     // Private, and not among the test configuration's allowed subnets.
     let (blocked, _, _) = app.app_with_endpoint("http://10.1.2.3/hook").await;
     for _ in 0..HEALTHY {
-        app.send_message(&healthy, json!({"to": "ok"})).await;
+        app.send(&healthy.id, "test.event", json!({"to": "ok"})).await;
     }
     for _ in 0..FAILING {
-        app.send_message(&failing, json!({"to": "fail"})).await;
+        app.send(&failing.id, "test.event", json!({"to": "fail"})).await;
     }
-    app.send_message(&blocked, json!({"to": "blocked"})).await;
+    app.send(&blocked.id, "test.event", json!({"to": "blocked"}))
+        .await;
     rx
 }
 

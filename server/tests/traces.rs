@@ -25,8 +25,8 @@ async fn a_delivery_attempt_continues_the_trace_of_the_request_that_sent_its_mes
     xwebhook::logging::init("warn", LogFormat::Text, Some(&provider)).expect("install the subscriber");
     let app = spawn_app().await;
     let rx = Receiver::start().await;
-    let (app_id, _, _) = app.app_with_endpoint(&rx.url("/hook")).await;
-    let msg_id = app.send_message(&app_id, json!({"traced": true})).await;
+    let (a, _, _) = app.app_with_endpoint(&rx.url("/hook")).await;
+    let msg_id = app.send(&a.id, "test.event", json!({"traced": true})).await.id;
     rx.wait_for("/hook", 1).await;
 
     let spans = eventually("the request and attempt spans to be exported", || async {

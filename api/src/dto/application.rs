@@ -51,7 +51,7 @@ pub struct ApplicationPatch {
     pub metadata: Option<BoundedMetadata>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationOut {
     pub id: String,

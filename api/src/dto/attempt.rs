@@ -1,15 +1,17 @@
 //! Delivery history, read-only: an attempt (`MessageAttemptOut`), a message's state at each endpoint
 //! (`MessageEndpointOut`) and an endpoint's messages with their state there (`EndpointMessageOut`).
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use xwebhook_engine::domain::{Attempt, Destination, Endpoint, Message, MessageStatus};
 
 use super::endpoint::EndpointOut;
 use super::message::MessageOut;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageAttemptOut {
     pub id: String,
@@ -22,7 +24,7 @@ pub struct MessageAttemptOut {
     pub response_duration_ms: i64,
     /// 0 success, 1 pending, 2 fail, 3 sending.
     pub status: u8,
-    pub status_text: &'static str,
+    pub status_text: Cow<'static, str>,
     /// 0 scheduled, 1 manual.
     pub trigger_type: u8,
     pub timestamp: DateTime<Utc>,
@@ -39,7 +41,7 @@ impl From<Attempt> for MessageAttemptOut {
             response_status_code: a.response_status_code,
             response_duration_ms: a.response_duration_ms,
             status: a.status.code(),
-            status_text: a.status.text(),
+            status_text: a.status.text().into(),
             trigger_type: a.trigger.code(),
             timestamp: a.created_at,
         }
@@ -47,13 +49,13 @@ impl From<Attempt> for MessageAttemptOut {
 }
 
 /// An endpoint a message was (or is being) sent to, with that delivery's state.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageEndpointOut {
     #[serde(flatten)]
     pub endpoint: EndpointOut,
     pub status: u8,
-    pub status_text: &'static str,
+    pub status_text: Cow<'static, str>,
     pub next_attempt: Option<DateTime<Utc>>,
 }
 
@@ -62,7 +64,7 @@ impl MessageEndpointOut {
         Self {
             endpoint: endpoint.into(),
             status: d.status.code(),
-            status_text: d.status.text(),
+            status_text: d.status.text().into(),
             next_attempt: pending_time(d),
         }
     }
@@ -75,7 +77,7 @@ pub struct EndpointMessageOut {
     #[serde(flatten)]
     pub message: MessageOut,
     pub status: u8,
-    pub status_text: &'static str,
+    pub status_text: Cow<'static, str>,
     pub next_attempt: Option<DateTime<Utc>>,
 }
 
@@ -84,7 +86,7 @@ impl EndpointMessageOut {
         Self {
             message: MessageOut::new(message, with_content),
             status: d.status.code(),
-            status_text: d.status.text(),
+            status_text: d.status.text().into(),
             next_attempt: pending_time(d),
         }
     }

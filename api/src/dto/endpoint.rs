@@ -91,7 +91,7 @@ pub struct EndpointPatch {
     pub metadata: Option<BoundedMetadata>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointOut {
     pub id: String,
@@ -139,7 +139,7 @@ impl From<Endpoint> for EndpointOut {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EndpointSecretOut {
     pub key: String,
 }
@@ -170,7 +170,7 @@ pub struct EndpointHeadersPatchIn {
     pub delete_headers: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EndpointHeadersOut {
     /// Headers whose values may be shown.
     pub headers: BTreeMap<String, String>,

@@ -73,7 +73,7 @@ pub struct EventTypePatch {
     pub feature_flags: Option<Option<Vec<String>>>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventTypeOut {
     pub name: String,

@@ -36,7 +36,7 @@ pub struct MessageIn {
     pub application: Option<ApplicationIn>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageOut {
     pub id: String,

@@ -159,14 +159,13 @@ fn is_fresh(view: &View, now: DateTime<Utc>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use async_trait::async_trait;
 
     use super::*;
-    use crate::domain::{EndpointSecret, EndpointUrl, Metadata, SecretSet};
     use crate::id::{AppId, EndpointId, OrgId};
+    use crate::testsuite::fixtures;
 
     /// The port's contract in memory, counting writes: what the views are meant to spare.
     #[derive(Default)]
@@ -201,24 +200,8 @@ mod tests {
     }
 
     fn endpoint() -> Endpoint {
-        let now = Utc::now();
-        Endpoint {
-            id: EndpointId::generate(),
-            org_id: OrgId::generate(),
-            app_id: AppId::generate(),
-            uid: None,
-            url: EndpointUrl::try_from("https://example.com/hook".to_owned()).expect("valid url"),
-            description: String::new(),
-            disabled: false,
-            event_types: None,
-            channels: None,
-            rate_limit: None,
-            metadata: Metadata::new(),
-            secrets: SecretSet::new(EndpointSecret::generate()),
-            headers: BTreeMap::new(),
-            created_at: now,
-            updated_at: now,
-        }
+        let org = OrgId::generate();
+        fixtures::endpoint(&org, &AppId::generate(), None)
     }
 
     #[tokio::test]

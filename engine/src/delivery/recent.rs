@@ -87,22 +87,17 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Payload;
     use crate::id::{AppId, OrgId};
+    use crate::testsuite::fixtures;
 
     fn message() -> Arc<Message> {
-        let raw = serde_json::value::RawValue::from_string(r#"{"a":1}"#.into()).expect("valid json");
-        Arc::new(Message {
-            id: MessageId::generate(),
-            org_id: OrgId::generate(),
-            app_id: AppId::generate(),
-            event_type: "a.b".parse().expect("valid name"),
-            event_id: None,
-            channels: None,
-            payload: Payload::from_raw(raw).expect("object"),
-            retention_days: 90,
-            created_at: chrono::Utc::now(),
-        })
+        Arc::new(fixtures::message(
+            &OrgId::generate(),
+            &AppId::generate(),
+            "a.b",
+            None,
+            &[],
+        ))
     }
 
     #[test]

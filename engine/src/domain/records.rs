@@ -208,25 +208,14 @@ impl Destination {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testsuite::fixtures::{self, channels, name};
 
-    fn endpoint(types: Option<&[&str]>, channels: Option<&[&str]>) -> Endpoint {
-        let now = Utc::now();
+    fn endpoint(types: Option<&[&str]>, chans: Option<&[&str]>) -> Endpoint {
+        let org = OrgId::generate();
         Endpoint {
-            id: EndpointId::generate(),
-            org_id: OrgId::generate(),
-            app_id: AppId::generate(),
-            uid: None,
-            url: EndpointUrl::try_from("https://example.com".to_string()).expect("valid url"),
-            description: String::new(),
-            disabled: false,
-            event_types: types.map(|t| t.iter().map(|s| s.parse().expect("valid name")).collect()),
-            channels: channels.map(|c| c.iter().map(|s| s.parse().expect("valid channel")).collect()),
-            rate_limit: None,
-            metadata: Metadata::new(),
-            secrets: SecretSet::new(EndpointSecret::generate()),
-            headers: BTreeMap::new(),
-            created_at: now,
-            updated_at: now,
+            event_types: types.map(|t| t.iter().map(|s| name(s)).collect()),
+            channels: chans.and_then(channels),
+            ..fixtures::endpoint(&org, &AppId::generate(), None)
         }
     }
 

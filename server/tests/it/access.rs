@@ -114,8 +114,9 @@ async fn portal_token(app: &crate::helpers::TestApp, app_id: &str, body: serde_j
 async fn each_capability_is_needed_for_its_routes_and_enough() {
     let app = spawn_app().await;
     let receiver = crate::helpers::Receiver::start().await;
-    let (app_id, ep_id, _) = app.app_with_endpoint(&receiver.url("/caps")).await;
-    let msg_id = app.send_message(&app_id, json!({"n": 1})).await;
+    let (app_out, ep_out, _) = app.app_with_endpoint(&receiver.url("/caps")).await;
+    let (app_id, ep_id) = (app_out.id, ep_out.id);
+    let msg_id = app.send(&app_id, "test.event", json!({"n": 1})).await.id;
     let ep = format!("/app/{app_id}/endpoint/{ep_id}");
     // (capability, method, path, body): one route that needs it.
     let cases = [

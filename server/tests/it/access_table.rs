@@ -169,7 +169,8 @@ impl Fixture {
         let et = format!("access.event{n}");
         app.create("/event-type", json!({"name": et, "description": "d"}))
             .await;
-        let (app_id, ep_id, _) = app.app_with_endpoint(&url).await;
+        let (app_out, ep_out, _) = app.app_with_endpoint(&url).await;
+        let (app_id, ep_id) = (app_out.id, ep_out.id);
         let msg = app
             .create(
                 &format!("/app/{app_id}/msg"),

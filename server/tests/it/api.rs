@@ -9,7 +9,8 @@ use crate::helpers::{org_token, spawn_app, spawn_app_with};
 #[tokio::test]
 async fn bad_input_gets_precise_4xx() {
     let app = spawn_app().await;
-    let (app_id, ep_id, _) = app.app_with_endpoint("https://example.com/hook").await;
+    let (app_out, ep_out, _) = app.app_with_endpoint("https://example.com/hook").await;
+    let (app_id, ep_id) = (app_out.id, ep_out.id);
     let cases: Vec<(&str, String, Option<Value>, u16, &str)> = vec![
         ("POST", "/app".into(), Some(json!({"name": 1})), 422, "name"),
         ("POST", "/app".into(), Some(json!({})), 422, "name"),

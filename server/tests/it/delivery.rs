@@ -7,6 +7,11 @@ use serde_json::{Value, json};
 use xwebhook_engine::domain::EndpointSecret;
 use xwebhook_engine::signing::sign;
 
+use xwebhook_api::dto::attempt::{MessageAttemptOut, MessageEndpointOut};
+use xwebhook_api::dto::endpoint::{EndpointHeadersOut, EndpointSecretOut};
+use xwebhook_api::dto::message::MessageOut;
+use xwebhook_api::pagination::ListResponse;
+
 use crate::helpers::{Received, Receiver, TestApp, eventually, spawn_app, spawn_app_with};
 
 pub fn header<'a>(r: &'a Received, name: &str) -> &'a str {
@@ -24,34 +29,22 @@ pub fn signed_by(r: &Received, secret: &str) -> bool {
     header(r, "webhook-signature").split(' ').any(|s| s == expected)
 }
 
-async fn send(app: &TestApp, app_id: &str, event_type: &str, payload: Value) -> String {
-    let msg = app
-        .create(
-            &format!("/app/{app_id}/msg"),
-            json!({"eventType": event_type, "payload": payload}),
-        )
-        .await;
-    msg["id"].as_str().expect("message id").to_owned()
-}
-
-async fn attempts(app: &TestApp, path: &str, n: usize) -> Vec<Value> {
-    eventually(&format!("{n} attempts at {path}"), || async {
-        let (_, list) = app.call("GET", path, None).await;
-        let data = list["data"].as_array().cloned().unwrap_or_default();
-        (data.len() >= n).then_some(data)
-    })
-    .await
+/// Waits until the attempt listing at `path` holds at least `n` attempts, and returns them.
+async fn attempts(app: &TestApp, path: &str, n: usize) -> Vec<MessageAttemptOut> {
+    app.wait_for_list(path, n).await
 }
 
 #[tokio::test]
 async fn message_is_delivered_signed_and_recorded() {
     let app = spawn_app().await;
     let rx = Receiver::start().await;
-    let (app_id, ep_id, secret) = app.app_with_endpoint(&rx.url("/hook")).await;
-    let msg_id = send(&app, &app_id, "user.signup", json!({"user": "alice", "n": 1})).await;
+    let (a, ep, secret) = app.app_with_endpoint(&rx.url("/hook")).await;
+    let msg = app
+        .send(&a.id, "user.signup", json!({"user": "alice", "n": 1}))
+        .await;
     let got = rx.wait_for("/hook", 1).await;
     let r = &got[0];
-    assert_eq!(header(r, "webhook-id"), msg_id);
+    assert_eq!(header(r, "webhook-id"), msg.id);
     assert_eq!(header(r, "content-type"), "application/json");
     assert!(header(r, "user-agent").starts_with("Xwebhook/"));
     assert_eq!(
@@ -64,28 +57,23 @@ async fn message_is_delivered_signed_and_recorded() {
     );
     assert!(!signed_by(r, &EndpointSecret::generate().expose()));
 
+    let (app_id, ep_id, msg_id) = (&a.id, &ep.id, &msg.id);
     let listed = attempts(&app, &format!("/app/{app_id}/attempt/msg/{msg_id}"), 1).await;
-    assert_eq!(listed[0]["status"], 0);
-    assert_eq!(listed[0]["responseStatusCode"], 200);
-    assert_eq!(listed[0]["triggerType"], 0);
-    let by_endpoint = attempts(&app, &format!("/app/{app_id}/attempt/endpoint/{ep_id}"), 1).await;
-    assert_eq!(by_endpoint[0]["id"], listed[0]["id"]);
-    let attempt_id = listed[0]["id"].as_str().expect("attempt id");
-    let (status, one) = app
-        .call(
-            "GET",
-            &format!("/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}"),
-            None,
-        )
-        .await;
-    assert_eq!((status, &one["response"]), (200, &json!("{\"ok\":true}")));
-    let (_, dests) = app
-        .call("GET", &format!("/app/{app_id}/msg/{msg_id}/endpoint"), None)
-        .await;
+    let first = &listed[0];
     assert_eq!(
-        (dests["data"][0]["id"].as_str(), &dests["data"][0]["status"]),
-        (Some(ep_id.as_str()), &json!(0))
+        (first.status, first.response_status_code, first.trigger_type),
+        (0, 200, 0)
     );
+    let by_endpoint = attempts(&app, &format!("/app/{app_id}/attempt/endpoint/{ep_id}"), 1).await;
+    assert_eq!(by_endpoint[0].id, first.id);
+    let one: MessageAttemptOut = app
+        .get(&format!("/app/{app_id}/msg/{msg_id}/attempt/{}", first.id))
+        .await;
+    assert_eq!(one.response, "{\"ok\":true}");
+    let dests: ListResponse<MessageEndpointOut> =
+        app.list(&format!("/app/{app_id}/msg/{msg_id}/endpoint")).await;
+    assert_eq!((&dests.data[0].endpoint.id, dests.data[0].status), (ep_id, 0));
+    // The endpoint's messages carry their payloads, which the typed shape cannot hold flattened: raw JSON.
     let (_, msgs) = app
         .call("GET", &format!("/app/{app_id}/endpoint/{ep_id}/msg"), None)
         .await;
@@ -100,11 +88,11 @@ async fn failures_retry_on_schedule_until_success() {
     let app = spawn_app().await;
     let rx = Receiver::start().await;
     rx.script("/flaky", &[500, 503]);
-    let (app_id, ep_id, _) = app.app_with_endpoint(&rx.url("/flaky")).await;
-    let msg_id = send(&app, &app_id, "order.paid", json!({"order": 7})).await;
+    let (a, ep, _) = app.app_with_endpoint(&rx.url("/flaky")).await;
+    let msg = app.send(&a.id, "order.paid", json!({"order": 7})).await;
     let got = rx.wait_for("/flaky", 3).await;
     assert!(
-        got.iter().all(|r| header(r, "webhook-id") == msg_id),
+        got.iter().all(|r| header(r, "webhook-id") == msg.id),
         "the id is stable across retries"
     );
     // Schedule "1,1" with ±20 % jitter: each retry waits at least 0.8 s.
@@ -114,13 +102,13 @@ async fn failures_retry_on_schedule_until_success() {
             "retry came too early"
         );
     }
-    let listed = attempts(&app, &format!("/app/{app_id}/attempt/endpoint/{ep_id}"), 3).await;
-    let codes: Vec<&Value> = listed.iter().map(|a| &a["responseStatusCode"]).collect();
-    assert_eq!(codes, [&json!(200), &json!(503), &json!(500)], "newest first");
-    let statuses: Vec<&Value> = listed.iter().map(|a| &a["status"]).collect();
-    assert_eq!(statuses, [&json!(0), &json!(2), &json!(2)]);
+    let listed = attempts(&app, &format!("/app/{}/attempt/endpoint/{}", a.id, ep.id), 3).await;
+    let codes: Vec<i16> = listed.iter().map(|a| a.response_status_code).collect();
+    assert_eq!(codes, [200, 503, 500], "newest first");
+    let statuses: Vec<u8> = listed.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [0, 2, 2]);
     let (_, msgs) = app
-        .call("GET", &format!("/app/{app_id}/endpoint/{ep_id}/msg"), None)
+        .call("GET", &format!("/app/{}/endpoint/{}/msg", a.id, ep.id), None)
         .await;
     assert_eq!(msgs["data"][0]["status"], 0);
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -132,20 +120,19 @@ async fn exhausted_schedule_marks_destination_failed() {
     let app = spawn_app_with(&[("XWEBHOOK_RETRY_SCHEDULE", "0.2")]).await;
     let rx = Receiver::start().await;
     rx.script("/down", &[500, 500, 500]);
-    let (app_id, ep_id, _) = app.app_with_endpoint(&rx.url("/down")).await;
-    let msg_id = send(&app, &app_id, "a", json!({})).await;
+    let (a, ep, _) = app.app_with_endpoint(&rx.url("/down")).await;
+    let msg = app.send(&a.id, "a", json!({})).await;
     rx.wait_for("/down", 2).await;
+    let destinations = format!("/app/{}/msg/{}/endpoint", a.id, msg.id);
     let status = eventually("destination to fail", || async {
-        let (_, d) = app
-            .call("GET", &format!("/app/{app_id}/msg/{msg_id}/endpoint"), None)
-            .await;
-        (d["data"][0]["status"] == 2).then_some(d["data"][0]["statusText"].clone())
+        let d: ListResponse<MessageEndpointOut> = app.list(&destinations).await;
+        d.data.into_iter().find(|d| d.status == 2).map(|d| d.status_text)
     })
     .await;
     assert_eq!(status, "fail");
     let listed = attempts(
         &app,
-        &format!("/app/{app_id}/attempt/endpoint/{ep_id}?status=2"),
+        &format!("/app/{}/attempt/endpoint/{}?status=2", a.id, ep.id),
         2,
     )
     .await;
@@ -163,11 +150,11 @@ async fn private_addresses_are_refused_as_failed_attempts() {
         (rx.url("/literal"), "/literal"),
         (format!("http://localhost:{port}/named"), "/named"),
     ] {
-        let (app_id, _, _) = app.app_with_endpoint(&url).await;
-        let msg_id = send(&app, &app_id, "a", json!({})).await;
-        let listed = attempts(&app, &format!("/app/{app_id}/attempt/msg/{msg_id}"), 1).await;
-        assert_eq!(listed[0]["responseStatusCode"], 0, "{url}");
-        let response = listed[0]["response"].as_str().unwrap_or_default();
+        let (a, _, _) = app.app_with_endpoint(&url).await;
+        let msg = app.send(&a.id, "a", json!({})).await;
+        let listed = attempts(&app, &format!("/app/{}/attempt/msg/{}", a.id, msg.id), 1).await;
+        assert_eq!(listed[0].response_status_code, 0, "{url}");
+        let response = &listed[0].response;
         assert!(response.contains("refused"), "{url}: {response}");
         assert!(rx.received(path).is_empty(), "{url}");
     }
@@ -178,14 +165,12 @@ async fn a_slow_endpoint_does_not_delay_the_others() {
     let app = spawn_app().await;
     let rx = Receiver::start().await;
     rx.delay("/slow", Duration::from_secs(3));
-    let app_json = app.create("/app", json!({"name": "mixed"})).await;
-    let app_id = app_json["id"].as_str().expect("id");
+    let a = app.create_app("mixed").await;
     for path in ["/slow", "/fast"] {
-        app.create(&format!("/app/{app_id}/endpoint"), json!({"url": rx.url(path)}))
-            .await;
+        app.create_endpoint(&a.id, &rx.url(path)).await;
     }
     for i in 0..40 {
-        send(&app, app_id, "tick", json!({"i": i})).await;
+        app.send(&a.id, "tick", json!({"i": i})).await;
     }
     rx.wait_for("/fast", 40).await;
     assert!(
@@ -201,8 +186,8 @@ async fn filters_route_by_event_type_and_channel() {
     let rx = Receiver::start().await;
     app.create("/event-type", json!({"name": "user.signup", "description": "d"}))
         .await;
-    let a = app.create("/app", json!({"name": "routing"})).await;
-    let app_id = a["id"].as_str().expect("id");
+    let a = app.create_app("routing").await;
+    let app_id = &a.id;
     app.create(
         &format!("/app/{app_id}/endpoint"),
         json!({"url": rx.url("/typed"), "filterTypes": ["user.signup"]}),
@@ -213,13 +198,8 @@ async fn filters_route_by_event_type_and_channel() {
         json!({"url": rx.url("/chan"), "channels": ["eu"]}),
     )
     .await;
-    app.create(&format!("/app/{app_id}/endpoint"), json!({"url": rx.url("/all")}))
-        .await;
-    app.create(
-        &format!("/app/{app_id}/msg"),
-        json!({"eventType": "user.signup", "payload": {"n": 1}}),
-    )
-    .await;
+    app.create_endpoint(app_id, &rx.url("/all")).await;
+    app.send(app_id, "user.signup", json!({"n": 1})).await;
     app.create(
         &format!("/app/{app_id}/msg"),
         json!({"eventType": "other", "payload": {"n": 2}, "channels": ["eu"]}),
@@ -241,56 +221,49 @@ async fn filters_route_by_event_type_and_channel() {
     };
     assert_eq!(body("/typed"), [json!({"n": 1})]);
     assert_eq!(body("/chan"), [json!({"n": 2})]);
-    let (_, listed) = app
-        .call("GET", &format!("/app/{app_id}/msg?channel=eu"), None)
+    let listed: ListResponse<MessageOut> = app.list(&format!("/app/{app_id}/msg?channel=eu")).await;
+    assert_eq!(listed.data.len(), 1);
+    let listed: ListResponse<MessageOut> = app
+        .list(&format!("/app/{app_id}/msg?event_types=user.signup,other"))
         .await;
-    assert_eq!(listed["data"].as_array().map(Vec::len), Some(1));
-    let (_, listed) = app
-        .call(
-            "GET",
-            &format!("/app/{app_id}/msg?event_types=user.signup,other"),
-            None,
-        )
-        .await;
-    assert_eq!(listed["data"].as_array().map(Vec::len), Some(3));
+    assert_eq!(listed.data.len(), 3);
 }
 
 #[tokio::test]
 async fn rotation_signs_with_old_and_new_secrets() {
     let app = spawn_app_with(&[("XWEBHOOK_SVIX_HEADERS", "true")]).await;
     let rx = Receiver::start().await;
-    let (app_id, ep_id, old) = app.app_with_endpoint(&rx.url("/rot")).await;
-    let rotated = app
-        .create(
+    let (a, ep, old) = app.app_with_endpoint(&rx.url("/rot")).await;
+    let (app_id, ep_id) = (&a.id, &ep.id);
+    let rotated: EndpointSecretOut = app
+        .post(
             &format!("/app/{app_id}/endpoint/{ep_id}/secret/rotate"),
             json!({}),
         )
         .await;
-    let new = rotated["key"].as_str().expect("new key").to_owned();
+    let new = rotated.key;
     assert_ne!(new, old);
-    let (_, current) = app
-        .call("GET", &format!("/app/{app_id}/endpoint/{ep_id}/secret"), None)
-        .await;
-    assert_eq!(current["key"], new.as_str());
+    assert_eq!(app.endpoint_secret(app_id, ep_id).await, new);
     app.call(
         "PUT",
         &format!("/app/{app_id}/endpoint/{ep_id}/headers"),
         Some(json!({"headers": {"X-Tenant": "t1", "Authorization": "Bearer s3cret"}})),
     )
     .await;
-    send(&app, &app_id, "a", json!({"rotated": true})).await;
+    app.send(app_id, "a", json!({"rotated": true})).await;
     let r = &rx.wait_for("/rot", 1).await[0];
     assert!(signed_by(r, &old) && signed_by(r, &new));
     assert_eq!(header(r, "webhook-signature").split(' ').count(), 2);
     assert_eq!(header(r, "svix-signature"), header(r, "webhook-signature"));
     assert_eq!(header(r, "x-tenant"), "t1");
     assert_eq!(header(r, "authorization"), "Bearer s3cret");
-    let (_, shown) = app
-        .call("GET", &format!("/app/{app_id}/endpoint/{ep_id}/headers"), None)
-        .await;
+    let shown: EndpointHeadersOut = app.get(&format!("/app/{app_id}/endpoint/{ep_id}/headers")).await;
     assert_eq!(
-        shown,
-        json!({"headers": {"x-tenant": "t1"}, "sensitive": ["authorization"]})
+        (shown.headers, shown.sensitive),
+        (
+            [("x-tenant".to_owned(), "t1".to_owned())].into(),
+            vec!["authorization".to_owned()]
+        )
     );
 }
 
@@ -298,8 +271,9 @@ async fn rotation_signs_with_old_and_new_secrets() {
 async fn resend_makes_a_manual_attempt() {
     let app = spawn_app().await;
     let rx = Receiver::start().await;
-    let (app_id, ep_id, _) = app.app_with_endpoint(&rx.url("/again")).await;
-    let msg_id = send(&app, &app_id, "a", json!({})).await;
+    let (a, ep, _) = app.app_with_endpoint(&rx.url("/again")).await;
+    let (app_id, ep_id) = (&a.id, &ep.id);
+    let msg_id = app.send(app_id, "a", json!({})).await.id;
     rx.wait_for("/again", 1).await;
     let (status, body) = app
         .call(
@@ -311,14 +285,13 @@ async fn resend_makes_a_manual_attempt() {
     assert_eq!((status, body), (202, json!({})));
     rx.wait_for("/again", 2).await;
     let listed = attempts(&app, &format!("/app/{app_id}/attempt/msg/{msg_id}"), 2).await;
-    assert_eq!(listed[0]["triggerType"], 1);
+    assert_eq!(listed[0].trigger_type, 1);
 }
 
 #[tokio::test]
 async fn event_id_is_unique_per_application() {
     let app = spawn_app().await;
-    let a = app.create("/app", json!({"name": "dedupe"})).await;
-    let app_id = a["id"].as_str().expect("id");
+    let app_id = app.create_app("dedupe").await.id;
     let body = json!({"eventType": "a", "eventId": "evt-1", "payload": {}});
     assert_eq!(
         app.call("POST", &format!("/app/{app_id}/msg"), Some(body.clone()))
@@ -345,13 +318,9 @@ async fn send_example_reaches_only_that_endpoint() {
         json!({"name": "plain", "description": "no example"}),
     )
     .await;
-    let (app_id, ep_id, secret) = app.app_with_endpoint(&rx.url("/example")).await;
-    app.create(
-        &format!("/app/{app_id}/endpoint"),
-        json!({"url": rx.url("/bystander")}),
-    )
-    .await;
-    let path = format!("/app/{app_id}/endpoint/{ep_id}/send-example");
+    let (a, ep, secret) = app.app_with_endpoint(&rx.url("/example")).await;
+    app.create_endpoint(&a.id, &rx.url("/bystander")).await;
+    let path = format!("/app/{}/endpoint/{}/send-example", a.id, ep.id);
     let (status, ping) = app
         .call("POST", &path, Some(json!({"eventType": "svix.ping"})))
         .await;
@@ -452,10 +421,11 @@ async fn recover_resends_what_failed_in_the_window() {
     let app = spawn_app_with(&[("XWEBHOOK_RETRY_SCHEDULE", "")]).await;
     let rx = Receiver::start().await;
     rx.script("/down", &[500, 500, 500]);
-    let (app_id, ep_id, _) = app.app_with_endpoint(&rx.url("/down")).await;
+    let (a, ep, _) = app.app_with_endpoint(&rx.url("/down")).await;
+    let (app_id, ep_id) = (&a.id, &ep.id);
     let since = chrono::Utc::now() - chrono::Duration::seconds(1);
-    let failed: Vec<String> =
-        futures_util::future::join_all((0..3).map(|i| send(&app, &app_id, "a", json!({"i": i})))).await;
+    let failed: Vec<MessageOut> =
+        futures_util::future::join_all((0..3).map(|i| app.send(app_id, "a", json!({"i": i})))).await;
     rx.wait_for("/down", 3).await;
     eventually("three failed destinations", || async {
         let (_, msgs) = app
@@ -495,7 +465,7 @@ async fn recover_resends_what_failed_in_the_window() {
     assert_eq!(task["task"], "endpoint.recover");
     rx.wait_for("/down", 6).await;
     let recovered: std::collections::BTreeSet<String> = rx.ids("/down");
-    assert!(failed.iter().all(|id| recovered.contains(id)));
+    assert!(failed.iter().all(|m| recovered.contains(&m.id)));
     eventually("every destination to succeed", || async {
         let (_, msgs) = app
             .call(
@@ -513,10 +483,11 @@ async fn recover_resends_what_failed_in_the_window() {
 async fn expunged_content_is_gone_and_history_stays() {
     let app = spawn_app().await;
     let rx = Receiver::start().await;
-    let (app_id, _, _) = app.app_with_endpoint(&rx.url("/forget")).await;
-    let msg_id = send(&app, &app_id, "a", json!({"card": "4111"})).await;
+    let (a, _, _) = app.app_with_endpoint(&rx.url("/forget")).await;
+    let app_id = &a.id;
+    let msg_id = app.send(app_id, "a", json!({"card": "4111"})).await.id;
     let listed = attempts(&app, &format!("/app/{app_id}/attempt/msg/{msg_id}"), 1).await;
-    let attempt_id = listed[0]["id"].as_str().expect("attempt id");
+    let attempt_id = &listed[0].id;
     assert_eq!(
         app.call("DELETE", &format!("/app/{app_id}/msg/{msg_id}/content"), None)
             .await
@@ -530,14 +501,12 @@ async fn expunged_content_is_gone_and_history_stays() {
             .0,
         204
     );
-    let (_, msg) = app
-        .call("GET", &format!("/app/{app_id}/msg/{msg_id}"), None)
-        .await;
-    assert_eq!((&msg["payload"], &msg["eventType"]), (&json!({}), &json!("a")));
-    let (_, attempt) = app.call("GET", &attempt_path, None).await;
+    let msg: MessageOut = app.get(&format!("/app/{app_id}/msg/{msg_id}")).await;
+    assert_eq!((msg.payload.as_str(), msg.event_type.as_str()), ("{}", "a"));
+    let attempt: MessageAttemptOut = app.get(&attempt_path).await;
     assert_eq!(
-        (&attempt["response"], &attempt["responseStatusCode"]),
-        (&json!(""), &json!(200))
+        (attempt.response.as_str(), attempt.response_status_code),
+        ("", 200)
     );
     let missing = format!("/app/{app_id}/msg/{msg_id}/attempt/atmpt_01ARZ3NDEKTSV4RRFFQ69G5FAV/content");
     assert_eq!(app.call("DELETE", &missing, None).await.0, 404);

@@ -67,7 +67,8 @@ async fn ed25519_endpoint_deliveries_verify_with_the_shown_public_key() {
         "the API shows the public half, never the whsk_ key"
     );
 
-    app.send_message(&app_id, json!({"signed": "ed25519"})).await;
+    app.send(&app_id, "test.event", json!({"signed": "ed25519"}))
+        .await;
     let r = &rx.wait_for("/ed", 1).await[0];
     let signatures: Vec<&str> = header(r, "webhook-signature").split(' ').collect();
     assert_eq!(signatures.len(), 1);
@@ -81,7 +82,8 @@ async fn ed25519_endpoint_deliveries_verify_with_the_shown_public_key() {
 async fn rotation_from_hmac_to_ed25519_signs_with_both_during_grace() {
     let app = spawn_app().await;
     let rx = Receiver::start().await;
-    let (app_id, ep_id, whsec) = app.app_with_endpoint(&rx.url("/rot")).await;
+    let (app_out, ep_out, whsec) = app.app_with_endpoint(&rx.url("/rot")).await;
+    let (app_id, ep_id) = (app_out.id, ep_out.id);
     let next = EndpointSecret::generate_ed25519();
     let rotated = app
         .create(
@@ -91,7 +93,7 @@ async fn rotation_from_hmac_to_ed25519_signs_with_both_during_grace() {
         .await;
     assert_eq!(rotated["key"], next.public().as_str());
 
-    app.send_message(&app_id, json!({"rotated": true})).await;
+    app.send(&app_id, "test.event", json!({"rotated": true})).await;
     let r = &rx.wait_for("/rot", 1).await[0];
     assert_eq!(header(r, "webhook-signature").split(' ').count(), 2);
     assert!(verified_by_public_key(r, &next.public()));

@@ -18,12 +18,12 @@ async fn endpoints_that_never_answer_do_not_starve_a_healthy_one() {
     for n in 0..3 {
         let path = format!("/stuck{n}");
         rx.delay(&path, Duration::from_secs(600));
-        let (app_id, _, _) = app.app_with_endpoint(&rx.url(&path)).await;
+        let (a, _, _) = app.app_with_endpoint(&rx.url(&path)).await;
         for i in 0..8 {
-            app.send_message(&app_id, json!({"i": i})).await;
+            app.send(&a.id, "test.event", json!({"i": i})).await;
         }
     }
-    let (app_id, _, _) = app.app_with_endpoint(&rx.url("/healthy")).await;
-    app.send_message(&app_id, json!({"healthy": true})).await;
+    let (a, _, _) = app.app_with_endpoint(&rx.url("/healthy")).await;
+    app.send(&a.id, "test.event", json!({"healthy": true})).await;
     rx.wait_for("/healthy", 1).await;
 }

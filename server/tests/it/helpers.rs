@@ -13,11 +13,16 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use xwebhook::config::{Config, Overrides, Secret};
 use xwebhook_api::JwtAuth;
+use xwebhook_api::dto::application::ApplicationOut;
+use xwebhook_api::dto::endpoint::{EndpointOut, EndpointSecretOut};
+use xwebhook_api::dto::message::MessageOut;
+use xwebhook_api::pagination::ListResponse;
 use xwebhook_engine::id::OrgId;
 
 pub const JWT_SECRET: &str = "integration-test-secret";
@@ -126,6 +131,24 @@ impl Http {
         headers: &[(&str, &str)],
         body: Option<Bytes>,
     ) -> (u16, Value) {
+        let (status, bytes) = self.send_raw(method, url, headers, body).await;
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, json)
+    }
+
+    /// The status and the body's bytes as they came.
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<Bytes>,
+    ) -> (u16, Bytes) {
         let mut req = Request::builder().method(method).uri(url);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -136,13 +159,7 @@ impl Http {
         let res = self.0.request(req).await.expect("request reaches the server");
         let status = res.status().as_u16();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        let json = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
-        (status, json)
+        (status, bytes)
     }
 }
 
@@ -173,6 +190,8 @@ impl Client {
         }
     }
 
+    /// The escape hatch: any call, answered with the status and the raw JSON, for tests of errors and of the
+    /// JSON shapes themselves.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         self.call_as(&self.token, method, path, body).await
     }
@@ -190,39 +209,82 @@ impl Client {
             .await
     }
 
-    /// POSTs and asserts a 2xx, returning the body.
+    /// Calls, asserts a 2xx, and decodes the answer as the API's own type `T`.
+    pub async fn expect<T: DeserializeOwned>(&self, method: &str, path: &str, body: Option<Value>) -> T {
+        let auth = format!("Bearer {}", self.token);
+        let url = format!("{}/api/v1{path}", self.base);
+        let body = body.map(|b| Bytes::from(b.to_string()));
+        let (status, bytes) = self
+            .http
+            .send_raw(method, &url, &[("authorization", &auth)], body)
+            .await;
+        let text = || String::from_utf8_lossy(&bytes).into_owned();
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} → {status}: {}",
+            text()
+        );
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("{method} {path}: unexpected answer ({e}): {}", text()))
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> T {
+        self.expect("GET", path, None).await
+    }
+
+    pub async fn post<T: DeserializeOwned>(&self, path: &str, body: Value) -> T {
+        self.expect("POST", path, Some(body)).await
+    }
+
+    /// POSTs and asserts a 2xx, returning the raw JSON (for bodies whose shape is what the test checks).
     pub async fn create(&self, path: &str, body: Value) -> Value {
-        let (status, out) = self.call("POST", path, Some(body)).await;
-        assert!((200..300).contains(&status), "POST {path} → {status}: {out}");
-        out
+        self.post(path, body).await
     }
 
-    /// An application with one endpoint at `url`; returns (app id, endpoint id, endpoint secret).
-    pub async fn app_with_endpoint(&self, url: &str) -> (String, String, String) {
-        let app = self.create("/app", serde_json::json!({"name": "test"})).await;
-        let app_id = app["id"].as_str().expect("app id").to_owned();
-        let ep = self
-            .create(
-                &format!("/app/{app_id}/endpoint"),
-                serde_json::json!({"url": url}),
-            )
-            .await;
-        let ep_id = ep["id"].as_str().expect("endpoint id").to_owned();
-        let (_, secret) = self
-            .call("GET", &format!("/app/{app_id}/endpoint/{ep_id}/secret"), None)
-            .await;
-        (app_id, ep_id, secret["key"].as_str().expect("secret").to_owned())
+    pub async fn create_app(&self, name: &str) -> ApplicationOut {
+        self.post("/app", json!({"name": name})).await
     }
 
-    /// Sends a message and returns its id.
-    pub async fn send_message(&self, app_id: &str, payload: Value) -> String {
-        let msg = self
-            .create(
-                &format!("/app/{app_id}/msg"),
-                serde_json::json!({"eventType": "test.event", "payload": payload}),
-            )
-            .await;
-        msg["id"].as_str().expect("message id").to_owned()
+    pub async fn create_endpoint(&self, app_id: &str, url: &str) -> EndpointOut {
+        self.post(&format!("/app/{app_id}/endpoint"), json!({"url": url}))
+            .await
+    }
+
+    /// The endpoint's current signing secret (`whsec_…`).
+    pub async fn endpoint_secret(&self, app_id: &str, ep_id: &str) -> String {
+        let secret: EndpointSecretOut = self.get(&format!("/app/{app_id}/endpoint/{ep_id}/secret")).await;
+        secret.key
+    }
+
+    /// An application with one endpoint at `url`, and that endpoint's signing secret.
+    pub async fn app_with_endpoint(&self, url: &str) -> (ApplicationOut, EndpointOut, String) {
+        let app = self.create_app("test").await;
+        let ep = self.create_endpoint(&app.id, url).await;
+        let secret = self.endpoint_secret(&app.id, &ep.id).await;
+        (app, ep, secret)
+    }
+
+    /// Sends a message of `event_type` to the application's endpoints.
+    pub async fn send(&self, app_id: &str, event_type: &str, payload: Value) -> MessageOut {
+        self.post(
+            &format!("/app/{app_id}/msg"),
+            json!({"eventType": event_type, "payload": payload}),
+        )
+        .await
+    }
+
+    /// One page of a listing.
+    pub async fn list<T: DeserializeOwned>(&self, path: &str) -> ListResponse<T> {
+        self.get(path).await
+    }
+
+    /// Waits until the listing at `path` holds at least `n` items, and returns them.
+    pub async fn wait_for_list<T: DeserializeOwned>(&self, path: &str, n: usize) -> Vec<T> {
+        eventually(&format!("{n} items at {path}"), || async {
+            let page: ListResponse<T> = self.list(path).await;
+            (page.data.len() >= n).then_some(page.data)
+        })
+        .await
     }
 }
 

@@ -226,7 +226,7 @@ async fn a_nul_in_a_payload_is_kept_on_every_backend() {
         let app = client.create("/app", json!({"name": "nul"})).await;
         let app_id = app["id"].as_str().expect("app id");
         let payload = json!({"text": "a\u{0}b", "a\u{0}": 1});
-        let id = client.send_message(app_id, payload.clone()).await;
+        let id = client.send(app_id, "test.event", payload.clone()).await.id;
         let (status, msg) = client.call("GET", &format!("/app/{app_id}/msg/{id}"), None).await;
         assert_eq!((status, &msg["payload"]), (200, &payload), "{}", deployment.name);
         deployment.clean_up().await;

@@ -4,6 +4,7 @@
 mod access;
 mod access_table;
 mod api;
+mod auto_disable;
 mod binary;
 mod connections;
 mod contract;
@@ -11,7 +12,6 @@ mod dashboard;
 mod delivery;
 mod ed25519;
 mod fairness;
-mod health;
 mod helpers;
 mod idempotency;
 mod inputs;

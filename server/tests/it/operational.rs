@@ -108,9 +108,9 @@ async fn tenants_the_operator_does_not_listen_to_are_not_reported() {
 
     // No operator application for this tenant: its change succeeds and nothing is published for it.
     let unheard = Client::for_new_org(&tenant.base);
-    let (other_app, _, _) = unheard.app_with_endpoint(&rx.url("/unheard")).await;
+    let other_app = unheard.app_with_endpoint(&rx.url("/unheard")).await.0.id;
 
-    let (app_id, _, _) = tenant.app_with_endpoint(&rx.url("/tenant")).await;
+    let app_id = tenant.app_with_endpoint(&rx.url("/tenant")).await.0.id;
     let got = rx.wait_for("/ops", 1).await;
     let body: Value = serde_json::from_slice(&got[0].body).expect("json body");
     assert_eq!(body["data"]["appId"], app_id.as_str());
@@ -152,7 +152,8 @@ async fn the_workers_delivery_news_reaches_the_operator() {
     let rx = Receiver::start().await;
     listener(&operator, tenant.org.as_str(), &rx.url("/ops")).await;
     rx.script("/down", &[500; 10]);
-    let (app_id, ep_id, _) = tenant.app_with_endpoint(&rx.url("/down")).await;
+    let (app_out, ep_out, _) = tenant.app_with_endpoint(&rx.url("/down")).await;
+    let (app_id, ep_id) = (app_out.id, ep_out.id);
     let msg = tenant
         .create(
             &format!("/app/{app_id}/msg"),

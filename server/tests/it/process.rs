@@ -15,10 +15,10 @@ async fn sigkill_mid_delivery_loses_nothing() {
     rx.delay("/crash", Duration::from_millis(200));
     let server = Xwebhook::start(dir.path(), &[]).await;
     let api = Client::for_new_org(&server.base());
-    let app_id = api.app_with_endpoint(&rx.url("/crash")).await.0;
+    let app_id = api.app_with_endpoint(&rx.url("/crash")).await.0.id;
     let mut sent = BTreeSet::new();
     for i in 0..60 {
-        sent.insert(api.send_message(&app_id, json!({"i": i})).await);
+        sent.insert(api.send(&app_id, "test.event", json!({"i": i})).await.id);
     }
     rx.wait_for("/crash", 1).await;
     server.kill();

@@ -33,8 +33,9 @@ async fn send_all(clients: &[&Client], app_id: &str) -> BTreeSet<String> {
     for i in 0..MESSAGES {
         ids.insert(
             clients[i % clients.len()]
-                .send_message(app_id, json!({"i": i}))
-                .await,
+                .send(app_id, "test.event", json!({"i": i}))
+                .await
+                .id,
         );
     }
     ids

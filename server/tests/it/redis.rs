@@ -35,7 +35,7 @@ async fn send_many(clients: &[Client], app_id: &str, n: usize, concurrency: usiz
                 if i >= n {
                     return ids;
                 }
-                ids.push(client.send_message(&app_id, json!({"i": i})).await);
+                ids.push(client.send(&app_id, "test.event", json!({"i": i})).await.id);
             }
         });
     }
@@ -61,7 +61,7 @@ async fn two_processes_deliver_each_message_exactly_once() {
     let b = Xwebhook::start(dir.path(), &env).await;
     let rx = Receiver::start().await;
     let api_a = Client::for_new_org(&a.base());
-    let app_id = api_a.app_with_endpoint(&rx.url("/once")).await.0;
+    let app_id = api_a.app_with_endpoint(&rx.url("/once")).await.0.id;
     let sent = send_many(&[api_a.clone(), api_a.on(&b.base())], &app_id, 10_000, 32).await;
     assert_eq!(sent.len(), 10_000);
     rx.wait_for_ids("/once", &sent).await;
@@ -87,7 +87,7 @@ async fn a_killed_process_loses_nothing() {
     let rx = Receiver::start().await;
     rx.delay("/kill", Duration::from_millis(5));
     let api_a = Client::for_new_org(&a.base());
-    let app_id = api_a.app_with_endpoint(&rx.url("/kill")).await.0;
+    let app_id = api_a.app_with_endpoint(&rx.url("/kill")).await.0.id;
     let first = send_many(&[api_a.clone(), api_a.on(&b.base())], &app_id, 2_000, 16).await;
     rx.wait_for("/kill", 500).await;
     b.kill();
@@ -110,7 +110,7 @@ async fn service_recovers_when_redis_restarts() {
     let server = Xwebhook::start(dir.path(), &[("XWEBHOOK_REDIS_URL", url.as_str())]).await;
     let rx = Receiver::start().await;
     let api = Client::for_new_org(&server.base());
-    let app_id = api.app_with_endpoint(&rx.url("/before")).await.0;
+    let app_id = api.app_with_endpoint(&rx.url("/before")).await.0.id;
     let before = send_many(std::slice::from_ref(&api), &app_id, 200, 8).await;
     rx.wait_for_ids("/before", &before).await;
 
@@ -160,8 +160,9 @@ async fn retries_follow_the_schedule_across_processes() {
     let rx = Receiver::start().await;
     rx.script("/flaky", &[500, 500]);
     let api = Client::for_new_org(&a.base());
-    let (app_id, ep_id, _) = api.app_with_endpoint(&rx.url("/flaky")).await;
-    let msg_id = api.on(&b.base()).send_message(&app_id, json!({})).await;
+    let (app_out, ep_out, _) = api.app_with_endpoint(&rx.url("/flaky")).await;
+    let (app_id, ep_id) = (app_out.id, ep_out.id);
+    let msg_id = api.on(&b.base()).send(&app_id, "test.event", json!({})).await.id;
     let got = rx.wait_for("/flaky", 3).await;
     for pair in got.windows(2) {
         assert!(
@@ -201,7 +202,7 @@ async fn api_and_worker_roles_split_across_processes() {
     let api_only = Xwebhook::start(dir.path(), &env("api")).await;
     let rx = Receiver::start().await;
     let api = Client::for_new_org(&api_only.base());
-    let app_id = api.app_with_endpoint(&rx.url("/split")).await.0;
+    let app_id = api.app_with_endpoint(&rx.url("/split")).await.0.id;
     let sent = send_many(std::slice::from_ref(&api), &app_id, 100, 8).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(

@@ -6,41 +6,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use xwebhook_engine::domain::{Application, Message, Metadata, Payload};
+use xwebhook_engine::domain::{Application, Message};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::store::{
     ApplicationStore, DeliveryQueue, FollowUp, MessageStore, Receipt, Ref, StoreErrorKind, Task, TaskKind,
 };
+use xwebhook_engine::testsuite::fixtures;
 use xwebhook_storage_embedded::EmbeddedStore;
 
 fn app(org: &OrgId) -> Application {
-    let now = Utc::now();
-    Application {
-        id: AppId::generate(),
-        org_id: org.clone(),
-        uid: Some("kept".parse().expect("uid")),
-        name: "kept".into(),
-        rate_limit: None,
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    }
+    fixtures::application(org, Some("kept"))
 }
 
-fn message(org: &OrgId, app: &AppId, event_id: Option<String>) -> Message {
-    let id = MessageId::generate();
-    let raw = serde_json::value::RawValue::from_string(r#"{"n":1}"#.into()).expect("json");
-    Message {
-        created_at: id.timestamp(),
-        id,
-        org_id: org.clone(),
-        app_id: app.clone(),
-        event_type: "a.b".parse().expect("name"),
-        event_id: event_id.map(|e| e.parse().expect("uid")),
-        channels: None,
-        payload: Payload::from_raw(raw).expect("object"),
-        retention_days: 1,
-    }
+fn message(org: &OrgId, app: &AppId, event_id: &str) -> Message {
+    fixtures::message(org, app, "a.b", Some(event_id), &[])
 }
 
 fn task(org: &OrgId) -> Task {
@@ -71,7 +50,7 @@ struct FirstRun {
 async fn first_run(dir: &Path) -> FirstRun {
     let org = OrgId::generate();
     let (app, due, later) = (app(&org), task(&org), task(&org));
-    let msg = message(&org, &app.id, Some("evt".into()));
+    let msg = message(&org, &app.id, "evt");
     let ready = vec![task(&org), task(&org)];
     let store = EmbeddedStore::open(dir).expect("open");
     store.create_application(&app).await.expect("create app");
@@ -109,9 +88,7 @@ async fn everything_acknowledged_survives_a_reopen() {
     assert_eq!(got.expect("get").as_ref(), Some(a));
     let msg = store.get_message(org, &a.id, &first.msg.id).await.expect("get");
     assert_eq!(msg.as_ref(), Some(&first.msg));
-    let dup = store
-        .create_message(&message(org, &a.id, Some("evt".into())))
-        .await;
+    let dup = store.create_message(&message(org, &a.id, "evt")).await;
     assert_eq!(
         dup.map_err(|e| e.kind).err(),
         Some(StoreErrorKind::Conflict),
@@ -163,7 +140,7 @@ async fn concurrent_writes_share_commits() {
         .map(|i| {
             let store = Arc::clone(&store);
             let event = if i % 10 == 9 { i - 9 } else { i };
-            let m = message(&org, &app_id, Some(format!("evt-{event}")));
+            let m = message(&org, &app_id, &format!("evt-{event}"));
             tokio::spawn(async move { (store.create_message(&m).await, m) })
         })
         .collect();

@@ -2,104 +2,38 @@
 //! traffic its own hash tag (its own cluster slot), report undecodable rows as corrupt, write batches per
 //! application, and keep scanning past rows a filter rejects.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use chrono::Utc;
-use xwebhook_engine::domain::{
-    Application, Attempt, Destination, Endpoint, EndpointSecret, EndpointUrl, Message, MessageStatus,
-    Payload, SecretSet, TriggerType,
-};
+use xwebhook_engine::domain::{Application, Destination, Endpoint, Message, MessageStatus};
 use xwebhook_engine::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
 use xwebhook_engine::store::{
     ApplicationStore, AttemptFilter, AttemptRecord, AttemptStore, EndpointStore, IdempotencyCache, ListQuery,
     MessageFilter, MessageStore, Order, Ref, StoreErrorKind,
 };
 
+use xwebhook_engine::testsuite::fixtures::{self, application};
+
 use crate::support::{keys_matching, raw, store};
 
-fn application(org: &OrgId) -> Application {
-    let now = Utc::now();
-    Application {
-        id: AppId::generate(),
-        org_id: org.clone(),
-        uid: None,
-        name: "app".into(),
-        rate_limit: None,
-        metadata: Default::default(),
-        created_at: now,
-        updated_at: now,
-    }
-}
-
 fn endpoint(app: &Application) -> Endpoint {
-    let now = Utc::now();
-    Endpoint {
-        id: EndpointId::generate(),
-        org_id: app.org_id.clone(),
-        app_id: app.id.clone(),
-        uid: Some("main".parse().expect("uid")),
-        url: EndpointUrl::try_from("https://example.com/hook".to_owned()).expect("url"),
-        description: String::new(),
-        disabled: false,
-        event_types: None,
-        channels: None,
-        rate_limit: None,
-        metadata: Default::default(),
-        secrets: SecretSet::new(EndpointSecret::generate()),
-        headers: BTreeMap::new(),
-        created_at: now,
-        updated_at: now,
-    }
+    fixtures::endpoint(&app.org_id, &app.id, Some("main"))
 }
 
+/// A message with an event id, so that its `eventId` key is written too.
 fn message(org: &OrgId, app: &AppId, event_type: &str) -> Message {
-    let id = MessageId::generate();
-    let raw = serde_json::value::RawValue::from_string(r#"{"k":1}"#.to_owned()).expect("json");
-    Message {
-        created_at: id.timestamp(),
-        id,
-        org_id: org.clone(),
-        app_id: app.clone(),
-        event_type: event_type.parse().expect("event type"),
-        event_id: Some("evt-1".parse().expect("uid")),
-        channels: None,
-        payload: Payload::from_raw(raw).expect("object"),
-        retention_days: 90,
-    }
+    fixtures::message(org, app, event_type, Some("evt-1"), &[])
 }
 
+/// A successful-looking attempt (code 200) with its destination, one attempt in.
 fn record(msg: &Message, ep: &EndpointId, status: MessageStatus) -> AttemptRecord {
-    let now = Utc::now();
-    let attempt = Attempt {
-        id: AttemptId::generate(),
-        org_id: msg.org_id.clone(),
-        app_id: msg.app_id.clone(),
-        msg_id: msg.id.clone(),
-        endpoint_id: ep.clone(),
-        url: "https://example.com/hook".into(),
-        status,
-        response_status_code: 200,
-        response: String::new(),
-        response_duration_ms: 3,
-        trigger: TriggerType::Scheduled,
-        event_type: msg.event_type.clone(),
-        channels: None,
-        created_at: now,
-    };
-    let destination = Destination {
-        org_id: msg.org_id.clone(),
-        app_id: msg.app_id.clone(),
-        msg_id: msg.id.clone(),
-        endpoint_id: ep.clone(),
-        status,
-        next_attempt: None,
-        attempts: 1,
-        event_type: msg.event_type.clone(),
-        channels: None,
-        updated_at: now,
-    };
-    AttemptRecord { attempt, destination }
+    AttemptRecord {
+        attempt: fixtures::attempt(msg, ep, status, 200),
+        destination: Destination {
+            attempts: 1,
+            ..fixtures::destination(msg, ep, status)
+        },
+    }
 }
 
 /// The `{…}` hash tag of a key, which decides its cluster slot.
@@ -115,7 +49,7 @@ async fn keys_carry_the_prefix_and_applications_have_their_own_tags() {
     let org = OrgId::generate();
     let mut app_tags = Vec::new();
     for _ in 0..2 {
-        let app = application(&org);
+        let app = application(&org, None);
         s.create_application(&app).await.expect("create app");
         let ep = endpoint(&app);
         s.create_endpoint(&ep).await.expect("create endpoint");
@@ -159,7 +93,7 @@ async fn keys_carry_the_prefix_and_applications_have_their_own_tags() {
 async fn undecodable_rows_are_corrupt_and_can_still_be_deleted() {
     let (s, guard) = store().await;
     let org = OrgId::generate();
-    let mut app = application(&org);
+    let mut app = application(&org, None);
     app.uid = Some("billing".parse().expect("uid"));
     s.create_application(&app).await.expect("create");
     let apps = format!("{p}:{{{p}:{org}}}:apps", p = guard.prefix);
@@ -180,7 +114,7 @@ async fn undecodable_rows_are_corrupt_and_can_still_be_deleted() {
     s.delete_application(&org, &app.id)
         .await
         .expect("delete a corrupt row");
-    let mut again = application(&org);
+    let mut again = application(&org, None);
     again.uid = app.uid.clone();
     s.create_application(&again).await.expect("the uid is free");
 }

@@ -10,6 +10,10 @@ use xwebhook_engine::clock::SystemClock;
 use xwebhook_engine::delivery::{AddressPolicy, Worker};
 use xwebhook_engine::operational::{OperationalEvent, OperationalEvents};
 
+use xwebhook_api::dto::attempt::{MessageAttemptOut, MessageEndpointOut};
+use xwebhook_api::dto::endpoint::EndpointOut;
+use xwebhook_api::pagination::ListResponse;
+
 use crate::helpers::{Receiver, TestApp, eventually, spawn_app_with, test_config};
 
 /// 0.0005 h = 1.8 s: longer than the first four attempts take, shorter than the pause before the fifth.
@@ -81,23 +85,14 @@ async fn setup(retry_schedule: &str) -> Setup {
 }
 
 /// Waits until the message's attempt listing has `n` attempts, and returns it.
-async fn attempts(app: &TestApp, app_id: &str, msg_id: &str, n: usize) -> Vec<serde_json::Value> {
-    eventually(&format!("{n} attempts of {msg_id}"), || async {
-        let (_, page) = app
-            .call("GET", &format!("/app/{app_id}/attempt/msg/{msg_id}"), None)
-            .await;
-        let data = page["data"].as_array().cloned().unwrap_or_default();
-        (data.len() >= n).then_some(data)
-    })
-    .await
+async fn attempts(app: &TestApp, app_id: &str, msg_id: &str, n: usize) -> Vec<MessageAttemptOut> {
+    app.wait_for_list(&format!("/app/{app_id}/attempt/msg/{msg_id}"), n)
+        .await
 }
 
 async fn is_disabled(app: &TestApp, app_id: &str, ep_id: &str) -> bool {
-    let (status, ep) = app
-        .call("GET", &format!("/app/{app_id}/endpoint/{ep_id}"), None)
-        .await;
-    assert_eq!(status, 200, "{ep}");
-    ep["disabled"].as_bool().expect("disabled is a boolean")
+    let ep: EndpointOut = app.get(&format!("/app/{app_id}/endpoint/{ep_id}")).await;
+    ep.disabled
 }
 
 #[tokio::test]
@@ -106,8 +101,9 @@ async fn an_endpoint_failing_past_the_threshold_is_disabled_and_reported() {
     let s = setup("0.05,0.05,0.05,3").await;
     let rx = Receiver::start().await;
     rx.script("/down", &[500; 20]);
-    let (app_id, ep_id, _) = s.app.app_with_endpoint(&rx.url("/down")).await;
-    let msg_id = s.app.send_message(&app_id, json!({"n": 1})).await;
+    let (a, ep, _) = s.app.app_with_endpoint(&rx.url("/down")).await;
+    let (app_id, ep_id) = (&a.id, &ep.id);
+    let msg_id = s.app.send(app_id, "test.event", json!({"n": 1})).await.id;
 
     eventually("the delivery to be exhausted", || async {
         s.heard
@@ -124,7 +120,7 @@ async fn an_endpoint_failing_past_the_threshold_is_disabled_and_reported() {
             "message.attempt.exhausted"
         ]
     );
-    assert!(is_disabled(&s.app, &app_id, &ep_id).await);
+    assert!(is_disabled(&s.app, app_id, ep_id).await);
     assert_eq!(rx.received("/down").len(), 5);
 
     let events = s.heard.events();
@@ -142,8 +138,8 @@ async fn an_endpoint_failing_past_the_threshold_is_disabled_and_reported() {
         *fail_since <= failing.last_attempt.timestamp,
         "the streak began with the first failure"
     );
-    let all = attempts(&s.app, &app_id, &msg_id, 5).await;
-    let fourth = all.iter().find(|a| a["id"] == failing.last_attempt.id.as_str());
+    let all = attempts(&s.app, app_id, &msg_id, 5).await;
+    let fourth = all.iter().find(|a| a.id == failing.last_attempt.id.as_str());
     assert!(fourth.is_some(), "the failing event names a stored attempt");
 }
 
@@ -153,8 +149,9 @@ async fn an_endpoint_that_recovers_is_not_disabled_and_its_streak_restarts() {
     let s = setup("0.05,0.05,0.05,3,0.05").await;
     let rx = Receiver::start().await;
     rx.script("/flaky", &[500, 500, 500, 500]);
-    let (app_id, ep_id, _) = s.app.app_with_endpoint(&rx.url("/flaky")).await;
-    let first = s.app.send_message(&app_id, json!({"n": 1})).await;
+    let (a, ep, _) = s.app.app_with_endpoint(&rx.url("/flaky")).await;
+    let (app_id, ep_id) = (&a.id, &ep.id);
+    let first = s.app.send(app_id, "test.event", json!({"n": 1})).await.id;
     eventually("the delivery to recover", || async {
         s.heard
             .types()
@@ -174,13 +171,13 @@ async fn an_endpoint_that_recovers_is_not_disabled_and_its_streak_restarts() {
 
     // Without the restart, this failure (past the threshold since the first one) would disable the endpoint.
     rx.script("/flaky", &[500]);
-    let second = s.app.send_message(&app_id, json!({"n": 2})).await;
-    let tried = attempts(&s.app, &app_id, &second, 2).await;
+    let second = s.app.send(app_id, "test.event", json!({"n": 2})).await.id;
+    let tried = attempts(&s.app, app_id, &second, 2).await;
     assert!(
-        tried.iter().any(|a| a["status"] == 0),
+        tried.iter().any(|a| a.status == 0),
         "the retry succeeded: {tried:?}"
     );
-    assert!(!is_disabled(&s.app, &app_id, &ep_id).await);
+    assert!(!is_disabled(&s.app, app_id, ep_id).await);
     assert_eq!(
         s.heard.types(),
         ["message.attempt.failing", "message.attempt.recovered"]
@@ -191,15 +188,16 @@ async fn an_endpoint_that_recovers_is_not_disabled_and_its_streak_restarts() {
 async fn a_healthy_endpoint_reports_nothing() {
     let s = setup("0.05").await;
     let rx = Receiver::start().await;
-    let (app_id, ep_id, _) = s.app.app_with_endpoint(&rx.url("/ok")).await;
-    let ids: Vec<String> =
-        futures_util::future::join_all((0..3).map(|i| s.app.send_message(&app_id, json!({"n": i})))).await;
-    for id in &ids {
-        let tried = attempts(&s.app, &app_id, id, 1).await;
-        assert_eq!(tried[0]["status"], 0, "{tried:?}");
+    let (a, ep, _) = s.app.app_with_endpoint(&rx.url("/ok")).await;
+    let sent =
+        futures_util::future::join_all((0..3).map(|i| s.app.send(&a.id, "test.event", json!({"n": i}))))
+            .await;
+    for msg in &sent {
+        let tried = attempts(&s.app, &a.id, &msg.id, 1).await;
+        assert_eq!(tried[0].status, 0, "{tried:?}");
     }
     assert!(s.heard.events().is_empty(), "{:?}", s.heard.types());
-    assert!(!is_disabled(&s.app, &app_id, &ep_id).await);
+    assert!(!is_disabled(&s.app, &a.id, &ep.id).await);
 }
 
 /// A retry waiting when its endpoint is disabled is not sent, and its destination ends failed (so that
@@ -209,8 +207,9 @@ async fn a_disabled_endpoints_waiting_retry_ends_failed_untried() {
     let app = spawn_app_with(&[("XWEBHOOK_RETRY_SCHEDULE", "2")]).await;
     let rx = Receiver::start().await;
     rx.script("/paused", &[500; 5]);
-    let (app_id, ep_id, _) = app.app_with_endpoint(&rx.url("/paused")).await;
-    let msg_id = app.send_message(&app_id, json!({"n": 1})).await;
+    let (a, ep, _) = app.app_with_endpoint(&rx.url("/paused")).await;
+    let (app_id, ep_id) = (&a.id, &ep.id);
+    let msg_id = app.send(app_id, "test.event", json!({"n": 1})).await.id;
     rx.wait_for("/paused", 1).await;
     let (status, ep) = app
         .call(
@@ -221,12 +220,11 @@ async fn a_disabled_endpoints_waiting_retry_ends_failed_untried() {
         .await;
     assert_eq!(status, 200, "{ep}");
     let destinations = format!("/app/{app_id}/msg/{msg_id}/endpoint");
-    eventually("the waiting delivery to end failed", || async {
-        let (_, page) = app.call("GET", &destinations, None).await;
-        (page["data"][0]["status"] == 2).then_some(())
+    let failed = eventually("the waiting delivery to end failed", || async {
+        let page: ListResponse<MessageEndpointOut> = app.list(&destinations).await;
+        page.data.into_iter().find(|d| d.status == 2)
     })
     .await;
-    let (_, page) = app.call("GET", &destinations, None).await;
-    assert_eq!(page["data"][0]["nextAttempt"], serde_json::Value::Null, "{page}");
+    assert_eq!(failed.next_attempt, None, "{failed:?}");
     assert_eq!(rx.received("/paused").len(), 1, "the retry was not sent");
 }
