@@ -292,7 +292,7 @@ fn generate_token(config: &Config, org_id: &str) -> anyhow::Result<()> {
         // The error names the file and what is wrong with it.
         None => secret_file::read_or_create(&config.data_dir)?.0,
     };
-    let token = JwtAuth::new(secret.expose().as_bytes()).issue_org_token(&org, chrono_now());
+    let token = JwtAuth::new(secret.expose().as_bytes()).issue_org_token(&org, chrono_now())?;
     println!("{token}");
     Ok(())
 }
