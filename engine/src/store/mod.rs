@@ -26,7 +26,9 @@ pub use ports::{
     ApplicationStore, AttemptRecord, AttemptStore, EndpointStore, EventTypeStore, MessageStore, Ref,
     StatusCounts,
 };
-pub use queue::{DeadLetter, DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
+pub use queue::{
+    DeadLetter, DeliverTask, DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind,
+};
 pub use rate_limit::{Admission, RateLimits, burst, emission_interval};
 pub use retention::{PruneCounts, RetentionStore, payload_expires_at, prune_bound};
 pub use revocation::{ScopeExpiry, TokenRevocations};
