@@ -114,6 +114,12 @@ pub struct PortalGrant {
     pub session_id: Option<String>,
 }
 
+/// A token could not be made: the claims did not encode. Plain claims never meet it, but the encoder's API
+/// says it may fail, so the error is passed on rather than assumed away.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot issue a token")]
+pub struct IssueError(#[source] jsonwebtoken::errors::Error);
+
 /// Verifies and issues tokens with one HS256 secret.
 pub struct JwtAuth {
     decoding: DecodingKey,
@@ -181,7 +187,7 @@ impl JwtAuth {
     }
 
     /// A token for the whole organization, as `svix-server jwt generate` makes them.
-    pub fn issue_org_token(&self, org: &OrgId, now: i64) -> String {
+    pub fn issue_org_token(&self, org: &OrgId, now: i64) -> Result<String, IssueError> {
         self.issue(Claims {
             sub: org.to_string(),
             org: None,
@@ -196,7 +202,13 @@ impl JwtAuth {
     }
 
     /// A token that can only see one application, with every capability, valid for `ttl_secs`.
-    pub fn issue_app_token(&self, org: &OrgId, app: &AppId, now: i64, ttl_secs: i64) -> String {
+    pub fn issue_app_token(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        now: i64,
+        ttl_secs: i64,
+    ) -> Result<String, IssueError> {
         let grant = PortalGrant {
             ttl_secs,
             capabilities: None,
@@ -207,7 +219,13 @@ impl JwtAuth {
 
     /// A token that can only see one application and do what `grant` allows, with a unique id so it can be logged
     /// out.
-    pub fn issue_portal_token(&self, org: &OrgId, app: &AppId, now: i64, grant: &PortalGrant) -> String {
+    pub fn issue_portal_token(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        now: i64,
+        grant: &PortalGrant,
+    ) -> Result<String, IssueError> {
         self.issue(Claims {
             sub: app.to_string(),
             org: Some(org.to_string()),
@@ -221,9 +239,8 @@ impl JwtAuth {
         })
     }
 
-    fn issue(&self, claims: Claims) -> String {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .unwrap_or_else(|_| unreachable!("HS256 encoding of plain claims cannot fail"))
+    fn issue(&self, claims: Claims) -> Result<String, IssueError> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(IssueError)
     }
 }
 
@@ -300,7 +317,7 @@ mod tests {
         let app = AppId::generate();
         let now = chrono::Utc::now().timestamp();
         assert_eq!(
-            jwt.verify(&jwt.issue_org_token(&org, now)).ok(),
+            jwt.verify(&jwt.issue_org_token(&org, now).expect("token")).ok(),
             Some(Auth {
                 org_id: org.clone(),
                 app_id: None,
@@ -309,12 +326,12 @@ mod tests {
             })
         );
         let scoped = jwt
-            .verify(&jwt.issue_app_token(&org, &app, now, 60))
+            .verify(&jwt.issue_app_token(&org, &app, now, 60).expect("token"))
             .expect("app token verifies");
         assert_eq!((scoped.org_id, scoped.app_id), (org.clone(), Some(app.clone())));
         let id = scoped.token.expect("an app token is revocable");
         assert_eq!(id.expires_at.timestamp(), now + 60);
-        let again = jwt.verify(&jwt.issue_app_token(&org, &app, now, 60));
+        let again = jwt.verify(&jwt.issue_app_token(&org, &app, now, 60).expect("token"));
         let again_id = again.ok().and_then(|a| a.token).expect("revocable");
         assert_ne!(id.jti, again_id.jti, "every app token has its own id");
     }
@@ -325,23 +342,31 @@ mod tests {
         let other = JwtAuth::new(b"other-secret");
         let org = OrgId::generate();
         let now = chrono::Utc::now().timestamp();
-        assert!(jwt.verify(&other.issue_org_token(&org, now)).is_err());
         assert!(
-            jwt.verify(&jwt.issue_app_token(&org, &AppId::generate(), now - 1000, 10))
+            jwt.verify(&other.issue_org_token(&org, now).expect("token"))
                 .is_err()
         );
+        assert!(
+            jwt.verify(
+                &jwt.issue_app_token(&org, &AppId::generate(), now - 1000, 10)
+                    .expect("token")
+            )
+            .is_err()
+        );
         assert!(jwt.verify("not.a.token").is_err());
-        let no_org = jwt.issue(Claims {
-            sub: AppId::generate().to_string(),
-            org: None,
-            iat: None,
-            exp: None,
-            nbf: None,
-            iss: None,
-            jti: None,
-            caps: None,
-            sid: None,
-        });
+        let no_org = jwt
+            .issue(Claims {
+                sub: AppId::generate().to_string(),
+                org: None,
+                iat: None,
+                exp: None,
+                nbf: None,
+                iss: None,
+                jti: None,
+                caps: None,
+                sid: None,
+            })
+            .expect("token");
         assert!(jwt.verify(&no_org).is_err());
     }
 
@@ -350,17 +375,19 @@ mod tests {
         // svix-server's `jwt generate`: iat, exp, nbf, iss "svix-server", sub = org id.
         let jwt = JwtAuth::new(b"test-secret");
         let now = chrono::Utc::now().timestamp();
-        let token = jwt.issue(Claims {
-            sub: "org_23rb8YdGqMT0qIzpgGwdXfHirMu".into(),
-            org: None,
-            iat: Some(now),
-            exp: Some(now + 3600),
-            nbf: Some(now),
-            iss: Some("svix-server".into()),
-            jti: None,
-            caps: None,
-            sid: None,
-        });
+        let token = jwt
+            .issue(Claims {
+                sub: "org_23rb8YdGqMT0qIzpgGwdXfHirMu".into(),
+                org: None,
+                iat: Some(now),
+                exp: Some(now + 3600),
+                nbf: Some(now),
+                iss: Some("svix-server".into()),
+                jti: None,
+                caps: None,
+                sid: None,
+            })
+            .expect("token");
         assert_eq!(
             jwt.verify(&token).map(|a| a.org_id.to_string()).ok().as_deref(),
             Some("org_23rb8YdGqMT0qIzpgGwdXfHirMu")

@@ -39,7 +39,7 @@ use axum::routing::{delete, get, post};
 use tower_http::cors::CorsLayer;
 use tower_http::normalize_path::NormalizePathLayer;
 
-pub use auth::{Auth, JwtAuth};
+pub use auth::{Auth, IssueError, JwtAuth};
 pub use serve::{BodyReadTimeout, ConnectionLimits};
 pub use state::{ApiConfig, AppState};
 pub use telemetry::{SVIX_REQ_ID, X_REQUEST_ID};

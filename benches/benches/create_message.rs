@@ -28,7 +28,9 @@ const APP_UID: &str = "bench";
 async fn api(stores: Stores) -> (Router, String) {
     let auth = JwtAuth::new(b"bench-secret-0123456789");
     let org = OrgId::generate();
-    let token = auth.issue_org_token(&org, chrono::Utc::now().timestamp());
+    let token = auth
+        .issue_org_token(&org, chrono::Utc::now().timestamp())
+        .expect("token");
     stores
         .applications
         .create_application(&application(&org, Some(APP_UID)))

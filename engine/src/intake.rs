@@ -1,7 +1,10 @@
-//! Accepting a message: the one path by which a message enters the system, whoever sends it (the API on a
-//! tenant's behalf, the operational-webhook publisher on the operator's).
+//! The one way in for delivery work, whoever asks (the API on a tenant's behalf, the operational-webhook
+//! publisher on the operator's): accepting a message, sending an example to one endpoint, and resending stored
+//! messages (one to one endpoint, or all that failed to reach an endpoint in a window). Nothing else queues a
+//! message's first delivery work.
 //!
-//! Accepting means: refuse a duplicate `eventId`, queue the fan-out, then store the message. The fan-out is
+//! Accepting means: refuse a duplicate `eventId`, queue the fan-out, then store the message (an example queues
+//! its one delivery instead of a fan-out, in the same order; `queue_then_store` holds the rule). The fan-out is
 //! queued first so that no accepted message can lack one: the worker waits for a message that is not stored yet,
 //! and gives up on one that never will be (a failed insert). Stored first, a crash between the two steps would
 //! leave a message that is never delivered.
@@ -17,10 +20,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 
-use crate::domain::{Message, Uid};
-use crate::store::{StoreError, StoreErrorKind, Stores, Task, TaskKind};
+use crate::domain::{Endpoint, Message, MessageStatus, TriggerType, Uid};
+use crate::id::{BackgroundTaskId, MessageId};
+use crate::store::{
+    DeliverTask, DestinationFilter, Order, Pager, StoreError, StoreErrorKind, StoreResult, Stores, Task,
+    TimeTypeChannel,
+};
+use crate::trace;
 
 /// How long a payload is kept when the sender does not say (the contract's default `payloadRetentionPeriod`).
 pub const DEFAULT_RETENTION_DAYS: u16 = 90;
@@ -78,7 +87,9 @@ impl Default for Admission {
     }
 }
 
-/// The way in: the stores, and the admission every sender of the process shares. Clones share both.
+/// The way in for all delivery work: new messages (`accept`, `send_example`) and new deliveries of stored ones
+/// (`resend`, `recover`). It holds the stores, and the admission every sender of the process shares; clones
+/// share both.
 #[derive(Clone)]
 pub struct Intake {
     stores: Stores,
@@ -93,45 +104,150 @@ impl Intake {
     /// Queues the message's fan-out and stores it, once admitted. On success the message will be delivered to
     /// every subscribed endpoint of its application; on any error but `OutcomeUnknown` it is not stored.
     pub async fn accept(&self, message: &Message) -> Result<(), IntakeError> {
+        let _turn = self.admit(&message.id).await?;
+        self.refuse_duplicate(message).await?;
+        let fan_out = Task::fan_out(
+            message.org_id.clone(),
+            message.app_id.clone(),
+            message.id.clone(),
+            trace::current_parent(),
+        );
+        self.queue_then_store(message, fan_out).await
+    }
+
+    /// Accepts an example message for `endpoint` alone, whatever its filters say (the caller asked for it by
+    /// name): one manual delivery instead of a fan-out, queued and stored as [`Intake::accept`] does.
+    pub async fn send_example(&self, message: &Message, endpoint: &Endpoint) -> Result<(), IntakeError> {
+        let _turn = self.admit(&message.id).await?;
+        let deliver = DeliverTask::first(endpoint.id.clone(), TriggerType::Manual);
+        let task = Task::deliver(
+            message.org_id.clone(),
+            message.app_id.clone(),
+            message.id.clone(),
+            deliver,
+            trace::current_parent(),
+        );
+        self.queue_then_store(message, task).await
+    }
+
+    /// Sends a stored message to `endpoint` once more, now: one manual attempt, outside the retry schedule.
+    pub async fn resend(&self, message: &Message, endpoint: &Endpoint) -> StoreResult<()> {
+        let deliver = DeliverTask::first(endpoint.id.clone(), TriggerType::Manual);
+        let task = Task::deliver(
+            message.org_id.clone(),
+            message.app_id.clone(),
+            message.id.clone(),
+            deliver,
+            trace::current_parent(),
+        );
+        self.stores.queue.enqueue(vec![task]).await
+    }
+
+    /// Starts sending again, in the background, every message that failed to reach `endpoint` between `since`
+    /// and `until` (or now); returns the background task's id at once. Each gets a fresh delivery with the whole
+    /// retry schedule. A process that stops mid-way leaves the rest of the window unrecovered.
+    pub fn recover(
+        &self,
+        endpoint: Endpoint,
+        since: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+    ) -> BackgroundTaskId {
+        let id = BackgroundTaskId::generate();
+        let (intake, task_id) = (self.clone(), id.clone());
+        tokio::spawn(async move {
+            match intake.resend_failed(&endpoint, since, until).await {
+                Ok(count) => {
+                    tracing::info!(task_id = %task_id, endpoint_id = %endpoint.id, count, "endpoint recovery queued")
+                }
+                Err(e) => {
+                    tracing::warn!(task_id = %task_id, endpoint_id = %endpoint.id, error = %e, "endpoint recovery failed")
+                }
+            }
+        });
+        id
+    }
+
+    /// Queues a fresh scheduled delivery of every message that failed to reach `endpoint` in the window, a page
+    /// at a time; returns how many.
+    pub async fn resend_failed(
+        &self,
+        endpoint: &Endpoint,
+        since: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+    ) -> StoreResult<usize> {
+        let (org, app) = (&endpoint.org_id, &endpoint.app_id);
+        let filter = DestinationFilter {
+            common: TimeTypeChannel {
+                after: Some(since),
+                before: until,
+                ..TimeTypeChannel::default()
+            },
+            status: Some(MessageStatus::Fail),
+        };
+        let (mut queued, mut pager) = (0, Pager::new(Order::Ascending));
+        while let Some(query) = pager.next_query() {
+            let rows = self
+                .stores
+                .attempts
+                .list_destinations_by_endpoint(org, app, &endpoint.id, &filter, &query)
+                .await?;
+            let tasks: Vec<Task> = pager
+                .advance(rows, &query, |d| d.msg_id.to_string())
+                .into_iter()
+                .map(|d| {
+                    let deliver = DeliverTask::first(endpoint.id.clone(), TriggerType::Scheduled);
+                    // A recovery runs after its request has been answered: it starts its own traces.
+                    Task::deliver(org.clone(), app.clone(), d.msg_id, deliver, None)
+                })
+                .collect();
+            queued += tasks.len();
+            self.stores.queue.enqueue(tasks).await?;
+        }
+        Ok(queued)
+    }
+
+    /// Waits for a turn to write a message; the turn is held until the returned permit is dropped.
+    async fn admit(&self, msg_id: &MessageId) -> Result<tokio::sync::SemaphorePermit<'_>, IntakeError> {
         let turn = tokio::time::timeout(self.admission.wait, self.admission.turns.acquire()).await;
         // The semaphore is never closed, so only the wait can fail.
-        let Ok(Ok(_turn)) = turn else {
-            tracing::debug!(msg_id = %message.id, "no intake turn within the wait; refused");
+        let Ok(Ok(turn)) = turn else {
+            tracing::debug!(msg_id = %msg_id, "no intake turn within the wait; refused");
             return Err(IntakeError::Overloaded(self.admission.wait));
         };
-        accept_message(&self.stores, message).await
+        Ok(turn)
     }
-}
 
-async fn accept_message(stores: &Stores, message: &Message) -> Result<(), IntakeError> {
-    if let Some(event_id) = &message.event_id {
+    async fn refuse_duplicate(&self, message: &Message) -> Result<(), IntakeError> {
+        let Some(event_id) = &message.event_id else {
+            return Ok(());
+        };
         // Most duplicates are refused here, before a fan-out task is queued for a message that will not exist;
         // a concurrent duplicate is still refused by the insert (`Conflict`).
-        let existing = stores
+        let existing = self
+            .stores
             .messages
             .message_id_by_event_id(&message.org_id, &message.app_id, event_id)
             .await?;
-        if existing.is_some() {
-            return Err(IntakeError::DuplicateEventId(event_id.clone()));
+        match existing {
+            Some(_) => Err(IntakeError::DuplicateEventId(event_id.clone())),
+            None => Ok(()),
         }
     }
-    let task = Task {
-        org_id: message.org_id.clone(),
-        app_id: message.app_id.clone(),
-        msg_id: message.id.clone(),
-        traceparent: crate::trace::current_parent(),
-        kind: TaskKind::FanOut,
-    };
-    // A failed enqueue may still have queued the task, but the message is not stored: the worker drops it.
-    stores.queue.enqueue(vec![task]).await?;
-    stores
-        .messages
-        .create_message(message)
-        .await
-        .map_err(|e| match e.kind() {
-            StoreErrorKind::Timeout => IntakeError::OutcomeUnknown(e),
-            _ => IntakeError::Store(e),
-        })?;
-    crate::metrics::message_accepted();
-    Ok(())
+
+    /// The intake order (see the module doc): `task`, the message's first delivery work, is queued before the
+    /// message is stored, and the insert's error says whether the message may exist.
+    async fn queue_then_store(&self, message: &Message, task: Task) -> Result<(), IntakeError> {
+        // A failed enqueue may still have queued the task, but the message is not stored: the worker drops it.
+        self.stores.queue.enqueue(vec![task]).await?;
+        self.stores
+            .messages
+            .create_message(message)
+            .await
+            .map_err(|e| match e.kind() {
+                StoreErrorKind::Timeout => IntakeError::OutcomeUnknown(e),
+                _ => IntakeError::Store(e),
+            })?;
+        crate::metrics::message_accepted();
+        Ok(())
+    }
 }

@@ -9,7 +9,8 @@
 //! - [`domain`]: names, secrets, payloads and stored records.
 //! - [`store`]: the storage and queue ports, their error type and pagination.
 //! - [`signing`], [`retry`]: pure policy (Standard Webhooks signatures, retry delays).
-//! - [`intake`]: accepting a message (the one path for the API and the operational publisher).
+//! - [`intake`]: the one way in for delivery work (messages, examples, resends, recoveries), for the API and the
+//!   operational publisher.
 //! - [`delivery`]: the worker: fan-out, send, record, retry.
 //! - [`operational`]: events about endpoints and deliveries, reported for operational webhooks.
 //! - [`metrics`]: the service's metrics (names, units, labels), recorded through the `metrics` facade.

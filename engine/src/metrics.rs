@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 
-use crate::delivery::{FailureKind, SendOutcome};
+use crate::delivery::{FailureKind, SendOutcome, Sent};
 use crate::store::QueueDepths;
 
 pub const MESSAGES_ACCEPTED: &str = "xwebhook_messages_accepted_total";
@@ -170,10 +170,10 @@ pub fn message_accepted() {
 }
 
 /// One attempt's outcome and duration, and, when it succeeded, the message's latency since it was accepted.
-pub fn attempt((outcome, elapsed): &(SendOutcome, Duration), accepted_at: DateTime<Utc>, now: DateTime<Utc>) {
-    let outcome = AttemptOutcome::of(outcome);
+pub fn attempt(sent: &Sent, accepted_at: DateTime<Utc>, now: DateTime<Utc>) {
+    let outcome = AttemptOutcome::of(&sent.outcome);
     counter!(DELIVERY_ATTEMPTS, "outcome" => outcome.label()).increment(1);
-    histogram!(ATTEMPT_DURATION).record(elapsed.as_secs_f64());
+    histogram!(ATTEMPT_DURATION).record(sent.elapsed.as_secs_f64());
     if outcome == AttemptOutcome::Success {
         let latency = (now - accepted_at).to_std().unwrap_or_default();
         histogram!(DELIVERY_LATENCY).record(latency.as_secs_f64());

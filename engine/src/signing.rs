@@ -3,7 +3,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
+use hmac::digest::{Digest as _, KeyInit};
+use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
 use crate::domain::{EndpointSecret, SigningKey};
@@ -12,8 +13,7 @@ use crate::domain::{EndpointSecret, SigningKey};
 pub fn sign(secret: &EndpointSecret, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
     match secret.signing_key() {
         SigningKey::Hmac(key) => {
-            let mut mac = Hmac::<Sha256>::new_from_slice(key)
-                .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+            let mut mac = hmac_sha256(key);
             mac.update(msg_id.as_bytes());
             mac.update(b".");
             mac.update(timestamp.to_string().as_bytes());
@@ -27,6 +27,20 @@ pub fn sign(secret: &EndpointSecret, msg_id: &str, timestamp: i64, body: &[u8]) 
             with_version("v1a,", &key.sign(&content))
         }
     }
+}
+
+/// An HMAC-SHA256 keyed with `key` of any length. HMAC (RFC 2104) first brings a key to one hash block: a
+/// longer key is hashed, then it is padded with zeros. Done here, the key has the block size that the
+/// infallible `KeyInit::new` takes, where `new_from_slice` would return an error that cannot happen.
+fn hmac_sha256(key: &[u8]) -> Hmac<Sha256> {
+    let mut block = hmac::digest::Key::<Hmac<Sha256>>::default();
+    if key.len() > block.len() {
+        let digest = Sha256::digest(key);
+        block[..digest.len()].copy_from_slice(&digest);
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    <Hmac<Sha256> as KeyInit>::new(&block)
 }
 
 /// The bytes both schemes sign.
@@ -92,6 +106,24 @@ mod tests {
     }
 
     #[test]
+    fn keys_of_any_length_sign_as_hmac_defines() {
+        for len in [0, 24, 63, 64, 65, 75, 200] {
+            let key: Vec<u8> = (0..len)
+                .map(|i| u8::try_from(i % 251).expect("below 251"))
+                .collect();
+            let mut ours = hmac_sha256(&key);
+            let mut reference = <Hmac<Sha256> as hmac::Mac>::new_from_slice(&key).expect("any length");
+            ours.update(BODY.as_bytes());
+            reference.update(BODY.as_bytes());
+            assert_eq!(
+                ours.finalize().into_bytes(),
+                reference.finalize().into_bytes(),
+                "key of {len} bytes"
+            );
+        }
+    }
+
+    #[test]
     fn header_signs_with_every_secret() {
         let a = EndpointSecret::parse(SECRET).expect("vector secret parses");
         let b = EndpointSecret::generate();
@@ -107,7 +139,7 @@ mod tests {
         use ed25519_dalek::{Signature, Verifier as _};
         let secret = EndpointSecret::generate_ed25519();
         let SigningKey::Ed25519(key) = secret.signing_key() else {
-            unreachable!("generated an ed25519 secret")
+            panic!("generate_ed25519 made {:?}", secret.signing_key());
         };
         let signed = sign(&secret, MSG_ID, TIMESTAMP, BODY.as_bytes());
         let b64 = signed.strip_prefix("v1a,").expect("v1a version");

@@ -299,7 +299,7 @@ fn generate_token(config: &Config, org_id: &str) -> anyhow::Result<()> {
         // The error names the file and what is wrong with it.
         None => secret_file::read_or_create(&config.storage.data_dir)?.0,
     };
-    let token = JwtAuth::new(secret.expose().as_bytes()).issue_org_token(&org, unix_seconds_now());
+    let token = JwtAuth::new(secret.expose().as_bytes()).issue_org_token(&org, unix_seconds_now())?;
     println!("{token}");
     Ok(())
 }

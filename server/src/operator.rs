@@ -67,13 +67,11 @@ fn describe(dead: &DeadLetter) -> String {
     };
     match &task.kind {
         TaskKind::FanOut => format!("fan-out of {} in {}", task.msg_id, task.app_id),
-        TaskKind::Deliver {
-            endpoint_id, attempt, ..
-        } => format!(
+        TaskKind::Deliver(deliver) => format!(
             "delivery of {} to {} (attempt {})",
             task.msg_id,
-            endpoint_id,
-            u32::from(*attempt) + 1
+            deliver.endpoint_id,
+            u32::from(deliver.attempt) + 1
         ),
     }
 }
@@ -121,6 +119,7 @@ pub async fn redrive(queue: &dyn DeliveryQueue, max: Option<usize>) -> anyhow::R
 
 #[cfg(test)]
 mod tests {
+    use xwebhook_engine::store::DeliverTask;
     use xwebhook_engine::testsuite::fixtures::delivery_task;
 
     use super::*;
@@ -163,7 +162,7 @@ mod tests {
                 },
             ],
         };
-        let TaskKind::Deliver { endpoint_id, .. } = &task.kind else {
+        let TaskKind::Deliver(DeliverTask { endpoint_id, .. }) = &task.kind else {
             return Err(format!("the fixture built {:?}, not a delivery", task.kind));
         };
         let expected = format!(

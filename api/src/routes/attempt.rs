@@ -3,10 +3,9 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use xwebhook_engine::domain::{MessageStatus, TriggerType};
+use xwebhook_engine::domain::MessageStatus;
 use xwebhook_engine::id::{AttemptId, EndpointId};
-use xwebhook_engine::store::{AttemptFilter, DestinationFilter, Order, Page, Ref, Task, TaskKind};
-use xwebhook_engine::trace;
+use xwebhook_engine::store::{AttemptFilter, DestinationFilter, Order, Page, Ref};
 
 use super::lookup;
 use super::message::{self, message_filter};
@@ -223,17 +222,6 @@ pub async fn resend(
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let (app, msg) = message::load(&state, &auth, &app_id, &msg_id).await?;
     let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
-    let task = Task {
-        org_id: app.org_id,
-        app_id: app.id,
-        msg_id: msg.id,
-        traceparent: trace::current_parent(),
-        kind: TaskKind::Deliver {
-            endpoint_id: endpoint.id,
-            attempt: 0,
-            trigger: TriggerType::Manual,
-        },
-    };
-    state.stores.queue.enqueue(vec![task]).await?;
+    state.intake.resend(&msg, &endpoint).await?;
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({}))))
 }

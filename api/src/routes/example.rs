@@ -6,10 +6,8 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use xwebhook_engine::domain::{EventTypeName, Message, Payload, TriggerType};
+use xwebhook_engine::domain::{EventTypeName, Message, Payload};
 use xwebhook_engine::id::MessageId;
-use xwebhook_engine::store::{Task, TaskKind};
-use xwebhook_engine::trace;
 
 use super::lookup;
 use crate::auth::Auth;
@@ -50,21 +48,7 @@ pub async fn send_example(
         retention_days: DEFAULT_RETENTION_DAYS,
         created_at: state.clock.now(),
     };
-    state.stores.messages.create_message(&message).await?;
-    // To this endpoint only, whatever its filters say: the caller asked for it by name.
-    let kind = TaskKind::Deliver {
-        endpoint_id: endpoint.id,
-        attempt: 0,
-        trigger: TriggerType::Manual,
-    };
-    let task = Task {
-        org_id: app.org_id,
-        app_id: app.id,
-        msg_id: message.id.clone(),
-        kind,
-        traceparent: trace::current_parent(),
-    };
-    state.stores.queue.enqueue(vec![task]).await?;
+    state.intake.send_example(&message, &endpoint).await?;
     Ok(Json(MessageOut::new(message, true)))
 }
 

@@ -84,7 +84,10 @@ pub async fn app_portal_access(
         (found, _) => found?,
     };
     let now = state.clock.now().timestamp();
-    let token = state.auth.issue_portal_token(&app.org_id, &app.id, now, &grant);
+    let token = state
+        .auth
+        .issue_portal_token(&app.org_id, &app.id, now, &grant)
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
     // The token travels in the fragment, which browsers never send, so it reaches no server's log. The base is
     // the configured public address, never the request's `Host` header, which the caller controls.
     let url = format!(

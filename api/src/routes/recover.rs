@@ -1,17 +1,13 @@
 //! `/endpoint/{id}/recover`: sends again every message that failed to reach an endpoint in a time window,
-//! after the endpoint is fixed. It runs as a background task in this process and answers at once with the
-//! task's id; a process that stops mid-way leaves the rest of the window unrecovered (call again).
+//! after the endpoint is fixed. The engine runs it as a background task in this process (`Intake::recover`),
+//! and the route answers at once with the task's id; a process that stops mid-way leaves the rest of the window
+//! unrecovered (call again).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use xwebhook_engine::domain::{Application, Endpoint, MessageStatus, TriggerType};
-use xwebhook_engine::id::BackgroundTaskId;
-use xwebhook_engine::store::{
-    DestinationFilter, Order, Pager, StoreResult, Stores, Task, TaskKind, TimeTypeChannel,
-};
 
 use super::lookup;
 use crate::auth::Auth;
@@ -54,23 +50,7 @@ pub async fn recover(
     }
     let app = lookup::application(&state, &auth, &app_id).await?;
     let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
-    let id = BackgroundTaskId::generate();
-    let window = TimeTypeChannel {
-        after: Some(body.since),
-        before: body.until,
-        ..TimeTypeChannel::default()
-    };
-    let task_id = id.clone();
-    tokio::spawn(async move {
-        match resend_failed(&state.stores, &app, &endpoint, window).await {
-            Ok(count) => {
-                tracing::info!(task_id = %task_id, endpoint_id = %endpoint.id, count, "endpoint recovery queued")
-            }
-            Err(e) => {
-                tracing::warn!(task_id = %task_id, endpoint_id = %endpoint.id, error = %e, "endpoint recovery failed")
-            }
-        }
-    });
+    let id = state.intake.recover(endpoint, body.since, body.until);
     let out = RecoverOut {
         id: id.to_string(),
         status: "running",
@@ -78,44 +58,4 @@ pub async fn recover(
         updated_at: Utc::now(),
     };
     Ok((StatusCode::ACCEPTED, Json(out)))
-}
-
-/// Queues a fresh delivery (with the whole retry schedule) of every failed message in the window; returns how
-/// many.
-async fn resend_failed(
-    stores: &Stores,
-    app: &Application,
-    endpoint: &Endpoint,
-    window: TimeTypeChannel,
-) -> StoreResult<usize> {
-    let filter = DestinationFilter {
-        common: window,
-        status: Some(MessageStatus::Fail),
-    };
-    let (mut queued, mut pager) = (0, Pager::new(Order::Ascending));
-    while let Some(query) = pager.next_query() {
-        let rows = stores
-            .attempts
-            .list_destinations_by_endpoint(&app.org_id, &app.id, &endpoint.id, &filter, &query)
-            .await?;
-        let tasks: Vec<Task> = pager
-            .advance(rows, &query, |d| d.msg_id.to_string())
-            .into_iter()
-            .map(|d| Task {
-                org_id: app.org_id.clone(),
-                app_id: app.id.clone(),
-                msg_id: d.msg_id,
-                // A recovery runs after its request has been answered: it starts its own traces.
-                traceparent: None,
-                kind: TaskKind::Deliver {
-                    endpoint_id: endpoint.id.clone(),
-                    attempt: 0,
-                    trigger: TriggerType::Scheduled,
-                },
-            })
-            .collect();
-        queued += tasks.len();
-        stores.queue.enqueue(tasks).await?;
-    }
-    Ok(queued)
 }

@@ -1,5 +1,5 @@
-//! One delivery attempt as typed stages: `prepare` (load and sign) → `send` → `record` (attempt, destination
-//! state, and the retry decision).
+//! One delivery attempt as typed stages of one [`Delivery`]: `prepare` (sign) → `send` ([`Sent`]) → `record`
+//! (attempt, destination state, and the retry decision).
 
 use std::time::Duration;
 
@@ -7,12 +7,12 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
 
-use super::http::{OutgoingRequest, SendOutcome, header};
+use super::http::{OutgoingRequest, SendOutcome, Sent, header};
 use crate::domain::{Attempt, Destination, Endpoint, Message, MessageStatus, TriggerType};
-use crate::id::AttemptId;
+use crate::id::{AttemptId, EndpointId};
 use crate::retry::{RetryPolicy, parse_retry_after};
 use crate::signing::signature_header;
-use crate::store::{AttemptRecord, Task, TaskKind};
+use crate::store::{AttemptRecord, DeliverTask, Task};
 
 pub const USER_AGENT: &str = concat!("Xwebhook/", env!("CARGO_PKG_VERSION"));
 
@@ -31,6 +31,43 @@ pub const RESERVED_HEADERS: &[&str] = &[
     "connection",
     "transfer-encoding",
 ];
+
+/// One delivery of a message to one endpoint, as its leased task asks: read from the task once, when the worker
+/// leases it, and carried through every stage after.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// The leased task, whole: what a deferred delivery queues again.
+    pub task: &'a Task,
+    /// The task's own deliver fields.
+    pub deliver: &'a DeliverTask,
+}
+
+impl Delivery<'_> {
+    pub fn endpoint_id(&self) -> &EndpointId {
+        &self.deliver.endpoint_id
+    }
+
+    /// A resend or an example: sent even to a disabled endpoint, and never retried.
+    pub fn is_manual(&self) -> bool {
+        self.deliver.trigger == TriggerType::Manual
+    }
+
+    /// The first try the schedule makes, right after the fan-out that queued it.
+    pub fn is_first_scheduled(&self) -> bool {
+        self.deliver.attempt == 0 && self.deliver.trigger == TriggerType::Scheduled
+    }
+
+    /// The task of the next scheduled try, after `tried` tries in all.
+    fn retry(&self, tried: u16) -> Task {
+        Task::deliver(
+            self.task.org_id.clone(),
+            self.task.app_id.clone(),
+            self.task.msg_id.clone(),
+            self.deliver.retry(tried),
+            self.task.traceparent.clone(),
+        )
+    }
+}
 
 /// Builds the signed request for `message` to `endpoint`, stamped `now`.
 pub fn prepare(
@@ -98,20 +135,18 @@ impl Recorded {
     }
 }
 
-/// Turns an outcome into the attempt record, the destination's new state and the retry decision.
+/// Turns what was sent into the attempt record, the destination's new state and the retry decision.
 pub fn record(
-    task: &Task,
+    delivery: Delivery<'_>,
     message: &Message,
     endpoint: &Endpoint,
-    (outcome, elapsed): (SendOutcome, Duration),
+    sent: Sent,
     now: DateTime<Utc>,
     policy: &RetryPolicy,
     jitter_draw: f64,
 ) -> Recorded {
-    let TaskKind::Deliver { attempt, trigger, .. } = &task.kind else {
-        unreachable!("only deliver tasks are recorded")
-    };
-    let answer = Answer::from_outcome(outcome, now);
+    let DeliverTask { attempt, trigger, .. } = *delivery.deliver;
+    let answer = Answer::from_outcome(sent.outcome, now);
     let tried = attempt + 1;
     // Manual resends are one-off: they do not restart the schedule.
     let retry = match (answer.succeeded(), trigger) {
@@ -120,7 +155,7 @@ pub fn record(
     }
     .map(|delay| {
         (
-            retry_task(task, tried),
+            delivery.retry(tried),
             now + chrono::Duration::from_std(delay).unwrap_or_default(),
         )
     });
@@ -131,7 +166,7 @@ pub fn record(
     };
     let next_attempt = retry.as_ref().map(|(_, due)| *due);
     let destination = destination_row(message, endpoint, status, next_attempt, tried, now);
-    let attempt = attempt_row(message, endpoint, answer, elapsed, *trigger, now);
+    let attempt = attempt_row(message, endpoint, answer, sent.elapsed, trigger, now);
     Recorded {
         record: AttemptRecord { attempt, destination },
         retry,
@@ -169,16 +204,6 @@ impl Answer {
     fn succeeded(&self) -> bool {
         (200..300).contains(&self.code)
     }
-}
-
-/// The next scheduled try of a delivery that has now been tried `tried` times.
-fn retry_task(task: &Task, tried: u16) -> Task {
-    let mut next = task.clone();
-    if let TaskKind::Deliver { attempt, trigger, .. } = &mut next.kind {
-        *attempt = tried;
-        *trigger = TriggerType::Scheduled;
-    }
-    next
 }
 
 fn attempt_row(
@@ -243,6 +268,7 @@ mod tests {
     use crate::delivery::http::FailureKind;
     use crate::domain::{EndpointSecret, EndpointUrl, Metadata, Payload, SecretSet};
     use crate::id::{AppId, EndpointId, MessageId, OrgId};
+    use crate::store::TaskKind;
 
     fn fixture() -> (Message, Endpoint) {
         let now = Utc::now();
@@ -283,17 +309,12 @@ mod tests {
     }
 
     fn task(m: &Message, e: &Endpoint, attempt: u16, trigger: TriggerType) -> Task {
-        Task {
-            org_id: m.org_id.clone(),
-            app_id: m.app_id.clone(),
-            msg_id: m.id.clone(),
-            traceparent: None,
-            kind: TaskKind::Deliver {
-                endpoint_id: e.id.clone(),
-                attempt,
-                trigger,
-            },
-        }
+        let deliver = DeliverTask {
+            endpoint_id: e.id.clone(),
+            attempt,
+            trigger,
+        };
+        Task::deliver(m.org_id.clone(), m.app_id.clone(), m.id.clone(), deliver, None)
     }
 
     fn response(status: u16, retry_after: Option<&str>) -> SendOutcome {
@@ -376,15 +397,15 @@ mod tests {
         ];
         for (i, (outcome, earlier, trigger, status, delay)) in cases.into_iter().enumerate() {
             let t = task(&m, &e, earlier, trigger);
-            let r = record(
-                &t,
-                &m,
-                &e,
-                (outcome, Duration::from_millis(12)),
-                now,
-                &policy,
-                0.5,
-            );
+            let TaskKind::Deliver(deliver) = &t.kind else {
+                panic!("built a fan-out: {t:?}");
+            };
+            let delivery = Delivery { task: &t, deliver };
+            let sent = Sent {
+                outcome,
+                elapsed: Duration::from_millis(12),
+            };
+            let r = record(delivery, &m, &e, sent, now, &policy, 0.5);
             assert_eq!(r.record.destination.status, status, "case {i}");
             assert_eq!(r.record.destination.attempts, earlier + 1, "case {i}");
             assert_eq!(r.record.attempt.response_duration_ms, 12, "case {i}");
@@ -397,7 +418,7 @@ mod tests {
             );
             if let Some((next, _)) = &r.retry {
                 assert!(
-                    matches!(next.kind, TaskKind::Deliver { attempt, .. } if attempt == earlier + 1),
+                    matches!(&next.kind, TaskKind::Deliver(d) if d.attempt == earlier + 1 && d.trigger == TriggerType::Scheduled),
                     "case {i}"
                 );
             }

@@ -35,6 +35,13 @@ pub enum SendOutcome {
     Failed { kind: FailureKind, detail: String },
 }
 
+/// One request sent: what came of it, and how long it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub outcome: SendOutcome,
+    pub elapsed: Duration,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
     Timeout,
@@ -128,7 +135,7 @@ impl HttpSender {
     }
 
     /// Sends one request. Redirects are not followed: a 3xx is the receiver's answer.
-    pub async fn send(&self, req: OutgoingRequest) -> (SendOutcome, Duration) {
+    pub async fn send(&self, req: OutgoingRequest) -> Sent {
         let _in_flight = crate::metrics::InFlight::enter();
         let started = Instant::now();
         let outcome = match self.refuse_literal(&req.url) {
@@ -141,7 +148,10 @@ impl HttpSender {
                 },
             },
         };
-        (outcome, started.elapsed())
+        Sent {
+            outcome,
+            elapsed: started.elapsed(),
+        }
     }
 
     /// The resolver never sees IP-literal hosts, so they are checked here.

@@ -3,7 +3,8 @@
 //! Layout:
 //! - `worker`: the loops (lease → run under bounds → finish; promote due retries; reclaim dead leases).
 //!   `worker/messages`: finding a task's message (waiting for a young one; sharing a fanned-out one).
-//! - `attempt`: one attempt as stages: `prepare` (sign) → send → `record` (attempt + retry decision).
+//! - `attempt`: one attempt as stages of one `Delivery`: `prepare` (sign) → send (`Sent`) → `record` (attempt +
+//!   retry decision).
 //! - `news`: which attempts make operational news (failing, exhausted, recovered).
 //! - `health`: failing streaks per endpoint, and when one has lasted long enough to disable it.
 //! - `gates`: per-endpoint concurrency (bounded in flight and waiting, fair across endpoints).
@@ -27,9 +28,9 @@ mod worker;
 use std::time::Duration;
 
 pub use address::AddressPolicy;
-pub use attempt::{RESERVED_HEADERS, USER_AGENT, prepare, record};
+pub use attempt::{Delivery, RESERVED_HEADERS, USER_AGENT, prepare, record};
 pub use health::RECHECK as HEALTH_RECHECK;
-pub use http::{FailureKind, HttpSender, MAX_RESPONSE_BODY, OutgoingRequest, SendOutcome};
+pub use http::{FailureKind, HttpSender, MAX_RESPONSE_BODY, OutgoingRequest, SendOutcome, Sent};
 pub use news::{DeliveryNews, FAILING_AFTER, delivery_news};
 pub use recorder::Recorder;
 pub use worker::Worker;

@@ -9,11 +9,24 @@
 
 use std::sync::Arc;
 
+use serde::ser::SerializeMap as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 #[derive(Debug, Clone)]
-pub struct Payload(Arc<RawValue>);
+pub struct Payload(Content);
+
+#[derive(Debug, Clone)]
+enum Content {
+    /// The sender's JSON object, as sent.
+    Sent(Arc<RawValue>),
+    /// The content was expunged; it reads as an empty object. A variant of its own, because serde_json offers no
+    /// infallible way to make a `RawValue` of `{}`.
+    Expunged,
+}
+
+/// What an expunged payload reads as.
+const EXPUNGED: &str = "{}";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PayloadError {
@@ -43,26 +56,23 @@ impl Payload {
         if !raw.get().trim_start().starts_with('{') {
             return Err(PayloadError::NotAnObject);
         }
-        Ok(Self(Arc::from(raw)))
+        Ok(Self(Content::Sent(Arc::from(raw))))
     }
 
-    /// The placeholder left when a payload's content has been expunged.
+    /// The placeholder left when a payload's content has been expunged: an empty object.
     pub fn empty() -> Self {
-        let raw =
-            RawValue::from_string("{}".to_owned()).unwrap_or_else(|_| unreachable!("`{{}}` is valid JSON"));
-        Self(Arc::from(raw))
+        Self(Content::Expunged)
     }
 
     pub fn as_str(&self) -> &str {
-        self.0.get()
+        match &self.0 {
+            Content::Sent(raw) => raw.get(),
+            Content::Expunged => EXPUNGED,
+        }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        self.0.get().as_bytes()
-    }
-
-    pub fn raw(&self) -> &RawValue {
-        &self.0
+        self.as_str().as_bytes()
     }
 }
 
@@ -108,7 +118,10 @@ impl PartialEq for Payload {
 
 impl Serialize for Payload {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        match &self.0 {
+            Content::Sent(raw) => raw.serialize(s),
+            Content::Expunged => s.serialize_map(Some(0))?.end(),
+        }
     }
 }
 
@@ -122,6 +135,15 @@ impl<'de> Deserialize<'de> for Payload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expunged_payload_reads_and_writes_as_an_empty_object() {
+        let empty = Payload::empty();
+        assert_eq!(empty.as_str(), "{}");
+        assert_eq!(serde_json::to_string(&empty).expect("encode"), "{}");
+        let read: Payload = serde_json::from_str("{}").expect("decode");
+        assert_eq!(read, empty);
+    }
 
     #[test]
     fn only_objects_are_payloads() {

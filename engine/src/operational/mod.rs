@@ -101,8 +101,9 @@ impl OperationalEvent {
     }
 
     /// The webhook body: `{"type": ..., "data": {...}}` in the contract's shape. `app_uid` is the application's
-    /// uid, which the reporter does not always have at hand.
-    pub fn to_payload(&self, app_uid: Option<&Uid>) -> serde_json::Value {
+    /// uid, which the reporter does not always have at hand. The error is serde_json's, which plain structs like
+    /// these never meet; it is passed on rather than assumed away.
+    pub fn to_payload(&self, app_uid: Option<&Uid>) -> Result<serde_json::Value, serde_json::Error> {
         let data = match self {
             Self::EndpointCreated(e) | Self::EndpointUpdated(e) | Self::EndpointDeleted(e) => {
                 serde_json::to_value(EndpointData::new(e, app_uid, None))
@@ -114,10 +115,10 @@ impl OperationalEvent {
                 serde_json::to_value(DeliveryData::new(d, app_uid))
             }
         };
-        serde_json::json!({
+        Ok(serde_json::json!({
             "type": self.event_type(),
-            "data": data.unwrap_or_else(|_| unreachable!("plain structs serialize")),
-        })
+            "data": data?,
+        }))
     }
 }
 
@@ -202,14 +203,16 @@ mod tests {
             endpoint: endpoint.clone(),
             fail_since: since,
         };
-        let body = disabled.to_payload(Some(&uid));
+        let body = disabled.to_payload(Some(&uid)).expect("serializes");
         assert_eq!(body["type"], "endpoint.disabled");
         assert_eq!(body["data"]["appId"], endpoint.app_id.as_str());
         assert_eq!(body["data"]["appUid"], "tenant-1");
         assert_eq!(body["data"]["endpointUid"], serde_json::Value::Null);
         assert!(body["data"]["failSince"].is_string());
 
-        let created = OperationalEvent::EndpointCreated(endpoint).to_payload(None);
+        let created = OperationalEvent::EndpointCreated(endpoint)
+            .to_payload(None)
+            .expect("serializes");
         assert!(created["data"].get("failSince").is_none());
 
         let delivery = DeliveryRef {
@@ -224,7 +227,9 @@ mod tests {
                 timestamp: since,
             },
         };
-        let exhausted = OperationalEvent::AttemptExhausted(delivery.clone()).to_payload(None);
+        let exhausted = OperationalEvent::AttemptExhausted(delivery.clone())
+            .to_payload(None)
+            .expect("serializes");
         assert_eq!(exhausted["type"], "message.attempt.exhausted");
         assert_eq!(exhausted["data"]["msgEventId"], "tenant-1");
         assert_eq!(exhausted["data"]["lastAttempt"]["responseStatusCode"], 500);

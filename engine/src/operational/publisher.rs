@@ -121,7 +121,7 @@ fn operator_message(
 ) -> Result<Message, PublishError> {
     let event_type =
         EventTypeName::try_from(event.event_type().to_owned()).map_err(PublishError::EventType)?;
-    let raw = serde_json::value::to_raw_value(&event.to_payload(source_uid))?;
+    let raw = serde_json::value::to_raw_value(&event.to_payload(source_uid)?)?;
     Ok(Message {
         id: MessageId::generate(),
         org_id: listener.org_id.clone(),
@@ -175,7 +175,7 @@ mod tests {
         assert_eq!((message.event_id, message.channels), (None, None));
         assert_eq!(message.created_at, now);
         let body: serde_json::Value = serde_json::from_str(message.payload.as_str()).expect("json payload");
-        assert_eq!(body, event.to_payload(Some(&source_uid)));
+        assert_eq!(body, event.to_payload(Some(&source_uid)).expect("serializes"));
         assert_eq!(body["data"]["appId"], endpoint.app_id.as_str());
         assert_eq!(body["data"]["appUid"], "acme");
     }

@@ -22,7 +22,9 @@ pub use filter::{AttemptFilter, DestinationFilter, MessageFilter, TimeTypeChanne
 pub use idempotency::{CachedResponse, IdempotencyCache, IdempotencyState};
 pub use lanes::LaneShares;
 pub use page::{Cursor, DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order, Page, Pager, Walk};
-pub use queue::{DeadLetter, DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind};
+pub use queue::{
+    DeadLetter, DeliverTask, DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind,
+};
 pub use rate_limit::{Admission, RateLimits, burst, emission_interval};
 pub use records::{
     ApplicationStore, AttemptRecord, AttemptStore, EndpointStore, EventTypeStore, MessageStore, Ref,

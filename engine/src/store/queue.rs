@@ -30,16 +30,74 @@ pub struct Task {
     pub traceparent: Option<String>,
 }
 
+impl Task {
+    /// The fan-out of a message: find its endpoints and queue one delivery each. `traceparent` is the trace the
+    /// fan-out joins (see the field).
+    pub fn fan_out(org_id: OrgId, app_id: AppId, msg_id: MessageId, traceparent: Option<String>) -> Self {
+        Self {
+            org_id,
+            app_id,
+            msg_id,
+            kind: TaskKind::FanOut,
+            traceparent,
+        }
+    }
+
+    /// One delivery of a message to one endpoint, as `deliver` says (a first try: [`DeliverTask::first`]).
+    pub fn deliver(
+        org_id: OrgId,
+        app_id: AppId,
+        msg_id: MessageId,
+        deliver: DeliverTask,
+        traceparent: Option<String>,
+    ) -> Self {
+        Self {
+            org_id,
+            app_id,
+            msg_id,
+            kind: TaskKind::Deliver(deliver),
+            traceparent,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TaskKind {
     /// Find the message's endpoints and create one `Deliver` task each.
     FanOut,
-    /// Send the message to one endpoint. `attempt` counts earlier scheduled attempts of this destination.
-    Deliver {
-        endpoint_id: EndpointId,
-        attempt: u16,
-        trigger: TriggerType,
-    },
+    /// Send the message to one endpoint. A newtype variant serializes as the struct variant it replaced did
+    /// (`{"Deliver":{"endpoint_id":…,"attempt":…,"trigger":…}}`), so tasks queued before it still decode.
+    Deliver(DeliverTask),
+}
+
+/// What a delivery task asks for: which endpoint, which try, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliverTask {
+    pub endpoint_id: EndpointId,
+    /// How many earlier scheduled attempts of this destination there were.
+    pub attempt: u16,
+    pub trigger: TriggerType,
+}
+
+impl DeliverTask {
+    /// The first try of a delivery: by the schedule (`Scheduled`, with retries) or on request (`Manual`, once).
+    pub fn first(endpoint_id: EndpointId, trigger: TriggerType) -> Self {
+        Self {
+            endpoint_id,
+            attempt: 0,
+            trigger,
+        }
+    }
+
+    /// The next scheduled try, after `tried` tries in all. A retry is always scheduled, even after a manual
+    /// first try.
+    pub fn retry(&self, tried: u16) -> Self {
+        Self {
+            endpoint_id: self.endpoint_id.clone(),
+            attempt: tried,
+            trigger: TriggerType::Scheduled,
+        }
+    }
 }
 
 /// Opaque proof of a lease, handed back to acknowledge (a stream entry id in Redis).
@@ -162,13 +220,7 @@ mod tests {
 
     #[test]
     fn tasks_without_a_trace_read_and_write_as_before() {
-        let task = Task {
-            org_id: OrgId::generate(),
-            app_id: AppId::generate(),
-            msg_id: MessageId::generate(),
-            kind: TaskKind::FanOut,
-            traceparent: None,
-        };
+        let task = Task::fan_out(OrgId::generate(), AppId::generate(), MessageId::generate(), None);
         let json = serde_json::to_string(&task).expect("encode");
         assert!(!json.contains("traceparent"), "{json}");
         assert_eq!(serde_json::from_str::<Task>(&json).expect("decode"), task);
@@ -178,5 +230,18 @@ mod tests {
         };
         let json = serde_json::to_string(&traced).expect("encode");
         assert_eq!(serde_json::from_str::<Task>(&json).expect("decode"), traced);
+    }
+
+    /// Tasks queued before `DeliverTask` existed (a struct variant then) are still in Redis and embedded queues.
+    #[test]
+    fn delivery_tasks_read_and_write_as_before() {
+        let queued = r#"{"org_id":"org_23rb8YdGqMT0qIzpgGwdXfHirMu","app_id":"app_01HZX3K5Q8V7M2N4P6R8T0W2Y4","msg_id":"msg_01HZX3K5Q8V7M2N4P6R8T0W2Y5","kind":{"Deliver":{"endpoint_id":"ep_01HZX3K5Q8V7M2N4P6R8T0W2Y6","attempt":3,"trigger":"Scheduled"}}}"#;
+        let task: Task = serde_json::from_str(queued).expect("decode");
+        let TaskKind::Deliver(deliver) = &task.kind else {
+            panic!("decoded {task:?}");
+        };
+        assert_eq!(deliver.endpoint_id.as_str(), "ep_01HZX3K5Q8V7M2N4P6R8T0W2Y6");
+        assert_eq!((deliver.attempt, deliver.trigger), (3, TriggerType::Scheduled));
+        assert_eq!(serde_json::to_string(&task).expect("encode"), queued);
     }
 }

@@ -12,7 +12,7 @@ use crate::domain::{
     EventTypeName, Message, MessageStatus, Metadata, Payload, SecretSet, TriggerType, Uid,
 };
 use crate::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
-use crate::store::{Cursor, ListQuery, Order, Page, StoreErrorKind, StoreResult, Task, TaskKind};
+use crate::store::{Cursor, DeliverTask, ListQuery, Order, Page, StoreErrorKind, StoreResult, Task};
 
 pub fn uid(s: &str) -> Uid {
     s.parse().expect("valid uid")
@@ -129,28 +129,23 @@ pub fn destination(msg: &Message, ep: &EndpointId, status: MessageStatus) -> Des
 
 /// A task naming a fresh message, so tasks can be told apart by `msg_id`.
 pub fn task(org: &OrgId) -> Task {
-    Task {
-        org_id: org.clone(),
-        app_id: AppId::generate(),
-        msg_id: MessageId::generate(),
-        traceparent: None,
-        kind: TaskKind::FanOut,
-    }
+    Task::fan_out(org.clone(), AppId::generate(), MessageId::generate(), None)
 }
 
 /// A scheduled delivery of a fresh message to a fresh endpoint, `attempt` earlier attempts in.
 pub fn delivery_task(attempt: u16) -> Task {
-    Task {
-        org_id: OrgId::generate(),
-        app_id: AppId::generate(),
-        msg_id: MessageId::generate(),
-        traceparent: None,
-        kind: TaskKind::Deliver {
-            endpoint_id: EndpointId::generate(),
-            attempt,
-            trigger: TriggerType::Scheduled,
-        },
-    }
+    let deliver = DeliverTask {
+        endpoint_id: EndpointId::generate(),
+        attempt,
+        trigger: TriggerType::Scheduled,
+    };
+    Task::deliver(
+        OrgId::generate(),
+        AppId::generate(),
+        MessageId::generate(),
+        deliver,
+        None,
+    )
 }
 
 /// Ids of distinct times: ULIDs made within one millisecond are not ordered among themselves.

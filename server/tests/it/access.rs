@@ -11,12 +11,9 @@ async fn redrive_dead_letters_needs_an_organization_token() {
     assert_eq!((status, out), (200, json!({"redriven": 0})));
     let mine = app.create("/app", json!({"name": "scoped"})).await;
     let app_id = xwebhook_engine::id::AppId::parse(mine["id"].as_str().expect("id")).expect("app id");
-    let token = xwebhook_api::JwtAuth::new(crate::helpers::JWT_SECRET.as_bytes()).issue_app_token(
-        &app.org,
-        &app_id,
-        chrono::Utc::now().timestamp(),
-        60,
-    );
+    let token = xwebhook_api::JwtAuth::new(crate::helpers::JWT_SECRET.as_bytes())
+        .issue_app_token(&app.org, &app_id, chrono::Utc::now().timestamp(), 60)
+        .expect("token");
     assert_eq!(
         app.call_as(&token, "POST", "/admin/redrive-dlq", None).await.0,
         403

@@ -184,7 +184,9 @@ async fn malformed_json_and_oversized_bodies() {
 async fn bad_tokens_are_401_with_json() {
     let app = spawn_app().await;
     let url = format!("{}/api/v1/app", app.base);
-    let other_secret = xwebhook_api::JwtAuth::new(b"some-other-secret").issue_org_token(&app.org, 0);
+    let other_secret = xwebhook_api::JwtAuth::new(b"some-other-secret")
+        .issue_org_token(&app.org, 0)
+        .expect("token");
     for auth in [
         None,
         Some("Bearer garbage".to_owned()),
@@ -248,12 +250,9 @@ async fn app_scoped_tokens_see_only_their_app() {
     let mine = app.create("/app", json!({"name": "mine"})).await;
     let theirs = app.create("/app", json!({"name": "theirs"})).await;
     let mine_id = xwebhook_engine::id::AppId::parse(mine["id"].as_str().expect("id")).expect("app id");
-    let token = xwebhook_api::JwtAuth::new(crate::helpers::JWT_SECRET.as_bytes()).issue_app_token(
-        &app.org,
-        &mine_id,
-        chrono::Utc::now().timestamp(),
-        60,
-    );
+    let token = xwebhook_api::JwtAuth::new(crate::helpers::JWT_SECRET.as_bytes())
+        .issue_app_token(&app.org, &mine_id, chrono::Utc::now().timestamp(), 60)
+        .expect("token");
     assert_eq!(
         app.call_as(&token, "GET", &format!("/app/{mine_id}"), None)
             .await

@@ -359,7 +359,7 @@ async fn fan_out_waits_for_its_message_and_drops_orphans() {
     use xwebhook_engine::clock::SystemClock;
     use xwebhook_engine::delivery::{AddressPolicy, Worker, WorkerConfig};
     use xwebhook_engine::id::{AppId, MessageId, OrgId};
-    use xwebhook_engine::store::{Task, TaskKind};
+    use xwebhook_engine::store::Task;
     use xwebhook_engine::testsuite::fixtures::{application, endpoint, message};
 
     let dir = tempfile::tempdir().expect("tempdir");
@@ -381,13 +381,7 @@ async fn fan_out_waits_for_its_message_and_drops_orphans() {
     let mut ep = endpoint(&org, &app.id, None);
     ep.url = rx.url("/late").try_into().expect("valid url");
     let msg = message(&org, &app.id, "a.b", None, &[]);
-    let fan_out = |msg_id: MessageId, app_id: AppId| Task {
-        org_id: org.clone(),
-        app_id,
-        msg_id,
-        traceparent: None,
-        kind: TaskKind::FanOut,
-    };
+    let fan_out = |msg_id: MessageId, app_id: AppId| Task::fan_out(org.clone(), app_id, msg_id, None);
 
     stores
         .queue

@@ -112,7 +112,9 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
 }
 
 pub fn org_token(org: &OrgId) -> String {
-    JwtAuth::new(JWT_SECRET.as_bytes()).issue_org_token(org, chrono::Utc::now().timestamp())
+    JwtAuth::new(JWT_SECRET.as_bytes())
+        .issue_org_token(org, chrono::Utc::now().timestamp())
+        .expect("token")
 }
 
 /// A plain HTTP/1 client returning the status and the JSON body (Null when empty).

@@ -9,7 +9,7 @@ use chrono::Utc;
 use xwebhook_engine::domain::{Application, Message};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::store::{
-    ApplicationStore, DeliveryQueue, FollowUp, MessageStore, Receipt, Ref, StoreErrorKind, Task, TaskKind,
+    ApplicationStore, DeliveryQueue, FollowUp, MessageStore, Receipt, Ref, StoreErrorKind, Task,
 };
 use xwebhook_engine::testsuite::fixtures;
 use xwebhook_storage_embedded::EmbeddedStore;
@@ -23,13 +23,7 @@ fn message(org: &OrgId, app: &AppId, event_id: &str) -> Message {
 }
 
 fn task(org: &OrgId) -> Task {
-    Task {
-        org_id: org.clone(),
-        app_id: AppId::generate(),
-        msg_id: MessageId::generate(),
-        traceparent: None,
-        kind: TaskKind::FanOut,
-    }
+    Task::fan_out(org.clone(), AppId::generate(), MessageId::generate(), None)
 }
 
 fn ids(tasks: &[Task]) -> BTreeSet<MessageId> {

@@ -2,6 +2,7 @@
 //! reopen, and batch concurrent writes.
 
 mod durability;
+mod intake;
 #[cfg(unix)]
 mod permissions;
 mod recorder;

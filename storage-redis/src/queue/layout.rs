@@ -58,7 +58,7 @@ impl PartitionKeys {
 /// releases) because every process of a deployment must agree on it.
 pub(super) fn partition_of(task: &Task, partitions: u16) -> u16 {
     let key = match &task.kind {
-        TaskKind::Deliver { endpoint_id, .. } => endpoint_id.as_str(),
+        TaskKind::Deliver(deliver) => deliver.endpoint_id.as_str(),
         TaskKind::FanOut => task.msg_id.as_str(),
     };
     let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
@@ -140,21 +140,23 @@ impl MemberTokens {
 mod tests {
     use xwebhook_engine::domain::TriggerType;
     use xwebhook_engine::id::{AppId, EndpointId, MessageId, OrgId};
+    use xwebhook_engine::store::DeliverTask;
 
     use super::*;
 
     fn deliver(endpoint_id: &EndpointId, attempt: u16) -> Task {
-        Task {
-            org_id: OrgId::generate(),
-            app_id: AppId::generate(),
-            msg_id: MessageId::generate(),
-            traceparent: None,
-            kind: TaskKind::Deliver {
-                endpoint_id: endpoint_id.clone(),
-                attempt,
-                trigger: TriggerType::Scheduled,
-            },
-        }
+        let deliver = DeliverTask {
+            endpoint_id: endpoint_id.clone(),
+            attempt,
+            trigger: TriggerType::Scheduled,
+        };
+        Task::deliver(
+            OrgId::generate(),
+            AppId::generate(),
+            MessageId::generate(),
+            deliver,
+            None,
+        )
     }
 
     #[test]

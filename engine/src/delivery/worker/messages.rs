@@ -1,5 +1,5 @@
-//! How the worker finds a task's message: a fan-out waits briefly for a message that is not committed yet,
-//! and a first attempt shares the message its fan-out just loaded here.
+//! How the worker finds a task's message: a fan-out (and an example's delivery) waits briefly for a message that
+//! is not committed yet, and a first attempt shares the message its fan-out just loaded here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,8 +7,9 @@ use std::time::Duration;
 use tracing::debug;
 
 use super::Worker;
-use crate::domain::{Message, TriggerType};
-use crate::store::{FollowUp, StoreResult, Task, TaskKind};
+use crate::delivery::Delivery;
+use crate::domain::Message;
+use crate::store::{FollowUp, StoreResult, Task};
 
 /// How long a fan-out waits for its message to be stored before concluding it never will be.
 const MESSAGE_GRACE: Duration = Duration::from_secs(120);
@@ -61,22 +62,41 @@ impl Worker {
         )
     }
 
-    /// The task's message: shared with the fan-out that just created this first attempt when it ran here, else
-    /// read from the store (always for retries and manual resends, which must see an expunged payload as such).
-    pub(super) async fn message_of(&self, task: &Task) -> StoreResult<Option<Arc<Message>>> {
-        let first = matches!(
-            task.kind,
-            TaskKind::Deliver {
-                attempt: 0,
-                trigger: TriggerType::Scheduled,
-                ..
-            }
-        );
-        if first && let Some(shared) = self.recent.get(&task.msg_id, std::time::Instant::now()) {
+    /// The delivery's message: shared with the fan-out that just created this first attempt when it ran here,
+    /// else read from the store (always for retries and manual ones, which must see an expunged payload as
+    /// such). A manual first try may be an example's, queued just before its message is stored (the intake
+    /// order), so it waits for a young message as a fan-out does.
+    pub(super) async fn message_of(&self, delivery: Delivery<'_>) -> StoreResult<Option<Arc<Message>>> {
+        let task = delivery.task;
+        if delivery.is_first_scheduled()
+            && let Some(shared) = self.recent.get(&task.msg_id, std::time::Instant::now())
+        {
             return Ok(Some(shared));
         }
-        let (org, app) = (&task.org_id, &task.app_id);
-        let message = self.stores.messages.get_message(org, app, &task.msg_id).await?;
+        let message = if may_precede_its_message(delivery) {
+            self.fresh_message(task).await?
+        } else {
+            let (org, app) = (&task.org_id, &task.app_id);
+            self.stores.messages.get_message(org, app, &task.msg_id).await?
+        };
         Ok(message.map(Arc::new))
     }
+
+    /// What becomes of a delivery whose message was not found: an example's waits for it as a fan-out does;
+    /// any other's message existed when it was queued, so it is gone and the delivery is dropped.
+    pub(super) fn without_message(&self, delivery: Delivery<'_>) -> FollowUp {
+        if may_precede_its_message(delivery) {
+            return self.await_message(delivery.task);
+        }
+        let task = delivery.task;
+        debug!(msg_id = %task.msg_id, endpoint_id = %delivery.endpoint_id(), "message is gone; dropping delivery");
+        FollowUp::none()
+    }
+}
+
+/// Whether a delivery may be leased before its message is stored: only a manual first try, which is how
+/// `Intake::send_example` queues an example before storing it. (A resend's message was read before it was
+/// queued; a scheduled try's was found by its fan-out.)
+fn may_precede_its_message(delivery: Delivery<'_>) -> bool {
+    delivery.is_manual() && delivery.deliver.attempt == 0
 }

@@ -9,7 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, Span, debug, info, info_span, warn};
 
-use super::attempt::{self, Recorded};
+use super::attempt::{self, Delivery, Recorded};
 use super::gates::EndpointGates;
 use super::health::HealthTracker;
 use super::http::HttpSender;
@@ -20,11 +20,10 @@ use super::throttle::Throttle;
 use super::{AddressPolicy, WorkerConfig};
 use crate::clock::Clock;
 use crate::domain::{Destination, Endpoint, Message, MessageStatus, TriggerType};
-use crate::id::EndpointId;
 use crate::log_limit::FailureLog;
 use crate::metrics;
 use crate::operational::{EndpointRef, OperationalEvent, OperationalEvents};
-use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
+use crate::store::{DeliverTask, FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
 use crate::trace;
 
 mod messages;
@@ -188,9 +187,10 @@ impl Worker {
     }
 
     async fn run_task(&self, leased: Leased) {
-        let result = match &leased.task.kind {
-            TaskKind::FanOut => self.fan_out(&leased.task).await,
-            TaskKind::Deliver { endpoint_id, .. } => self.deliver(&leased.task, endpoint_id).await,
+        let task = &leased.task;
+        let result = match &task.kind {
+            TaskKind::FanOut => self.fan_out(task).await,
+            TaskKind::Deliver(deliver) => self.deliver(Delivery { task, deliver }).await,
         };
         let follow_up = match result {
             Ok(follow_up) => follow_up,
@@ -230,14 +230,10 @@ impl Worker {
         let traceparent = trace::current_parent().or_else(|| task.traceparent.clone());
         let enqueue = targets
             .iter()
-            .map(|e| Task {
-                kind: TaskKind::Deliver {
-                    endpoint_id: e.id.clone(),
-                    attempt: 0,
-                    trigger: TriggerType::Scheduled,
-                },
-                traceparent: traceparent.clone(),
-                ..task.clone()
+            .map(|e| {
+                let deliver = DeliverTask::first(e.id.clone(), TriggerType::Scheduled);
+                let (org, app, msg) = (task.org_id.clone(), task.app_id.clone(), task.msg_id.clone());
+                Task::deliver(org, app, msg, deliver, traceparent.clone())
             })
             .collect();
         Ok(FollowUp {
@@ -246,30 +242,26 @@ impl Worker {
         })
     }
 
-    async fn deliver(&self, task: &Task, endpoint_id: &EndpointId) -> StoreResult<FollowUp> {
-        let Some(_turn) = self.gates.enter(endpoint_id).await else {
+    async fn deliver(&self, delivery: Delivery<'_>) -> StoreResult<FollowUp> {
+        let task = delivery.task;
+        let Some(_turn) = self.gates.enter(delivery.endpoint_id()).await else {
             let due = self.clock.now() + chrono::Duration::from_std(BUSY_ENDPOINT_DEFER).unwrap_or_default();
             return Ok(FollowUp::retry_at(task.clone(), due));
         };
+        let Some(message) = self.message_of(delivery).await? else {
+            return Ok(self.without_message(delivery));
+        };
         let (org, app) = (&task.org_id, &task.app_id);
-        let message = self.message_of(task).await?;
         let endpoint = self
             .stores
             .endpoints
-            .get_endpoint(org, app, &Ref::Id(endpoint_id.clone()))
+            .get_endpoint(org, app, &Ref::Id(delivery.endpoint_id().clone()))
             .await?;
-        let (Some(message), Some(endpoint)) = (message, endpoint) else {
-            debug!(msg_id = %task.msg_id, endpoint_id = %endpoint_id, "message or endpoint is gone; dropping delivery");
+        let Some(endpoint) = endpoint else {
+            debug!(msg_id = %task.msg_id, endpoint_id = %delivery.endpoint_id(), "endpoint is gone; dropping delivery");
             return Ok(FollowUp::none());
         };
-        let manual = matches!(
-            task.kind,
-            TaskKind::Deliver {
-                trigger: TriggerType::Manual,
-                ..
-            }
-        );
-        if endpoint.disabled && !manual {
+        if endpoint.disabled && !delivery.is_manual() {
             self.end_untried(task, &endpoint).await?;
             return Ok(FollowUp::none());
         }
@@ -281,14 +273,14 @@ impl Worker {
         {
             return Ok(FollowUp::retry_at(task.clone(), due));
         }
-        let recorded = self.attempt(task, &message, &endpoint).await;
-        self.conclude(task, &message, &endpoint, recorded).await
+        let recorded = self.attempt(delivery, &message, &endpoint).await;
+        self.conclude(delivery, &message, &endpoint, recorded).await
     }
 
     /// After an attempt: the endpoint's health (which may end the delivery), the record, the news.
     async fn conclude(
         &self,
-        task: &Task,
+        delivery: Delivery<'_>,
         message: &Message,
         endpoint: &Endpoint,
         mut recorded: Recorded,
@@ -297,12 +289,8 @@ impl Worker {
             recorded.end_here();
         }
         let Recorded { record, retry } = recorded;
-        let news = match task.kind {
-            TaskKind::Deliver { attempt, trigger, .. } => {
-                news::news_event(trigger, attempt, message, &record)
-            }
-            TaskKind::FanOut => None,
-        };
+        let (trigger, earlier) = (delivery.deliver.trigger, delivery.deliver.attempt);
+        let news = news::news_event(trigger, earlier, message, &record);
         let exhausted = matches!(news, Some(OperationalEvent::AttemptExhausted(_)));
         metrics::attempt_concluded(retry.is_some(), exhausted);
         self.recorder.record(record).await?;
@@ -406,12 +394,12 @@ impl Worker {
         Ok(true)
     }
 
-    async fn attempt(&self, task: &Task, message: &Message, endpoint: &Endpoint) -> Recorded {
+    async fn attempt(&self, delivery: Delivery<'_>, message: &Message, endpoint: &Endpoint) -> Recorded {
         let request = attempt::prepare(message, endpoint, self.clock.now(), self.config.svix_headers);
         let sent = self.sender.send(request).await;
         metrics::attempt(&sent, message.created_at, self.clock.now());
         let recorded = attempt::record(
-            task,
+            delivery,
             message,
             endpoint,
             sent,
@@ -440,8 +428,8 @@ fn truncate(s: &str, max: usize) -> &str {
 fn task_span(task: &Task) -> Span {
     match &task.kind {
         TaskKind::FanOut => info_span!("fan_out", msg_id = %task.msg_id),
-        TaskKind::Deliver {
-            endpoint_id, attempt, ..
-        } => info_span!("delivery_attempt", msg_id = %task.msg_id, endpoint_id = %endpoint_id, attempt),
+        TaskKind::Deliver(d) => {
+            info_span!("delivery_attempt", msg_id = %task.msg_id, endpoint_id = %d.endpoint_id, attempt = d.attempt)
+        }
     }
 }

@@ -8,20 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
-use xwebhook_engine::store::{DeliveryQueue, FollowUp, QueueDepths, Receipt, Task, TaskKind};
+use xwebhook_engine::store::{DeliveryQueue, FollowUp, QueueDepths, Receipt, Task};
 use xwebhook_storage_redis::scratch::ScratchPrefix;
 use xwebhook_storage_redis::{RedisConfig, RedisStore};
 
 use crate::support::{raw, redis_url, store};
 
 fn task() -> Task {
-    Task {
-        org_id: OrgId::generate(),
-        app_id: AppId::generate(),
-        msg_id: MessageId::generate(),
-        traceparent: None,
-        kind: TaskKind::FanOut,
-    }
+    Task::fan_out(OrgId::generate(), AppId::generate(), MessageId::generate(), None)
 }
 
 /// A store with `tune` applied to its configuration, under a prefix the returned guard cleans up (the guard

@@ -1,0 +1,135 @@
+//! The engine's way in on a real store: an example is queued before it is stored (the intake order), and a
+//! recovery queues one fresh scheduled delivery per failed destination in its window.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use xwebhook_engine::domain::{MessageStatus, TriggerType};
+use xwebhook_engine::id::{AppId, MessageId, OrgId};
+use xwebhook_engine::intake::{Admission, Intake};
+use xwebhook_engine::store::{
+    AttemptStore, DeliverTask, DeliveryQueue, FollowUp, Leased, MessageStore, QueueDepths, Receipt,
+    StoreResult, Stores, Task, TaskKind,
+};
+use xwebhook_engine::testsuite::fixtures::{destination, endpoint, message, next_millisecond};
+use xwebhook_storage_embedded::EmbeddedStore;
+
+/// The embedded queue, noting for each task queued whether its message was already stored.
+struct StoredWhenQueued {
+    store: Arc<EmbeddedStore>,
+    seen: Mutex<Vec<(MessageId, bool)>>,
+}
+
+#[async_trait]
+impl DeliveryQueue for StoredWhenQueued {
+    async fn enqueue(&self, tasks: Vec<Task>) -> StoreResult<()> {
+        for t in &tasks {
+            let stored = self
+                .store
+                .get_message(&t.org_id, &t.app_id, &t.msg_id)
+                .await?
+                .is_some();
+            self.seen.lock().expect("lock").push((t.msg_id.clone(), stored));
+        }
+        self.store.enqueue(tasks).await
+    }
+    async fn schedule(&self, tasks: Vec<(Task, DateTime<Utc>)>) -> StoreResult<()> {
+        self.store.schedule(tasks).await
+    }
+    async fn receive(&self, consumer: &str, max: usize, wait: Duration) -> StoreResult<Vec<Leased>> {
+        self.store.receive(consumer, max, wait).await
+    }
+    async fn finish(&self, receipt: &Receipt, follow_up: FollowUp) -> StoreResult<()> {
+        self.store.finish(receipt, follow_up).await
+    }
+    async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> StoreResult<Vec<Leased>> {
+        self.store.reclaim(consumer, min_idle, max).await
+    }
+    async fn promote_due(&self, now: DateTime<Utc>, max: usize) -> StoreResult<usize> {
+        self.store.promote_due(now, max).await
+    }
+    async fn depths(&self) -> StoreResult<QueueDepths> {
+        self.store.depths().await
+    }
+}
+
+async fn queued(queue: &dyn DeliveryQueue) -> Vec<Task> {
+    let leased = queue
+        .receive("t", 100, Duration::from_millis(10))
+        .await
+        .expect("receive");
+    leased.into_iter().map(|l| l.task).collect()
+}
+
+#[tokio::test]
+async fn an_example_is_queued_before_it_is_stored_and_goes_to_its_endpoint_only() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = EmbeddedStore::open(dir.path()).expect("open store");
+    let spy = Arc::new(StoredWhenQueued {
+        store: store.clone(),
+        seen: Mutex::new(Vec::new()),
+    });
+    let mut stores = Stores::from_one(store.clone());
+    stores.queue = spy.clone();
+    let intake = Intake::new(stores, Admission::default());
+    let (org, app) = (OrgId::generate(), AppId::generate());
+    let ep = endpoint(&org, &app, None);
+    let example = message(&org, &app, "svix.ping", None, &[]);
+
+    intake.send_example(&example, &ep).await.expect("accepted");
+
+    let seen = spy.seen.lock().expect("lock").clone();
+    assert_eq!(
+        seen,
+        vec![(example.id.clone(), false)],
+        "queued before it was stored"
+    );
+    let stored = store.get_message(&org, &app, &example.id).await.expect("read");
+    assert_eq!(stored.map(|m| m.id), Some(example.id.clone()));
+    let tasks = queued(spy.as_ref()).await;
+    let expected = DeliverTask::first(ep.id.clone(), TriggerType::Manual);
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].kind, TaskKind::Deliver(expected));
+}
+
+#[tokio::test]
+async fn a_recovery_queues_one_scheduled_delivery_per_failed_destination_in_its_window() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = EmbeddedStore::open(dir.path()).expect("open store");
+    let intake = Intake::new(Stores::from_one(store.clone()), Admission::default());
+    let (org, app) = (OrgId::generate(), AppId::generate());
+    let ep = endpoint(&org, &app, None);
+    let other = endpoint(&org, &app, None);
+    let failed_before = message(&org, &app, "a.b", None, &[]);
+    next_millisecond().await;
+    let since = Utc::now();
+    next_millisecond().await;
+    let (failed, also_failed, succeeded) = (
+        message(&org, &app, "a.b", None, &[]),
+        message(&org, &app, "a.b", None, &[]),
+        message(&org, &app, "a.b", None, &[]),
+    );
+    let rows = [
+        destination(&failed_before, &ep.id, MessageStatus::Fail),
+        destination(&failed, &ep.id, MessageStatus::Fail),
+        destination(&also_failed, &ep.id, MessageStatus::Fail),
+        destination(&succeeded, &ep.id, MessageStatus::Success),
+        destination(&failed, &other.id, MessageStatus::Fail),
+    ];
+    store.create_destinations(&rows).await.expect("destinations");
+
+    let count = intake.resend_failed(&ep, since, None).await.expect("recovered");
+
+    assert_eq!(count, 2);
+    let mut tasks = queued(store.as_ref()).await;
+    tasks.sort_by(|a, b| a.msg_id.cmp(&b.msg_id));
+    let fresh = |m: &xwebhook_engine::domain::Message| {
+        let deliver = DeliverTask::first(ep.id.clone(), TriggerType::Scheduled);
+        Task::deliver(org.clone(), app.clone(), m.id.clone(), deliver, None)
+    };
+    let mut expected = vec![fresh(&failed), fresh(&also_failed)];
+    expected.sort_by(|a, b| a.msg_id.cmp(&b.msg_id));
+    assert_eq!(tasks, expected);
+}
