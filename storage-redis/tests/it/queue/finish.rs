@@ -43,7 +43,7 @@ fn follow_up(i: usize) -> FollowUp {
     let due = Utc::now() - chrono::Duration::seconds(1);
     FollowUp {
         enqueue: (0..=i % 2).map(|_| task()).collect(),
-        schedule: if i.is_multiple_of(3) {
+        schedule: if i % 3 == 0 {
             vec![(task(), due)]
         } else {
             Vec::new()
