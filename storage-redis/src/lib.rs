@@ -65,7 +65,7 @@ impl RedisStore {
         let pool = Pool::connect(&config).await?;
         pool.ping().await?;
         let keys = Keys::new(&config.prefix);
-        let queue = queue::QueueState::new(&config, &keys, &pool)?;
+        let queue = queue::QueueState::new(&config, &keys)?;
         let store = Arc::new(Self {
             pool,
             keys,

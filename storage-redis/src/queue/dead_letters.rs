@@ -17,7 +17,7 @@ type Entry = (String, HashMap<String, String>);
 pub(super) async fn dead_letters(store: &RedisStore, max: usize) -> StoreResult<Vec<DeadLetter>> {
     let mut conn = store.pool.get().await?;
     let mut listed = Vec::new();
-    for (p, keys) in (0u16..).zip(store.queue.parts.iter()) {
+    for (p, keys) in (0u16..).zip(&store.queue.parts) {
         if listed.len() >= max {
             break;
         }
@@ -48,7 +48,7 @@ pub(super) async fn redrive_dead_letters(store: &RedisStore, max: usize) -> Stor
     }
     let mut conn = store.pool.get().await?;
     let mut moved = 0;
-    for keys in store.queue.parts.iter() {
+    for keys in &store.queue.parts {
         if moved >= max {
             break;
         }

@@ -21,7 +21,7 @@ type PartitionDepths = (u64, u64, u64, u64, u64, u64);
 pub(super) async fn depths(store: &RedisStore) -> StoreResult<QueueDepths> {
     let mut conn = store.pool.get().await?;
     let mut depths = QueueDepths::default();
-    for keys in store.queue.parts.iter() {
+    for keys in &store.queue.parts {
         let (fresh, fresh_pending, retry, retry_pending, scheduled, dead): PartitionDepths = scripts::STATS
             .key(&keys.fresh)
             .key(&keys.retry)

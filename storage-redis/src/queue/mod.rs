@@ -26,14 +26,12 @@
 //! - `groups`: creating the group, and repairing it after `NOGROUP`.
 //! - `blocking`: dedicated connections for blocking reads (the 500 ms reply limit of pooled ones).
 //! - `receive`: sweep and blocking read; `finish`: acknowledgement with follow-ups (and its cluster caveat);
-//!   `acks`: those acknowledgements, grouped across concurrent finishes into few script calls;
 //!   `schedule`: enqueue, schedule, promote; `reclaim`: idle leases, and burying poison tasks;
 //!   `dead_letters`: listing and redriving them; `depths`: the counts operators read.
 //!
 //! The `DeliveryQueue` implementation below is the table of contents: each method calls the function of the
 //! same name in the file that holds it.
 
-mod acks;
 mod blocking;
 mod dead_letters;
 mod depths;
@@ -45,7 +43,6 @@ mod reclaim;
 mod schedule;
 mod scripts;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -58,10 +55,8 @@ use xwebhook_engine::store::{
 
 use crate::RedisStore;
 use crate::config::RedisConfig;
-use crate::conn::Pool;
 use crate::error::decode_err;
 use crate::keys::Keys;
-use acks::Acks;
 use blocking::Blocking;
 use layout::{Lane, MemberTokens, PartitionKeys};
 use xwebhook_engine::log_limit::SharedFailureLog;
@@ -71,8 +66,8 @@ const GROUP: &str = "workers";
 
 pub struct QueueState {
     partitions: u16,
-    /// Indexed by partition; shared with the acknowledger's task.
-    parts: Arc<[PartitionKeys]>,
+    /// Indexed by partition.
+    parts: Vec<PartitionKeys>,
     cluster: bool,
     blocking: Blocking,
     tokens: MemberTokens,
@@ -82,13 +77,10 @@ pub struct QueueState {
     next_odd_to_fresh: AtomicBool,
     /// Failures to re-create a missing consumer group, summarised while they last.
     repairs: SharedFailureLog,
-    /// Finishes' acknowledgements, written in groups.
-    acks: Acks,
 }
 
 impl QueueState {
-    /// Starts the acknowledger's task: call it within a tokio runtime.
-    pub fn new(config: &RedisConfig, keys: &Keys, pool: &Pool) -> StoreResult<Self> {
+    pub fn new(config: &RedisConfig, keys: &Keys) -> StoreResult<Self> {
         if config.partitions == 0 {
             return Err(StoreError::new(
                 StoreErrorKind::Internal,
@@ -96,15 +88,12 @@ impl QueueState {
             ));
         }
         let cluster_reply_limit = receive::CLUSTER_BLOCK_SLICE + receive::BLOCK_GRACE;
-        let parts: Arc<[PartitionKeys]> = (0..config.partitions)
-            .map(|p| PartitionKeys::new(keys, p))
-            .collect();
-        let cluster = config.is_cluster();
         Ok(Self {
             partitions: config.partitions,
-            acks: Acks::spawn(pool.clone(), parts.clone(), cluster),
-            parts,
-            cluster,
+            parts: (0..config.partitions)
+                .map(|p| PartitionKeys::new(keys, p))
+                .collect(),
+            cluster: config.is_cluster(),
             blocking: Blocking::new(config, cluster_reply_limit)?,
             tokens: MemberTokens::new(),
             cursor: AtomicUsize::new(0),

@@ -64,40 +64,28 @@ end
 return {out, missing}
 ";
 
-/// Acknowledges a group of entries for group ARGV[1] and, for each entry that was still pending, deletes it
-/// and adds its follow-up work; an entry that was not pending (already finished, or reclaimed and finished)
-/// adds nothing, whatever the others do. KEYS are, per partition involved, its (fresh stream, retry stream,
-/// scheduled set); a partition is named by its place P in that list (0-based), its keys being
-/// KEYS[3P + 1 ..= 3P + 3]. ARGV[2..] holds, per entry: P, the lane (0 fresh, 1 retry), the entry id, the
-/// number of partitions given follow-ups, then per such partition: P, the number of tasks to enqueue, the
-/// number to schedule, the tasks, then (score, member) pairs. Returns how many entries were acknowledged.
-/// On a cluster every entry and follow-up of one call is in one partition (see `finish.rs`, `acks.rs`).
+/// Acknowledges entry ARGV[2] of stream KEYS[1] for group ARGV[1] and, only if it was still pending, deletes
+/// it and adds the follow-up work. KEYS[2..] are (stream, scheduled set) pairs; ARGV[3..] holds, per pair,
+/// the number of tasks to enqueue, the number to schedule, the tasks, then (score, member) pairs.
+/// Returns 1 when acknowledged, 0 when the entry was not pending (already finished, or reclaimed and finished).
+/// On a cluster only the acknowledged entry's own partition is passed (see `finish.rs`).
 const FINISH_LUA: &str = r"
-local group, a, acked = ARGV[1], 2, 0
-while a <= #ARGV do
-  local stream = KEYS[3 * tonumber(ARGV[a]) + 1 + tonumber(ARGV[a + 1])]
-  local id, parts = ARGV[a + 2], tonumber(ARGV[a + 3])
-  a = a + 4
-  local took = redis.call('XACK', stream, group, id) == 1
-  if took then
-    redis.call('XDEL', stream, id)
-    acked = acked + 1
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('XDEL', KEYS[1], ARGV[2])
+local a = 3
+for k = 2, #KEYS, 2 do
+  local ne, ns = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  a = a + 2
+  for _ = 1, ne do
+    redis.call('XADD', KEYS[k], '*', 't', ARGV[a])
+    a = a + 1
   end
-  for _ = 1, parts do
-    local to, ne, ns = 3 * tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-    a = a + 3
-    if took then
-      for i = a, a + ne - 1 do
-        redis.call('XADD', KEYS[to + 1], '*', 't', ARGV[i])
-      end
-      for i = a + ne, a + ne + 2 * ns - 1, 2 do
-        redis.call('ZADD', KEYS[to + 3], ARGV[i], ARGV[i + 1])
-      end
-    end
-    a = a + ne + 2 * ns
+  for _ = 1, ns do
+    redis.call('ZADD', KEYS[k + 1], ARGV[a], ARGV[a + 1])
+    a = a + 2
   end
 end
-return acked
+return 1
 ";
 
 /// Takes over up to ARGV[4] entries of stream KEYS[1] idle at least ARGV[3] ms, for consumer ARGV[2] of group

@@ -145,9 +145,6 @@ async fn queue_conformance_on_a_cluster() {
     testsuite::queue_fresh_task_passes_a_wave_of_retries(store(&cluster).await).await;
     testsuite::queue_due_retry_passes_a_wave_of_fresh_tasks(store(&cluster).await).await;
     testsuite::queue_batches_of_one_alternate_lanes(store(&cluster).await).await;
-    // Grouped finishes, whose follow-ups land in other partitions, hence other slots.
-    let queue = store(&cluster).await.queue;
-    super::finish::concurrent_finishes_land_as_sequential_ones(&*queue, super::finish::Twice::After).await;
     // Endpoint health rides beside the queue, so it must hold on a cluster too.
     testsuite::endpoint_health_streak_keeps_first_failure(store(&cluster).await).await;
     testsuite::endpoint_health_racers_agree(store(&cluster).await).await;

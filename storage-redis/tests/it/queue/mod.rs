@@ -1,10 +1,8 @@
 //! What only the Redis queue must do, beyond the conformance suite: block longer than the client's default
 //! reply limit, survive a lost stream or group, bury poison tasks, list and redrive them, never lease more than
-//! asked, count its depths; group concurrent finishes without changing what they do (`finish`); and pass the
-//! suite's queue cases on a Redis Cluster (`cluster`).
+//! asked, count its depths; and pass the suite's queue cases on a Redis Cluster (`cluster`).
 
 mod cluster;
-mod finish;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
