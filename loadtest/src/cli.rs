@@ -22,6 +22,8 @@ pub enum Command {
     Run(RunArgs),
     /// Start the server on each backend, run the scenarios with --ceiling, and optionally rewrite BENCHMARKS.md.
     Suite(SuiteArgs),
+    /// Draw the suite's charts again from the JSON reports of a run (its --json-dir).
+    Charts(ChartsArgs),
     /// Start the server on one backend, send one burst of concurrent messages, and check that every answer
     /// tells the truth: 2xx ⇔ stored, and every refusal carries `Retry-After`.
     Burst(BurstArgs),
@@ -221,9 +223,23 @@ pub struct SuiteArgs {
     /// Rewrite the suite section of this Markdown file (between `<!-- suite:begin -->` and `<!-- suite:end -->`).
     #[arg(long)]
     pub write: Option<PathBuf>,
+    /// Draw the run's charts (latency–throughput, delivered beside the ceiling) as SVG into this directory;
+    /// with --write and without it, they go to `docs/bench/` beside the Markdown file.
+    #[arg(long)]
+    pub charts: Option<PathBuf>,
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct ChartsArgs {
+    /// The reports, named `<backend>-<scenario>.json` as the suite's --json-dir writes them.
+    #[arg(long)]
+    pub json_dir: PathBuf,
+    /// Where the SVG files go.
+    #[arg(long, default_value = "docs/bench")]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -264,6 +280,7 @@ impl BurstArgs {
             database_url: self.database_url.clone(),
             json_dir: None,
             write: None,
+            charts: None,
             quiet: true,
         }
     }

@@ -1,7 +1,8 @@
 //! `xwebhook-loadtest`: the load-testing harness. It drives any Svix-compatible server through its API, receives
 //! the webhooks on its own sink on loopback, and reports ingest and delivery rates, end-to-end latency
 //! percentiles, losses, duplicates and bad signatures, optionally as ratios to the machine's ceiling. `suite`
-//! starts Xwebhook on each backend, runs every scenario and rewrites the tables of `BENCHMARKS.md`.
+//! starts Xwebhook on each backend, runs every scenario, draws its charts (SVG) and rewrites the tables of
+//! `BENCHMARKS.md`; `charts` draws them again from a run's JSON reports.
 //!
 //! Layout: `cli` (arguments), `api` (the Svix API client), `payload` (stamped bodies), `signature` (Standard
 //! Webhooks verifier), `sink` (the receiver and its per-endpoint behaviours), `load` (closed and open loop),
@@ -54,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Suite(args) => suite::run(args).await,
+        Command::Charts(args) => suite::redraw(&args),
         Command::SlowClients(args) => slow_clients::run(args).await,
         Command::Burst(args) => burst::run(&args).await,
     }

@@ -150,73 +150,7 @@ fn notes(row: &Row, rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{
-        Ceiling, Delivered, GroupReport, IngestReport, PerSecond, Percentiles, ServerRss, Settings,
-    };
-
-    fn report(scenario: &str, healthy_per_sec: f64, healthy_p99: f64) -> Report {
-        let latency = Percentiles {
-            p50: 2.0,
-            p90: 3.0,
-            p99: healthy_p99,
-            p999: 9.0,
-            max: 12.5,
-        };
-        Report {
-            scenario: scenario.into(),
-            settings: Settings {
-                apps: 50,
-                endpoints: 50,
-                messages: 3000,
-                concurrency: Some(32),
-                rate: None,
-                payload_bytes: 1024,
-                rate_limit: None,
-            },
-            ingest: IngestReport {
-                sent: 3000,
-                errors: 0,
-                first_error: None,
-                per_sec: 2000.0,
-                latency_ms: latency.clone(),
-            },
-            delivered: Delivered {
-                messages: 3000,
-                deliveries: 3000,
-                seconds: 2.0,
-                messages_per_sec: 1500.0,
-                deliveries_per_sec: 1500.0,
-            },
-            end_to_end_ms: latency.clone(),
-            owed: 3000,
-            lost: 0,
-            duplicates: 1,
-            bad_signatures: 0,
-            unstamped: 0,
-            drain_seconds: 0.5,
-            groups: vec![GroupReport {
-                name: "healthy".into(),
-                endpoints: 30,
-                owed: Some(1800),
-                requests: 1800,
-                accepted: 1800,
-                duplicates: 0,
-                per_sec: healthy_per_sec,
-                latency_ms: latency,
-            }],
-            per_second: PerSecond::default(),
-            ceiling: Some(Ceiling {
-                requests_per_sec: 100_000.0,
-                ingest_ratio: 0.02,
-                delivered_messages_ratio: 0.015,
-                deliveries_ratio: 0.015,
-            }),
-            server_rss: vec![ServerRss {
-                pid: 7,
-                peak_kib: 64 * 1024,
-            }],
-        }
-    }
+    use crate::report::fixture::report;
 
     #[test]
     fn rows_carry_ratios_to_the_ceiling_and_isolation_compares_with_its_baseline() {

@@ -1,15 +1,20 @@
 //! The suite: for each backend and scenario, a fresh deployment of the server, one run with `--ceiling`, the
-//! deployment stopped and cleaned; then the tables of `BENCHMARKS.md` rewritten. Fails when any run lost
-//! deliveries or saw a bad signature.
+//! deployment stopped and cleaned; then the run's charts drawn and the tables of `BENCHMARKS.md` rewritten.
+//! Fails when any run lost deliveries or saw a bad signature.
 //!
-//! Layout: `server` (starting and stopping deployments), `benchmarks` (the Markdown section).
+//! Layout: `server` (starting and stopping deployments), `benchmarks` (the Markdown section), `charts` (the SVG
+//! pictures).
 
 mod benchmarks;
+mod charts;
 pub mod server;
 
-use anyhow::bail;
+use std::path::{Path, PathBuf};
 
-use crate::cli::{Backend, RunArgs, ScenarioName, SuiteArgs, Workload};
+use anyhow::{Context as _, bail};
+use clap::ValueEnum as _;
+
+use crate::cli::{Backend, ChartsArgs, RunArgs, ScenarioName, SuiteArgs, Workload};
 use crate::scenario;
 use benchmarks::{Meta, Row};
 use server::{Deployment, Options};
@@ -54,17 +59,93 @@ pub async fn run(args: SuiteArgs) -> anyhow::Result<()> {
             }
         }
     }
-    if let Some(path) = &args.write {
-        let doc = std::fs::read_to_string(path).unwrap_or_default();
-        std::fs::write(
-            path,
-            benchmarks::rewrite(&doc, &benchmarks::section(&meta, &rows)),
-        )?;
-    }
+    publish(&args, &meta, &rows)?;
     if !failures.is_empty() {
         bail!("{} run(s) failed:\n{}", failures.len(), failures.join("\n"));
     }
     Ok(())
+}
+
+/// The run's charts (with `--charts` or `--write`), then its section of the Markdown file (with `--write`).
+fn publish(args: &SuiteArgs, meta: &Meta, rows: &[Row]) -> anyhow::Result<()> {
+    let mut section = benchmarks::section(meta, rows);
+    if let Some(dir) = charts_dir(args) {
+        let drawn = charts::draw(rows)?;
+        charts::write(&dir, &drawn)?;
+        eprintln!("== {} chart(s) in {}", drawn.len(), dir.display());
+        if let Some(markdown) = &args.write {
+            section += &pictures(markdown, &dir, &drawn);
+        }
+    }
+    if let Some(path) = &args.write {
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        std::fs::write(path, benchmarks::rewrite(&doc, &section))?;
+    }
+    Ok(())
+}
+
+/// The charts of an earlier run, from the reports its `--json-dir` kept, in the suite's order.
+pub fn redraw(args: &ChartsArgs) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for entry in std::fs::read_dir(&args.json_dir)? {
+        let path = entry?.path();
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        let backend = Backend::value_variants()
+            .iter()
+            .find(|b| name.starts_with(&format!("{}-", b.label())))
+            .with_context(|| format!("{} is not named <backend>-<scenario>.json", path.display()))?;
+        let report = serde_json::from_slice(&std::fs::read(&path)?)
+            .with_context(|| format!("reading the report {}", path.display()))?;
+        rows.push(Row {
+            backend: backend.label(),
+            report,
+        });
+    }
+    rows.sort_by_key(|row| (backend_rank(row.backend), scenario_rank(&row.report.scenario)));
+    let drawn = charts::draw(&rows)?;
+    charts::write(&args.out, &drawn)?;
+    eprintln!("== {} chart(s) in {}", drawn.len(), args.out.display());
+    Ok(())
+}
+
+fn backend_rank(label: &str) -> Option<usize> {
+    Backend::value_variants().iter().position(|b| b.label() == label)
+}
+
+/// A scenario's place in the suite's order; a latency run's label carries its rate (`latency@1000`).
+fn scenario_rank(label: &str) -> Option<usize> {
+    let name = label.split('@').next().unwrap_or(label);
+    ScenarioName::value_variants()
+        .iter()
+        .position(|s| s.label() == name)
+}
+
+/// `--charts`, or with `--write` alone `docs/bench/` beside the Markdown file.
+fn charts_dir(args: &SuiteArgs) -> Option<PathBuf> {
+    args.charts.clone().or_else(|| {
+        let markdown = args.write.as_ref()?;
+        Some(markdown.parent().unwrap_or(Path::new("")).join("docs/bench"))
+    })
+}
+
+/// Markdown images of the charts, linked relative to the Markdown file; none when the charts are elsewhere.
+fn pictures(markdown: &Path, dir: &Path, drawn: &[charts::Chart]) -> String {
+    let Ok(relative) = dir.strip_prefix(markdown.parent().unwrap_or(Path::new(""))) else {
+        return String::new();
+    };
+    drawn
+        .iter()
+        .map(|chart| {
+            let link = relative.join(chart.file_name);
+            format!("\n![{}]({})\n", chart.title, link.display())
+        })
+        .collect()
 }
 
 async fn run_one(args: &SuiteArgs, backend: Backend, job: &Job) -> anyhow::Result<crate::report::Report> {
@@ -166,5 +247,39 @@ async fn meta(smoke: bool) -> Meta {
         commit,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         smoke,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chart(file_name: &'static str) -> charts::Chart {
+        charts::Chart {
+            file_name,
+            title: "A chart",
+            svg: String::new(),
+        }
+    }
+
+    #[test]
+    fn pictures_link_the_charts_relative_to_the_markdown_file() {
+        let drawn = [chart("a.svg"), chart("b.svg")];
+        assert_eq!(
+            pictures(Path::new("BENCHMARKS.md"), Path::new("docs/bench"), &drawn),
+            "\n![A chart](docs/bench/a.svg)\n\n![A chart](docs/bench/b.svg)\n"
+        );
+        assert_eq!(
+            pictures(
+                Path::new("/repo/BENCHMARKS.md"),
+                Path::new("/repo/docs/bench"),
+                &drawn[..1]
+            ),
+            "\n![A chart](docs/bench/a.svg)\n"
+        );
+        assert_eq!(
+            pictures(Path::new("/repo/BENCHMARKS.md"), Path::new("/elsewhere"), &drawn),
+            ""
+        );
     }
 }
