@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::answer_unread;
 use crate::state::AppState;
 
 /// What a route requires of its caller.
@@ -156,24 +157,19 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().trim_start_matches("/api/v1").to_owned());
+    let (mut parts, body) = req.into_parts();
     // The path matched, so a method without a rule is one the route does not serve (every served operation
     // has a rule: see the tests). Refusing it is also the fail-closed answer to a route added without a rule.
-    let Some(access) = route.as_deref().and_then(|r| required(req.method(), r)) else {
-        return ApiError::MethodNotAllowed.into_response();
+    let Some(access) = route.as_deref().and_then(|r| required(&parts.method, r)) else {
+        let refusal = ApiError::MethodNotAllowed.into_response();
+        return answer_unread(body, state.config.max_body_bytes, refusal).await;
     };
-    if access == Access::Public {
-        return next.run(req).await;
-    }
-    let (mut parts, body) = req.into_parts();
-    let auth =
-        match <Auth as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state)
-            .await
-        {
-            Ok(auth) => auth,
-            Err(e) => return e.into_response(),
-        };
-    if let Err(e) = check(access, &auth, &state.config.operator_org) {
-        return e.into_response();
+    if access != Access::Public {
+        let auth =
+            <Auth as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state).await;
+        if let Err(e) = auth.and_then(|auth| check(access, &auth, &state.config.operator_org)) {
+            return answer_unread(body, state.config.max_body_bytes, e.into_response()).await;
+        }
     }
     next.run(Request::from_parts(parts, body)).await
 }

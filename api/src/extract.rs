@@ -1,9 +1,10 @@
 //! Request extractors that answer bad input the Svix way: JSON bodies and query strings are checked with the
 //! failing field's location, oversized bodies get 413, path segments are parsed into typed references.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use xwebhook_engine::domain::Uid;
@@ -210,4 +211,14 @@ pub fn id<I>(
     parse_id: impl Fn(&str) -> Result<I, xwebhook_engine::id::InvalidId>,
 ) -> Result<I, ApiError> {
     parse_id(segment).map_err(|e| ApiError::invalid(&["path", param], e.to_string()))
+}
+
+/// Answers with `response` once the request body that no handler read is read and dropped (at most `limit`
+/// bytes, as a handler's read is bounded). Every layer that answers by itself (a refusal, a cached replay) goes
+/// through here: with the body unread, the server closes the keep-alive connection after answering, so a client
+/// that already sent its next request on it sees that request dropped without an answer, and unread bytes make
+/// the kernel reset the connection, which can cut the client's read of the answer short.
+pub(crate) async fn answer_unread(body: Body, limit: usize, response: Response) -> Response {
+    let _ = to_bytes(body, limit).await;
+    response
 }

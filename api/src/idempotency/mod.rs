@@ -17,6 +17,7 @@ use xwebhook_engine::store::{CachedResponse, IdempotencyState};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::answer_unread;
 use crate::state::AppState;
 
 const HEADER: &str = "idempotency-key";
@@ -28,17 +29,18 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         Some(value) if req.method() == Method::POST => value,
         _ => return next.run(req).await,
     };
-    let Ok(key) = key.to_str().map(str::to_owned) else {
-        return ApiError::BadRequest("the Idempotency-Key header must be visible ASCII".into())
-            .into_response();
-    };
+    let key = key.to_str().map(str::to_owned);
     let (mut parts, body) = req.into_parts();
+    let Ok(key) = key else {
+        let error = ApiError::BadRequest("the Idempotency-Key header must be visible ASCII".into());
+        return answer_unread(body, state.config.max_body_bytes, error.into_response()).await;
+    };
     let auth =
         match <Auth as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state)
             .await
         {
             Ok(auth) => auth,
-            Err(e) => return ApiError::into_response(e),
+            Err(e) => return answer_unread(body, state.config.max_body_bytes, e.into_response()).await,
         };
     let cache_key = scope::cache_key(&state, &auth, &mut parts, &key).await;
     let answered = match claim(&state, &cache_key).await {
@@ -49,11 +51,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(Some(cached)) => replay(cached),
         Err(e) => e.into_response(),
     };
-    // Answered without the handler, so the request body is still unread. Closing a connection with unread bytes
-    // makes the kernel reset it, which can cut the client's read of a large replayed response short; read it
-    // first (bounded as the handler would have been).
-    let _ = to_bytes(body, state.config.max_body_bytes).await;
-    answered
+    answer_unread(body, state.config.max_body_bytes, answered).await
 }
 
 /// Claims the key, or returns the response to replay; waits while another request holds it.
