@@ -41,7 +41,7 @@ use tower_http::normalize_path::NormalizePathLayer;
 
 pub use auth::{Auth, IssueError, JwtAuth};
 pub use serve::{BodyReadTimeout, ConnectionLimits};
-pub use state::{ApiConfig, AppState};
+pub use state::{ApiConfig, AppParts, AppState};
 pub use telemetry::{SVIX_REQ_ID, X_REQUEST_ID};
 
 use error::ApiError;

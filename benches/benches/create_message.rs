@@ -11,7 +11,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::future::join_all;
 use http::{Request, StatusCode, header};
 use tower::ServiceExt;
-use xwebhook_api::{ApiConfig, AppState, JwtAuth};
+use xwebhook_api::{ApiConfig, AppParts, AppState, JwtAuth};
 use xwebhook_benches::payloads::{json_object, message_body};
 use xwebhook_benches::runtime;
 use xwebhook_engine::clock::SystemClock;
@@ -36,14 +36,14 @@ async fn api(stores: Stores) -> (Router, String) {
         .create_application(&application(&org, Some(APP_UID)))
         .await
         .expect("create the bench application");
-    let state = AppState {
+    let state = AppState::new(AppParts {
         intake: Intake::new(stores.clone(), Admission::default()),
         stores,
         auth,
         clock: Arc::new(SystemClock),
         events: Arc::new(Discard),
         config: ApiConfig::default(),
-    };
+    });
     (xwebhook_api::router(state), format!("Bearer {token}"))
 }
 

@@ -14,6 +14,12 @@ use xwebhook_api::JwtAuth;
 use xwebhook_engine::id::OrgId;
 use xwebhook_engine::store::DeliveryQueue;
 
+/// jemalloc rather than the system's malloc: a message's many short-lived allocations cost ~20 % less server
+/// CPU with it (BENCHMARKS.md, "Issue 13: allocation and copies"). Only the binary chooses an allocator; the
+/// library crates never do.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "xwebhook",

@@ -8,7 +8,7 @@ use axum::Router;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-use xwebhook_api::{ApiConfig, AppState, ConnectionLimits, JwtAuth};
+use xwebhook_api::{ApiConfig, AppParts, AppState, ConnectionLimits, JwtAuth};
 use xwebhook_engine::clock::{Clock, SystemClock};
 use xwebhook_engine::delivery::{AddressPolicy, Worker, WorkerConfig};
 use xwebhook_engine::intake::{Admission, Intake};
@@ -330,7 +330,7 @@ async fn spawn_api(
     info!(address = %addr, max_connections = limits.max_connections, "API listening");
     // Requests only queue their reports; the ones still queued at shutdown are published before exit.
     let (api_events, reports) = InBackground::spawn(events);
-    let state = AppState {
+    let state = AppState::new(AppParts {
         stores,
         intake,
         auth: JwtAuth::new(secret.expose().as_bytes()),
@@ -342,7 +342,7 @@ async fn spawn_api(
             public_url: public_url(config, addr),
             ..ApiConfig::default()
         },
-    };
+    });
     // The portal page is static and public; it reaches data only through the API routes beside it.
     let mut app = xwebhook_api::router(state).merge(xwebhook_portal::router(config.portal.page()));
     if let Some(routes) = extra_routes {

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
 
@@ -77,7 +76,7 @@ pub fn prepare(
     svix_headers: bool,
 ) -> OutgoingRequest {
     let timestamp = now.timestamp();
-    let body = Bytes::copy_from_slice(message.payload.as_bytes());
+    let body = message.payload.to_bytes();
     let signature = signature_header(
         endpoint.secrets.signing_at(now),
         message.id.as_str(),

@@ -1,7 +1,8 @@
 //! Message payloads, kept as the raw JSON bytes the sender gave us.
 //!
 //! A payload is parsed once at the API edge (to check it is a JSON object) and never again: storage, fan-out and
-//! signing all use the original text, shared by reference across every endpoint of a fan-out.
+//! signing all use the original text, shared by reference across every endpoint of a fan-out and every attempt's
+//! outgoing request ([`Payload::to_bytes`]).
 //!
 //! Parsing into raw text does not recurse, so serde_json accepts any depth there; a payload nested 100 000
 //! levels deep would be stored and then break every client that parses the message list (serde_json and most
@@ -9,6 +10,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use serde::ser::SerializeMap as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
@@ -73,6 +75,24 @@ impl Payload {
 
     pub fn as_bytes(&self) -> &[u8] {
         self.as_str().as_bytes()
+    }
+
+    /// The payload as a request body that shares this payload's memory: no copy per attempt, however many
+    /// endpoints and retries send it.
+    pub fn to_bytes(&self) -> Bytes {
+        match &self.0 {
+            Content::Sent(raw) => Bytes::from_owner(SharedText(Arc::clone(raw))),
+            Content::Expunged => Bytes::from_static(EXPUNGED.as_bytes()),
+        }
+    }
+}
+
+/// Lends a sent payload's text to a [`Bytes`], which keeps it alive as long as any request body holds it.
+struct SharedText(Arc<RawValue>);
+
+impl AsRef<[u8]> for SharedText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.get().as_bytes()
     }
 }
 
@@ -143,6 +163,18 @@ mod tests {
         assert_eq!(serde_json::to_string(&empty).expect("encode"), "{}");
         let read: Payload = serde_json::from_str("{}").expect("decode");
         assert_eq!(read, empty);
+    }
+
+    #[test]
+    fn request_bodies_share_the_payload_text() {
+        let raw: Box<RawValue> = serde_json::from_str(r#"{"a": 1}"#).expect("valid json");
+        let payload = Payload::from_raw(raw).expect("object");
+        let body = payload.to_bytes();
+        assert_eq!(&body[..], payload.as_bytes());
+        assert_eq!(body.as_ptr(), payload.as_bytes().as_ptr(), "no copy");
+        drop(payload);
+        assert_eq!(&body[..], br#"{"a": 1}"#, "the body outlives the payload");
+        assert_eq!(&Payload::empty().to_bytes()[..], b"{}");
     }
 
     #[test]
