@@ -119,28 +119,16 @@ impl Intake {
     /// name): one manual delivery instead of a fan-out, queued and stored as [`Intake::accept`] does.
     pub async fn send_example(&self, message: &Message, endpoint: &Endpoint) -> Result<(), IntakeError> {
         let _turn = self.admit(&message.id).await?;
-        let deliver = DeliverTask::first(endpoint.id.clone(), TriggerType::Manual);
-        let task = Task::deliver(
-            message.org_id.clone(),
-            message.app_id.clone(),
-            message.id.clone(),
-            deliver,
-            trace::current_parent(),
-        );
-        self.queue_then_store(message, task).await
+        self.queue_then_store(message, manual_delivery(message, endpoint))
+            .await
     }
 
     /// Sends a stored message to `endpoint` once more, now: one manual attempt, outside the retry schedule.
     pub async fn resend(&self, message: &Message, endpoint: &Endpoint) -> StoreResult<()> {
-        let deliver = DeliverTask::first(endpoint.id.clone(), TriggerType::Manual);
-        let task = Task::deliver(
-            message.org_id.clone(),
-            message.app_id.clone(),
-            message.id.clone(),
-            deliver,
-            trace::current_parent(),
-        );
-        self.stores.queue.enqueue(vec![task]).await
+        self.stores
+            .queue
+            .enqueue(vec![manual_delivery(message, endpoint)])
+            .await
     }
 
     /// Starts sending again, in the background, every message that failed to reach `endpoint` between `since`
@@ -250,4 +238,16 @@ impl Intake {
         crate::metrics::message_accepted();
         Ok(())
     }
+}
+
+/// One manual attempt of `message` at `endpoint`, whatever its filters say (the caller named it), never retried.
+fn manual_delivery(message: &Message, endpoint: &Endpoint) -> Task {
+    let deliver = DeliverTask::first(endpoint.id.clone(), TriggerType::Manual);
+    Task::deliver(
+        message.org_id.clone(),
+        message.app_id.clone(),
+        message.id.clone(),
+        deliver,
+        trace::current_parent(),
+    )
 }

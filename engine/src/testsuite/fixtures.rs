@@ -134,8 +134,13 @@ pub fn task(org: &OrgId) -> Task {
 
 /// A scheduled delivery of a fresh message to a fresh endpoint, `attempt` earlier attempts in.
 pub fn delivery_task(attempt: u16) -> Task {
+    delivery_task_to(&EndpointId::generate(), attempt)
+}
+
+/// A scheduled delivery of a fresh message to `endpoint_id`, `attempt` earlier attempts in.
+pub fn delivery_task_to(endpoint_id: &EndpointId, attempt: u16) -> Task {
     let deliver = DeliverTask {
-        endpoint_id: EndpointId::generate(),
+        endpoint_id: endpoint_id.clone(),
         attempt,
         trigger: TriggerType::Scheduled,
     };

@@ -159,13 +159,7 @@ fn latency_throughput(curves: &[Curve]) -> Result<Chart, DrawError> {
         for curve in curves {
             draw_curve(&mut chart, curve, floor)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()?;
+        draw_legend(&mut chart)?;
         root.present()?;
     }
     Ok(Chart {
@@ -173,6 +167,19 @@ fn latency_throughput(curves: &[Curve]) -> Result<Chart, DrawError> {
         title: LATENCY_TITLE,
         svg: with_title(&svg, LATENCY_TITLE, &latency_description(curves)),
     })
+}
+
+/// The legend of either chart, top left over a light background.
+fn draw_legend<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+) -> Result<(), DrawError> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
 }
 
 /// The bottom of a log axis: the power of ten at or below the smallest positive value, so that every value
@@ -268,13 +275,7 @@ fn delivered_vs_ceiling(bars: &[Bar]) -> Result<Chart, DrawError> {
             .label_style((FONT, 13))
             .draw()?;
         draw_bars(&mut chart, bars, floor)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()?;
+        draw_legend(&mut chart)?;
         root.present()?;
     }
     Ok(Chart {

@@ -138,26 +138,10 @@ impl MemberTokens {
 
 #[cfg(test)]
 mod tests {
-    use xwebhook_engine::domain::TriggerType;
-    use xwebhook_engine::id::{AppId, EndpointId, MessageId, OrgId};
-    use xwebhook_engine::store::DeliverTask;
+    use xwebhook_engine::id::EndpointId;
+    use xwebhook_engine::testsuite::fixtures::delivery_task_to as deliver;
 
     use super::*;
-
-    fn deliver(endpoint_id: &EndpointId, attempt: u16) -> Task {
-        let deliver = DeliverTask {
-            endpoint_id: endpoint_id.clone(),
-            attempt,
-            trigger: TriggerType::Scheduled,
-        };
-        Task::deliver(
-            OrgId::generate(),
-            AppId::generate(),
-            MessageId::generate(),
-            deliver,
-            None,
-        )
-    }
 
     #[test]
     fn one_endpoints_deliveries_share_a_partition() {
