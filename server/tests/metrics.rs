@@ -6,6 +6,9 @@
 #[allow(dead_code)] // shared with the `it` binary, which uses all of it
 #[path = "it/helpers.rs"]
 mod helpers;
+#[allow(dead_code)] // shared with the `it` binary, which uses all of it
+#[path = "it/receiver.rs"]
+mod receiver;
 
 use std::collections::BTreeMap;
 

@@ -12,7 +12,8 @@ use xwebhook_api::dto::endpoint::{EndpointHeadersOut, EndpointSecretOut};
 use xwebhook_api::dto::message::MessageOut;
 use xwebhook_api::pagination::ListResponse;
 
-use crate::helpers::{Received, Receiver, TestApp, eventually, spawn_app, spawn_app_with};
+use crate::helpers::{Receiver, TestApp, eventually, spawn_app, spawn_app_with};
+use crate::receiver::Received;
 
 pub fn header<'a>(r: &'a Received, name: &str) -> &'a str {
     r.headers

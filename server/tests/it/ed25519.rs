@@ -8,7 +8,8 @@ use serde_json::json;
 use xwebhook_engine::domain::EndpointSecret;
 use xwebhook_engine::signing::{sign, signed_content};
 
-use crate::helpers::{Received, Receiver, spawn_app};
+use crate::helpers::{Receiver, spawn_app};
+use crate::receiver::Received;
 
 fn header<'a>(r: &'a Received, name: &str) -> &'a str {
     r.headers

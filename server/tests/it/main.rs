@@ -23,6 +23,7 @@ mod portal;
 mod process;
 mod rate_limit;
 mod readiness;
+mod receiver;
 mod redis;
 mod retention;
 mod telemetry;
