@@ -3,11 +3,17 @@
 //! messages (one to one endpoint, or all that failed to reach an endpoint in a window). Nothing else queues a
 //! message's first delivery work.
 //!
-//! Accepting means: refuse a duplicate `eventId`, queue the fan-out, then store the message (an example queues
-//! its one delivery instead of a fan-out, in the same order; `queue_then_store` holds the rule). The fan-out is
-//! queued first so that no accepted message can lack one: the worker waits for a message that is not stored yet,
-//! and gives up on one that never will be (a failed insert). Stored first, a crash between the two steps would
-//! leave a message that is never delivered.
+//! Accepting means: refuse a duplicate `eventId`, plan the fan-out ([`FanOut`]: the subscribed endpoints, read
+//! at ingest), queue the first deliveries, then store the message with their pending destinations in one write
+//! (an example queues its one delivery, in the same order; `queue_then_store` holds the rule). A message with
+//! more than [`INGEST_FAN_OUT_MAX`] targets queues one fan-out task instead, which the worker expands, so that
+//! one request never writes thousands of tasks. The work is queued first so that no accepted message can lack
+//! it: the worker waits for a message that is not stored yet, and gives up on one that never will be (a failed
+//! insert). Stored first, a crash between the two steps would leave a message that is never delivered.
+//!
+//! Fanning out at ingest, rather than in a queued task, saves a message the fan-out task's lease, its read of
+//! the message, its separate write of the destinations and its acknowledgement (BENCHMARKS.md, "Issue 13: fan
+//! out at ingest").
 //!
 //! The answer must tell the truth, because clients retry a refusal (the SDKs do): `Ok` means stored and queued;
 //! every error but [`IntakeError::OutcomeUnknown`] means not stored, so never delivered. That rests on the
@@ -23,7 +29,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 
+use crate::delivery::RecentMessages;
 use crate::domain::{Endpoint, Message, MessageStatus, TriggerType, Uid};
+use crate::fan_out::FanOut;
 use crate::id::{BackgroundTaskId, MessageId};
 use crate::store::{
     DeliverTask, DestinationFilter, Order, Pager, StoreError, StoreErrorKind, StoreResult, Stores, Task,
@@ -33,6 +41,11 @@ use crate::trace;
 
 /// How long a payload is kept when the sender does not say (the contract's default `payloadRetentionPeriod`).
 pub const DEFAULT_RETENTION_DAYS: u16 = 90;
+
+/// The most targets a message is fanned out to at ingest. Beyond it the request writes one fan-out task and the
+/// worker writes the rest, so a message to thousands of endpoints is accepted as fast as one to a few. Not tuned
+/// by measurement: it covers the loadtest's 50-endpoint `fanout` with room to spare.
+pub const INGEST_FAN_OUT_MAX: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
@@ -94,33 +107,61 @@ impl Default for Admission {
 pub struct Intake {
     stores: Stores,
     admission: Admission,
+    /// The delivery worker's cache of recent messages, when it runs in this process: a message accepted here
+    /// is handed to its first deliveries by reference instead of being read back from the store.
+    recent: Option<Arc<RecentMessages>>,
 }
 
 impl Intake {
     pub fn new(stores: Stores, admission: Admission) -> Self {
-        Self { stores, admission }
+        Self {
+            stores,
+            admission,
+            recent: None,
+        }
     }
 
-    /// Queues the message's fan-out and stores it, once admitted. On success the message will be delivered to
-    /// every subscribed endpoint of its application; on any error but `OutcomeUnknown` it is not stored.
+    /// Hands every message accepted here to `recent`, the cache of this process's delivery worker.
+    pub fn sharing_with(mut self, recent: Arc<RecentMessages>) -> Self {
+        self.recent = Some(recent);
+        self
+    }
+
+    /// Queues the message's first deliveries and stores it with their destinations, once admitted. On success
+    /// the message will be delivered to every subscribed endpoint of its application; on any error but
+    /// `OutcomeUnknown` it is not stored.
     pub async fn accept(&self, message: &Message) -> Result<(), IntakeError> {
         let _turn = self.admit(&message.id).await?;
         self.refuse_duplicate(message).await?;
-        let fan_out = Task::fan_out(
-            message.org_id.clone(),
-            message.app_id.clone(),
-            message.id.clone(),
-            trace::current_parent(),
-        );
-        self.queue_then_store(message, fan_out).await
+        let (org, app) = (&message.org_id, &message.app_id);
+        let endpoints = self.stores.endpoints.endpoints_of_app(org, app).await?;
+        let traceparent = trace::current_parent();
+        let plan = FanOut::plan(message, &endpoints, message.created_at, traceparent.clone());
+        if plan.len() > INGEST_FAN_OUT_MAX {
+            let fan_out = FanOut {
+                tasks: vec![Task::fan_out(
+                    org.clone(),
+                    app.clone(),
+                    message.id.clone(),
+                    traceparent,
+                )],
+                ..FanOut::default()
+            };
+            return self.queue_then_store(message, fan_out).await;
+        }
+        self.queue_then_store(message, plan).await
     }
 
     /// Accepts an example message for `endpoint` alone, whatever its filters say (the caller asked for it by
     /// name): one manual delivery instead of a fan-out, queued and stored as [`Intake::accept`] does.
     pub async fn send_example(&self, message: &Message, endpoint: &Endpoint) -> Result<(), IntakeError> {
         let _turn = self.admit(&message.id).await?;
-        self.queue_then_store(message, manual_delivery(message, endpoint))
-            .await
+        let example = FanOut {
+            tasks: vec![manual_delivery(message, endpoint)],
+            endpoints: vec![endpoint.clone()],
+            ..FanOut::default()
+        };
+        self.queue_then_store(message, example).await
     }
 
     /// Sends a stored message to `endpoint` once more, now: one manual attempt, outside the retry schedule.
@@ -209,7 +250,7 @@ impl Intake {
         let Some(event_id) = &message.event_id else {
             return Ok(());
         };
-        // Most duplicates are refused here, before a fan-out task is queued for a message that will not exist;
+        // Most duplicates are refused here, before deliveries are queued for a message that will not exist;
         // a concurrent duplicate is still refused by the insert (`Conflict`).
         let existing = self
             .stores
@@ -222,19 +263,32 @@ impl Intake {
         }
     }
 
-    /// The intake order (see the module doc): `task`, the message's first delivery work, is queued before the
-    /// message is stored, and the insert's error says whether the message may exist.
-    async fn queue_then_store(&self, message: &Message, task: Task) -> Result<(), IntakeError> {
-        // A failed enqueue may still have queued the task, but the message is not stored: the worker drops it.
-        self.stores.queue.enqueue(vec![task]).await?;
+    /// The intake order (see the module doc): `work.tasks`, the message's first delivery work, are queued
+    /// before the message is stored with `work.destinations`, and the insert's error says whether the message
+    /// may exist.
+    async fn queue_then_store(&self, message: &Message, work: FanOut) -> Result<(), IntakeError> {
+        // This process's worker, leasing a task before the insert is done, waits for its outcome here.
+        let _expected = self.recent.as_ref().map(|r| r.expect(&message.id));
+        // A failed enqueue may still have queued tasks, but the message is not stored: the worker drops them.
+        if !work.tasks.is_empty() {
+            self.stores.queue.enqueue(work.tasks).await?;
+        }
         self.stores
             .messages
-            .create_message(message)
+            .create_message(message, &work.destinations)
             .await
             .map_err(|e| match e.kind() {
                 StoreErrorKind::Timeout => IntakeError::OutcomeUnknown(e),
                 _ => IntakeError::Store(e),
             })?;
+        // Only once stored: a delivery must never send a message whose sender was told it was refused.
+        if let Some(recent) = &self.recent {
+            recent.put(
+                Arc::new(message.clone()),
+                work.endpoints,
+                std::time::Instant::now(),
+            );
+        }
         crate::metrics::message_accepted();
         Ok(())
     }

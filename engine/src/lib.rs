@@ -9,6 +9,7 @@
 //! - [`domain`]: names, secrets, payloads and stored records.
 //! - [`store`]: the storage and queue ports, their error type and pagination.
 //! - [`signing`], [`retry`]: pure policy (Standard Webhooks signatures, retry delays).
+//! - [`fan_out`]: which endpoints a message goes to, and its first deliveries there.
 //! - [`intake`]: the one way in for delivery work (messages, examples, resends, recoveries), for the API and the
 //!   operational publisher.
 //! - [`delivery`]: the worker: fan-out, send, record, retry.
@@ -25,6 +26,7 @@
 pub mod clock;
 pub mod delivery;
 pub mod domain;
+pub mod fan_out;
 pub mod id;
 pub mod intake;
 pub mod log_limit;

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use xwebhook_api::{ApiConfig, AppParts, AppState, ConnectionLimits, JwtAuth};
 use xwebhook_engine::clock::{Clock, SystemClock};
-use xwebhook_engine::delivery::{AddressPolicy, Worker, WorkerConfig};
+use xwebhook_engine::delivery::{AddressPolicy, RecentMessages, Worker, WorkerConfig};
 use xwebhook_engine::intake::{Admission, Intake};
 use xwebhook_engine::operational::{Discard, InBackground, OperationalEvents, OperatorWebhooks};
 use xwebhook_engine::retention::{CleanerConfig, PayloadCleaner};
@@ -181,7 +181,12 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // One admission per process: the API and the operational publisher take turns from the same limit.
     let admission = Admission::new(config.intake.concurrency, config.intake.wait);
-    let intake = Intake::new(stores.clone(), admission);
+    // Messages accepted here reach this process's worker by reference, when it runs one.
+    let recent = Arc::new(RecentMessages::new(RecentMessages::DEFAULT_BYTES));
+    let mut intake = Intake::new(stores.clone(), admission);
+    if config.role.runs_worker() {
+        intake = intake.sharing_with(recent.clone());
+    }
     let events = operational_events(&config, &stores, &intake, &clock);
     let mut tasks = JoinSet::new();
     let (metrics_route, metrics_addr) = match spawn_metrics(&config, &stores, &shutdown, &mut tasks).await? {
@@ -190,7 +195,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         Metrics::Listening(addr) => (None, Some(addr)),
     };
     if config.role.runs_worker() {
-        spawn_worker(&config, &stores, &clock, &events, &shutdown, &mut tasks);
+        spawn_worker(&config, &stores, &clock, &events, recent, &shutdown, &mut tasks);
     }
     let api_addr = if config.role.runs_api() {
         let api = Api {
@@ -218,6 +223,7 @@ fn spawn_worker(
     stores: &Stores,
     clock: &Arc<dyn Clock>,
     events: &Arc<dyn OperationalEvents>,
+    recent: Arc<RecentMessages>,
     shutdown: &CancellationToken,
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) {
@@ -229,6 +235,7 @@ fn spawn_worker(
         policy,
         clock.clone(),
         events.clone(),
+        recent,
     );
     let worker_shutdown = shutdown.clone();
     tasks.spawn(async move {

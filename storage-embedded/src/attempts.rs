@@ -31,6 +31,11 @@ fn destination_key(org: &OrgId, app: &AppId, msg: &MessageId, ep: &EndpointId) -
     key(&[org.as_str(), app.as_str(), msg.as_str(), ep.as_str()])
 }
 
+/// Inserts the destinations that do not exist yet.
+pub(crate) fn create_destinations(b: &Batch<'_>, destinations: &[Destination]) -> StoreResult<()> {
+    destinations.iter().try_for_each(|d| put_destination(b, d, true))
+}
+
 fn put_destination(b: &Batch<'_>, d: &Destination, only_if_new: bool) -> StoreResult<()> {
     let mut rows =
         b.tx.open_table(DESTINATIONS)
@@ -83,9 +88,7 @@ fn record(b: &Batch<'_>, records: &[AttemptRecord]) -> StoreResult<()> {
 impl AttemptStore for EmbeddedStore {
     async fn create_destinations(&self, destinations: &[Destination]) -> StoreResult<()> {
         let ds = destinations.to_vec();
-        self.writer
-            .write(move |b| ds.iter().try_for_each(|d| put_destination(b, d, true)))
-            .await
+        self.writer.write(move |b| create_destinations(b, &ds)).await
     }
 
     async fn record_attempts(&self, records: &[AttemptRecord]) -> StoreResult<()> {

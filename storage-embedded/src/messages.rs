@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use xwebhook_engine::domain::{Message, Payload, Uid};
+use xwebhook_engine::domain::{Destination, Message, Payload, Uid};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::store::{
     ListQuery, MessageFilter, MessageStore, StoreError, StoreErrorKind, StoreResult,
@@ -60,12 +60,13 @@ fn id_range(filter: &MessageFilter) -> (Option<String>, Option<String>) {
 
 #[async_trait]
 impl MessageStore for EmbeddedStore {
-    async fn create_message(&self, message: &Message) -> StoreResult<()> {
-        let m = message.clone();
+    async fn create_message(&self, message: &Message, destinations: &[Destination]) -> StoreResult<()> {
+        let (m, ds) = (message.clone(), destinations.to_vec());
         self.writer
             .write(move |b| {
                 create(b, &m)?;
-                crate::retention::index_message(b, &m)
+                crate::retention::index_message(b, &m)?;
+                crate::attempts::create_destinations(b, &ds)
             })
             .await
     }

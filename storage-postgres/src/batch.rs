@@ -28,7 +28,7 @@ pub(crate) struct MessageColumns<'a> {
 }
 
 impl<'a> MessageColumns<'a> {
-    pub(crate) fn new(rows: &'a [Message]) -> Self {
+    pub(crate) fn new(rows: Vec<&'a Message>) -> Self {
         let mut c = Self {
             org: Vec::with_capacity(rows.len()),
             app: Vec::with_capacity(rows.len()),
@@ -76,14 +76,26 @@ impl<'a> MessageColumns<'a> {
 }
 
 /// Inserts messages (`$1`–`$10`, see [`MessageColumns`]), skipping any that breaks a uniqueness rule (a taken
-/// `eventId`), and returns the ids of those inserted: one message's conflict must not fail its group.
-pub(crate) const INSERT_MESSAGES: &str = "INSERT INTO messages
-    (org_id, app_id, id, event_type, event_id, channels, created_at, payload, doc, payload_expires_at)
-SELECT o, a, i, t, e, string_to_array(ch, ','), at, p, d, ex
-FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
-    $8::text[], $9::jsonb[], $10::timestamptz[]) AS x(o, a, i, t, e, ch, at, p, d, ex)
-ON CONFLICT DO NOTHING
-RETURNING id";
+/// `eventId`), with the destinations (`$11`–`$18`, see [`DestinationColumns`]) of those inserted, and returns
+/// the ids of those inserted: one message's conflict must not fail its group. A data-modifying CTE runs to
+/// completion with its statement, so a message and its destinations land together or not at all.
+pub(crate) const INSERT_MESSAGES: &str = "WITH inserted AS (
+    INSERT INTO messages
+        (org_id, app_id, id, event_type, event_id, channels, created_at, payload, doc, payload_expires_at)
+    SELECT o, a, i, t, e, string_to_array(ch, ','), at, p, d, ex
+    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
+        $8::text[], $9::jsonb[], $10::timestamptz[]) AS x(o, a, i, t, e, ch, at, p, d, ex)
+    ON CONFLICT DO NOTHING
+    RETURNING org_id, app_id, id
+), pending AS (
+    INSERT INTO destinations (org_id, app_id, msg_id, endpoint_id, status, event_type, channels, doc)
+    SELECT y.o, y.a, y.m, y.e, y.s, y.t, string_to_array(y.ch, ','), y.d
+    FROM UNNEST($11::text[], $12::text[], $13::text[], $14::text[], $15::int2[], $16::text[], $17::text[],
+        $18::jsonb[]) AS y(o, a, m, e, s, t, ch, d)
+    JOIN inserted ON inserted.org_id = y.o AND inserted.app_id = y.a AND inserted.id = y.m
+    ON CONFLICT (org_id, app_id, msg_id, endpoint_id) DO NOTHING
+)
+SELECT id FROM inserted";
 
 /// The destination rows of a batch, column by column.
 pub(crate) struct DestinationColumns<'a> {

@@ -82,7 +82,7 @@ use std::sync::Arc;
 
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::Row;
-use xwebhook_engine::domain::{Destination, Message};
+use xwebhook_engine::domain::Destination;
 use xwebhook_engine::store::{Coalescer, GroupLimits, StoreResult, Stores};
 
 pub use crate::config::PostgresConfig;
@@ -100,8 +100,8 @@ const QUEUE_CAPACITY: usize = 8 * 1024;
 pub struct PostgresStore {
     pool: Pool,
     schema: Option<String>,
-    /// Message inserts, grouped into shared commits.
-    message_writer: Coalescer<Message>,
+    /// Message inserts (each with its first destinations), grouped into shared commits.
+    message_writer: Coalescer<messages::NewMessage>,
     /// Fan-outs' destination inserts, grouped likewise.
     destination_writer: Coalescer<Vec<Destination>>,
 }

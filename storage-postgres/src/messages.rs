@@ -8,12 +8,13 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use serde_json::value::RawValue;
 use tokio_postgres::Row;
-use xwebhook_engine::domain::{Message, Payload, Uid};
+use tokio_postgres::types::ToSql;
+use xwebhook_engine::domain::{Destination, Message, Payload, Uid};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::store::{ListQuery, MessageFilter, MessageStore, StoreError, StoreResult, one_for_all};
 
 use crate::PostgresStore;
-use crate::batch::{INSERT_MESSAGES, MessageColumns};
+use crate::batch::{DestinationColumns, INSERT_MESSAGES, MessageColumns};
 use crate::error::{Context as _, corrupt};
 use crate::sql::{Query, doc};
 
@@ -34,33 +35,47 @@ fn conflict(m: &Message) -> StoreError {
     }
 }
 
-/// Inserts a group of messages in one statement (fed by the engine's `Coalescer`): one commit for all of them. A
-/// message that breaks a uniqueness rule gets its conflict; the others stand.
-pub(crate) async fn insert_group(pool: Pool, messages: Vec<Message>) -> Vec<StoreResult<()>> {
-    match insert_rows(&pool, &messages).await {
-        Ok(inserted) => messages
+/// A message to insert with the pending destinations of its first deliveries.
+pub(crate) struct NewMessage {
+    pub(crate) message: Message,
+    pub(crate) destinations: Vec<Destination>,
+}
+
+/// Inserts a group of messages with their destinations in one statement (fed by the engine's `Coalescer`): one
+/// commit for all of them. A message that breaks a uniqueness rule gets its conflict, and its destinations are
+/// not inserted; the others stand.
+pub(crate) async fn insert_group(pool: Pool, group: Vec<NewMessage>) -> Vec<StoreResult<()>> {
+    match insert_rows(&pool, &group).await {
+        Ok(inserted) => group
             .iter()
-            .map(|m| {
-                if inserted.contains(m.id.as_str()) {
+            .map(|new| {
+                if inserted.contains(new.message.id.as_str()) {
                     Ok(())
                 } else {
-                    Err(conflict(m))
+                    Err(conflict(&new.message))
                 }
             })
             .collect(),
-        Err(e) => one_for_all(Err(e), messages.len()),
+        Err(e) => one_for_all(Err(e), group.len()),
     }
 }
 
-async fn insert_rows(pool: &Pool, messages: &[Message]) -> StoreResult<HashSet<String>> {
+async fn insert_rows(pool: &Pool, group: &[NewMessage]) -> StoreResult<HashSet<String>> {
     let client = pool.get().await.context("cannot get a postgres connection")?;
     let stmt = client
         .prepare_cached(INSERT_MESSAGES)
         .await
         .context("cannot prepare the messages insert")?;
-    let columns = MessageColumns::new(messages);
+    let messages: Vec<&Message> = group.iter().map(|new| &new.message).collect();
+    let messages = MessageColumns::new(messages);
+    let destinations = DestinationColumns::new(group.iter().flat_map(|new| &new.destinations));
+    let params: Vec<&(dyn ToSql + Sync)> = messages
+        .params()
+        .into_iter()
+        .chain(destinations.params())
+        .collect();
     let rows = client
-        .query(&stmt, &columns.params())
+        .query(&stmt, &params)
         .await
         .context("cannot insert messages")?;
     rows.iter()
@@ -103,8 +118,12 @@ pub(crate) fn list_query(org: &OrgId, app: &AppId, filter: &MessageFilter, query
 
 #[async_trait]
 impl MessageStore for PostgresStore {
-    async fn create_message(&self, m: &Message) -> StoreResult<()> {
-        self.message_writer.submit(m.clone()).await
+    async fn create_message(&self, message: &Message, destinations: &[Destination]) -> StoreResult<()> {
+        let new = NewMessage {
+            message: message.clone(),
+            destinations: destinations.to_vec(),
+        };
+        self.message_writer.submit(new).await
     }
 
     async fn expunge_message_content(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<()> {

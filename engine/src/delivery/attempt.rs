@@ -51,9 +51,10 @@ impl Delivery<'_> {
         self.deliver.trigger == TriggerType::Manual
     }
 
-    /// The first try the schedule makes, right after the fan-out that queued it.
-    pub fn is_first_scheduled(&self) -> bool {
-        self.deliver.attempt == 0 && self.deliver.trigger == TriggerType::Scheduled
+    /// The first try of a delivery (scheduled or manual), which its intake may queue before the message is
+    /// stored.
+    pub fn is_first(&self) -> bool {
+        self.deliver.attempt == 0
     }
 
     /// The task of the next scheduled try, after `tried` tries in all.

@@ -11,7 +11,7 @@
 //! - `throttle`: what a delivery refused by its endpoint's rate limit does (wait in memory, or reschedule).
 //! - `http`: the pooled client, the address-checking resolver, bounded response reads.
 //! - `recorder`: attempt records written in batches.
-//! - `recent`: messages just fanned out, shared by reference with their deliveries.
+//! - `recent`: messages just accepted or fanned out, shared by reference with their first deliveries.
 //! - `address`: which IP addresses may be delivered to.
 
 mod address;
@@ -32,6 +32,7 @@ pub use attempt::{Delivery, RESERVED_HEADERS, USER_AGENT, prepare, record};
 pub use health::RECHECK as HEALTH_RECHECK;
 pub use http::{FailureKind, HttpSender, MAX_RESPONSE_BODY, OutgoingRequest, SendOutcome, Sent};
 pub use news::{DeliveryNews, FAILING_AFTER, delivery_news};
+pub use recent::RecentMessages;
 pub use recorder::Recorder;
 pub use worker::Worker;
 

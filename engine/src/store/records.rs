@@ -98,12 +98,14 @@ pub trait EventTypeStore: Send + Sync {
 
 #[async_trait]
 pub trait MessageStore: Send + Sync {
-    /// Inserts a message. `Conflict` if its `event_id` is already used in the application.
+    /// Inserts a message and, with it, the pending destinations of its first deliveries (planned at ingest;
+    /// none when a fan-out task creates them later): all of it or nothing. `Conflict` if its `event_id` is
+    /// already used in the application.
     ///
     /// An error means the message is not stored, except `Timeout`: the insert was sent and whether it happened
     /// could not be learned. A backend whose replies can time out after a write ran must find out before it
     /// answers (Redis asks on the same connection), since the API's refusal promises the message is not stored.
-    async fn create_message(&self, message: &Message) -> StoreResult<()>;
+    async fn create_message(&self, message: &Message, destinations: &[Destination]) -> StoreResult<()>;
 
     async fn get_message(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<Option<Message>>;
 

@@ -328,7 +328,7 @@ pub async fn destination_counts_by_status(s: Stores) {
 pub async fn expunge_forgets_content_only(s: Stores) {
     let (org, app, ep) = (OrgId::generate(), AppId::generate(), EndpointId::generate());
     let m = message(&org, &app, "a.b", Some("evt-x"), &["c"]);
-    s.messages.create_message(&m).await.expect("create");
+    s.messages.create_message(&m, &[]).await.expect("create");
     let mut a = attempt(&m, &ep, MessageStatus::Fail, 500);
     a.response = "secret details".into();
     let record = AttemptRecord {

@@ -29,7 +29,7 @@ async fn seed_a(s: &Stores) -> TenantA {
         .await
         .expect("event type in a");
     let msg = message(&org, &app.id, "only.a", Some("evt"), &[]);
-    s.messages.create_message(&msg).await.expect("message in a");
+    s.messages.create_message(&msg, &[]).await.expect("message in a");
     TenantA { org, app, ep, msg }
 }
 
@@ -99,7 +99,7 @@ pub async fn tenants_cannot_change_each_other(s: Stores) {
     let mut msg_b = a.msg.clone();
     msg_b.org_id = b.clone();
     s.messages
-        .create_message(&msg_b)
+        .create_message(&msg_b, &[])
         .await
         .expect("same message id and eventId in b");
     s.applications

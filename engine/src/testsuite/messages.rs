@@ -3,15 +3,15 @@
 use std::collections::BTreeSet;
 
 use super::fixtures::*;
-use crate::domain::Message;
-use crate::id::{AppId, OrgId};
-use crate::store::{ListQuery, MessageFilter, Order, Ref, StoreErrorKind, Stores};
+use crate::domain::{Message, MessageStatus};
+use crate::id::{AppId, EndpointId, OrgId};
+use crate::store::{DestinationFilter, ListQuery, MessageFilter, Order, Ref, StoreErrorKind, Stores};
 
 pub async fn message_event_id_conflicts(s: Stores) {
     let org = OrgId::generate();
     let (app1, app2) = (AppId::generate(), AppId::generate());
     let m1 = message(&org, &app1, "a.b", Some("evt-1"), &["x"]);
-    s.messages.create_message(&m1).await.expect("create");
+    s.messages.create_message(&m1, &[]).await.expect("create");
     assert_eq!(
         s.messages
             .get_message(&org, &app1, &m1.id)
@@ -22,15 +22,15 @@ pub async fn message_event_id_conflicts(s: Stores) {
     );
     let dup = s
         .messages
-        .create_message(&message(&org, &app1, "a.b", Some("evt-1"), &[]))
+        .create_message(&message(&org, &app1, "a.b", Some("evt-1"), &[]), &[])
         .await;
     assert_kind(dup, StoreErrorKind::Conflict, "same eventId, same app");
     s.messages
-        .create_message(&message(&org, &app2, "a.b", Some("evt-1"), &[]))
+        .create_message(&message(&org, &app2, "a.b", Some("evt-1"), &[]), &[])
         .await
         .expect("same eventId, other app");
     s.messages
-        .create_message(&message(&org, &app1, "a.b", None, &[]))
+        .create_message(&message(&org, &app1, "a.b", None, &[]), &[])
         .await
         .expect("no eventId");
     assert_eq!(
@@ -56,6 +56,41 @@ pub async fn message_event_id_conflicts(s: Stores) {
     assert_eq!(by_event(&app1, "evt-unknown").await, None);
 }
 
+/// A message lands with the pending destinations planned at ingest, or, refused, without them.
+pub async fn message_lands_with_its_destinations(s: Stores) {
+    let (org, app) = (OrgId::generate(), AppId::generate());
+    let (ep1, ep2) = (EndpointId::generate(), EndpointId::generate());
+    let m = message(&org, &app, "a.b", Some("evt-1"), &["x"]);
+    let pending = [&ep1, &ep2].map(|ep| destination(&m, ep, MessageStatus::Pending));
+    s.messages.create_message(&m, &pending).await.expect("create");
+    let all = ListQuery::first(10, Order::Ascending);
+    let listed = s
+        .attempts
+        .list_destinations_by_message(&org, &app, &m.id, &all)
+        .await
+        .expect("list by message");
+    let mut expected = pending.to_vec();
+    expected.sort_by(|a, b| a.endpoint_id.cmp(&b.endpoint_id));
+    assert_eq!(listed, expected, "both destinations, pending");
+    let by_endpoint = s
+        .attempts
+        .list_destinations_by_endpoint(&org, &app, &ep1, &DestinationFilter::default(), &all)
+        .await
+        .expect("list by endpoint");
+    assert_eq!(by_endpoint, vec![pending[0].clone()]);
+
+    let refused = message(&org, &app, "a.b", Some("evt-1"), &[]);
+    let its_own = destination(&refused, &ep1, MessageStatus::Pending);
+    let dup = s.messages.create_message(&refused, &[its_own]).await;
+    assert_kind(dup, StoreErrorKind::Conflict, "same eventId");
+    let stored = s
+        .attempts
+        .get_destination(&org, &app, &refused.id, &ep1)
+        .await
+        .expect("get destination");
+    assert_eq!(stored, None, "a refused message leaves no destination behind");
+}
+
 /// Creates `n` messages in the app, each in its own millisecond, alternating types and channels.
 async fn seed(s: &Stores, org: &OrgId, app: &AppId, n: usize) -> Vec<Message> {
     let mut out = Vec::new();
@@ -66,7 +101,7 @@ async fn seed(s: &Stores, org: &OrgId, app: &AppId, n: usize) -> Vec<Message> {
             ("odd.t", &["y", "z"])
         };
         let m = message(org, app, ty, None, ch);
-        s.messages.create_message(&m).await.expect("create");
+        s.messages.create_message(&m, &[]).await.expect("create");
         out.push(m);
         next_millisecond().await;
     }

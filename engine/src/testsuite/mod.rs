@@ -86,6 +86,7 @@ macro_rules! conformance_suite {
             tenants_cannot_change_each_other,
             applications_paginate_both_ways,
             message_event_id_conflicts,
+            message_lands_with_its_destinations,
             messages_paginate_both_ways,
             message_filters,
             attempts_listing_and_filters,

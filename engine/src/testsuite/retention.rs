@@ -16,7 +16,7 @@ async fn old_message(s: &Stores, org: &OrgId, app: &AppId, age: Duration, retent
         retention_days,
         ..message(org, app, "a.b", None, &[])
     };
-    s.messages.create_message(&m).await.expect("create message");
+    s.messages.create_message(&m, &[]).await.expect("create message");
     m
 }
 
@@ -162,7 +162,7 @@ pub async fn prune_removes_old_messages_in_every_tenant(s: Stores) {
         created_at: evt.id.timestamp(),
         ..evt
     };
-    s.messages.create_message(&evt).await.expect("create");
+    s.messages.create_message(&evt, &[]).await.expect("create");
     let old = vec![
         evt,
         old_message(&s, &org1, &app1, Duration::days(5), 90).await,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use xwebhook_engine::clock::SystemClock;
-use xwebhook_engine::delivery::{AddressPolicy, Worker};
+use xwebhook_engine::delivery::{AddressPolicy, RecentMessages, Worker};
 use xwebhook_engine::operational::{OperationalEvent, OperationalEvents};
 
 use xwebhook_api::dto::attempt::{MessageAttemptOut, MessageEndpointOut};
@@ -73,6 +73,7 @@ async fn setup(retry_schedule: &str) -> Setup {
         AddressPolicy::allow_all(),
         Arc::new(SystemClock),
         heard.clone(),
+        Arc::new(RecentMessages::new(RecentMessages::DEFAULT_BYTES)),
     );
     let worker_stop = CancellationToken::new();
     tokio::spawn(worker.run(worker_stop.clone()));

@@ -358,7 +358,7 @@ async fn send_example_reaches_only_that_endpoint() {
 async fn fan_out_waits_for_its_message_and_drops_orphans() {
     use std::sync::Arc;
     use xwebhook_engine::clock::SystemClock;
-    use xwebhook_engine::delivery::{AddressPolicy, Worker, WorkerConfig};
+    use xwebhook_engine::delivery::{AddressPolicy, RecentMessages, Worker, WorkerConfig};
     use xwebhook_engine::id::{AppId, MessageId, OrgId};
     use xwebhook_engine::store::Task;
     use xwebhook_engine::testsuite::fixtures::{application, endpoint, message};
@@ -374,6 +374,7 @@ async fn fan_out_waits_for_its_message_and_drops_orphans() {
         AddressPolicy::allow_all(),
         Arc::new(SystemClock),
         Arc::new(xwebhook_engine::operational::Discard),
+        Arc::new(RecentMessages::new(RecentMessages::DEFAULT_BYTES)),
     );
     tokio::spawn(worker.run(shutdown.clone()));
     let rx = Receiver::start().await;
@@ -392,7 +393,7 @@ async fn fan_out_waits_for_its_message_and_drops_orphans() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     stores.applications.create_application(&app).await.expect("app");
     stores.endpoints.create_endpoint(&ep).await.expect("endpoint");
-    stores.messages.create_message(&msg).await.expect("message");
+    stores.messages.create_message(&msg, &[]).await.expect("message");
     let got = rx.wait_for("/late", 1).await;
     assert_eq!(header(&got[0], "webhook-id"), msg.id.as_str());
 

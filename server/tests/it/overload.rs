@@ -4,7 +4,7 @@
 //!
 //! The stall is `CLIENT PAUSE <ms> WRITE` on a private Redis (never the shared one: it would stall every other
 //! test), longer than the 500 ms reply limit and issued while a closed loop of senders keeps writes in flight,
-//! so that each pause catches some requests between queueing the fan-out and storing the message: the insert
+//! so that each pause catches some requests between queueing the deliveries and storing the message: the insert
 //! times out, then runs once the pause ends.
 
 use std::collections::{HashMap, HashSet};
@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::binary::PrivateRedis;
 use crate::helpers::{Client, spawn_app_with};
+use crate::receiver::Receiver;
 
 const SENDERS: usize = 48;
 /// Longer than the reply limit of Redis calls (500 ms), so paused writes time out before they run.
@@ -47,7 +48,7 @@ async fn a_refusal_under_a_redis_stall_means_not_stored_on_redis() {
     answers_match_storage(&redis, &[("XWEBHOOK_REDIS_URL", url.as_str())]).await;
 }
 
-/// Records on Postgres, the queue on the stalled Redis: the fan-out's enqueue is the write that times out.
+/// Records on Postgres, the queue on the stalled Redis: the deliveries' enqueue is the write that times out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_under_a_redis_stall_means_not_stored_on_postgres() {
     let redis = PrivateRedis::start().await;
@@ -63,10 +64,10 @@ async fn a_refusal_under_a_redis_stall_means_not_stored_on_postgres() {
 
 async fn answers_match_storage(redis: &PrivateRedis, env: &[(&str, &str)]) {
     let app = spawn_app_with(env).await;
-    let app_id = app.create("/app", json!({"name": "overload"})).await["id"]
-        .as_str()
-        .expect("app id")
-        .to_owned();
+    // An endpoint, so that every message queues a delivery: with none, nothing would be written to the queue.
+    let rx = Receiver::start().await;
+    let (a, _, _) = app.app_with_endpoint(&rx.url("/hook")).await;
+    let app_id = a.id;
     let http = HyperClient::builder(TokioExecutor::new()).build::<_, Full<Bytes>>(HttpConnector::new());
     let (tx, mut rx) = mpsc::unbounded_channel();
     let next = Arc::new(AtomicUsize::new(0));

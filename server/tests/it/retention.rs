@@ -26,7 +26,11 @@ async fn seed(stores: &Stores, org: &OrgId, age: Duration, retention_days: u16, 
         retention_days,
         ..message(org, &AppId::generate(), "invoice.paid", None, &[])
     };
-    stores.messages.create_message(&m).await.expect("create message");
+    stores
+        .messages
+        .create_message(&m, &[])
+        .await
+        .expect("create message");
     if delivered {
         let ep = EndpointId::generate();
         let record = AttemptRecord {

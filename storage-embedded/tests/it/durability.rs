@@ -48,7 +48,7 @@ async fn first_run(dir: &Path) -> FirstRun {
     let ready = vec![task(&org), task(&org)];
     let store = EmbeddedStore::open(dir).expect("open");
     store.create_application(&app).await.expect("create app");
-    store.create_message(&msg).await.expect("create message");
+    store.create_message(&msg, &[]).await.expect("create message");
     store.enqueue(ready.clone()).await.expect("enqueue");
     let now = Utc::now();
     let scheduled = vec![(due.clone(), now), (later, now + chrono::Duration::hours(1))];
@@ -82,7 +82,7 @@ async fn everything_acknowledged_survives_a_reopen() {
     assert_eq!(got.expect("get").as_ref(), Some(a));
     let msg = store.get_message(org, &a.id, &first.msg.id).await.expect("get");
     assert_eq!(msg.as_ref(), Some(&first.msg));
-    let dup = store.create_message(&message(org, &a.id, "evt")).await;
+    let dup = store.create_message(&message(org, &a.id, "evt"), &[]).await;
     assert_eq!(
         dup.map_err(|e| e.kind).err(),
         Some(StoreErrorKind::Conflict),
@@ -135,7 +135,7 @@ async fn concurrent_writes_share_commits() {
             let store = Arc::clone(&store);
             let event = if i % 10 == 9 { i - 9 } else { i };
             let m = message(&org, &app_id, &format!("evt-{event}"));
-            tokio::spawn(async move { (store.create_message(&m).await, m) })
+            tokio::spawn(async move { (store.create_message(&m, &[]).await, m) })
         })
         .collect();
     let (mut created, mut conflicts) = (Vec::new(), 0);

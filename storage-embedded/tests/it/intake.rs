@@ -1,5 +1,7 @@
-//! The engine's way in on a real store: an example is queued before it is stored (the intake order), and a
-//! recovery queues one fresh scheduled delivery per failed destination in its window.
+//! The engine's way in on a real store: a message is fanned out at ingest, its deliveries queued before it is
+//! stored with their destinations (the intake order), unless it has too many endpoints; an example is queued
+//! before it is stored too; a recovery queues one fresh scheduled delivery per failed destination in its
+//! window.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -8,12 +10,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use xwebhook_engine::domain::{MessageStatus, TriggerType};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
-use xwebhook_engine::intake::{Admission, Intake};
+use xwebhook_engine::intake::{Admission, INGEST_FAN_OUT_MAX, Intake};
 use xwebhook_engine::store::{
-    AttemptStore, DeliverTask, DeliveryQueue, FollowUp, Leased, MessageStore, QueueDepths, Receipt,
-    StoreResult, Stores, Task, TaskKind,
+    AttemptStore, DeliverTask, DeliveryQueue, EndpointStore, FollowUp, Leased, ListQuery, MessageStore,
+    Order, QueueDepths, Receipt, StoreResult, Stores, Task, TaskKind,
 };
-use xwebhook_engine::testsuite::fixtures::{destination, endpoint, message, next_millisecond};
+use xwebhook_engine::testsuite::fixtures::{destination, endpoint, message, name, next_millisecond};
 use xwebhook_storage_embedded::EmbeddedStore;
 
 /// The embedded queue, noting for each task queued whether its message was already stored.
@@ -63,17 +65,82 @@ async fn queued(queue: &dyn DeliveryQueue) -> Vec<Task> {
     leased.into_iter().map(|l| l.task).collect()
 }
 
-#[tokio::test]
-async fn an_example_is_queued_before_it_is_stored_and_goes_to_its_endpoint_only() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let store = EmbeddedStore::open(dir.path()).expect("open store");
+/// An intake whose queue notes whether each task's message was stored when it was queued.
+fn spied_intake(store: &Arc<EmbeddedStore>) -> (Intake, Arc<StoredWhenQueued>) {
     let spy = Arc::new(StoredWhenQueued {
         store: store.clone(),
         seen: Mutex::new(Vec::new()),
     });
     let mut stores = Stores::from_one(store.clone());
     stores.queue = spy.clone();
-    let intake = Intake::new(stores, Admission::default());
+    (Intake::new(stores, Admission::default()), spy)
+}
+
+#[tokio::test]
+async fn a_message_is_fanned_out_at_ingest_its_deliveries_queued_before_it_is_stored() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = EmbeddedStore::open(dir.path()).expect("open store");
+    let (intake, spy) = spied_intake(&store);
+    let (org, app) = (OrgId::generate(), AppId::generate());
+    let subscribed = endpoint(&org, &app, None);
+    let mut other_type = endpoint(&org, &app, None);
+    other_type.event_types = Some([name("user.created")].into());
+    let mut disabled = endpoint(&org, &app, None);
+    disabled.disabled = true;
+    for ep in [&subscribed, &other_type, &disabled] {
+        store.create_endpoint(ep).await.expect("endpoint");
+    }
+    let msg = message(&org, &app, "invoice.paid", None, &[]);
+
+    intake.accept(&msg).await.expect("accepted");
+
+    let seen = spy.seen.lock().expect("lock").clone();
+    assert_eq!(seen, vec![(msg.id.clone(), false)], "queued before it was stored");
+    let deliver = DeliverTask::first(subscribed.id.clone(), TriggerType::Scheduled);
+    let tasks = queued(spy.as_ref()).await;
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(tasks[0].kind, TaskKind::Deliver(deliver), "no fan-out task");
+    let all = ListQuery::first(10, Order::Ascending);
+    let destinations = store
+        .list_destinations_by_message(&org, &app, &msg.id, &all)
+        .await
+        .expect("destinations");
+    let pending: Vec<_> = destinations.iter().map(|d| (&d.endpoint_id, d.status)).collect();
+    assert_eq!(pending, vec![(&subscribed.id, MessageStatus::Pending)]);
+}
+
+#[tokio::test]
+async fn a_message_to_more_endpoints_than_ingest_fans_out_to_queues_one_fan_out_task() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = EmbeddedStore::open(dir.path()).expect("open store");
+    let (intake, spy) = spied_intake(&store);
+    let (org, app) = (OrgId::generate(), AppId::generate());
+    for _ in 0..=INGEST_FAN_OUT_MAX {
+        store
+            .create_endpoint(&endpoint(&org, &app, None))
+            .await
+            .expect("endpoint");
+    }
+    let msg = message(&org, &app, "invoice.paid", None, &[]);
+
+    intake.accept(&msg).await.expect("accepted");
+
+    let tasks = queued(spy.as_ref()).await;
+    let fan_out = Task::fan_out(org.clone(), app.clone(), msg.id.clone(), None);
+    assert_eq!(tasks, vec![fan_out]);
+    let all = ListQuery::first(10, Order::Ascending);
+    let destinations = store
+        .list_destinations_by_message(&org, &app, &msg.id, &all)
+        .await
+        .expect("destinations");
+    assert!(destinations.is_empty(), "the fan-out task creates them");
+}
+
+#[tokio::test]
+async fn an_example_is_queued_before_it_is_stored_and_goes_to_its_endpoint_only() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = EmbeddedStore::open(dir.path()).expect("open store");
+    let (intake, spy) = spied_intake(&store);
     let (org, app) = (OrgId::generate(), AppId::generate());
     let ep = endpoint(&org, &app, None);
     let example = message(&org, &app, "svix.ping", None, &[]);

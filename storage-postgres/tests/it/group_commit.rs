@@ -26,7 +26,7 @@ async fn concurrent_messages_land_and_a_taken_event_id_conflicts_alone() {
         .cloned()
         .map(|m| {
             let pg = Arc::clone(&pg);
-            tokio::spawn(async move { (m.event_id.is_some(), pg.create_message(&m).await) })
+            tokio::spawn(async move { (m.event_id.is_some(), pg.create_message(&m, &[]).await) })
         })
         .collect();
     let (mut rival_wins, mut rival_conflicts) = (0, 0);

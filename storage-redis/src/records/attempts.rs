@@ -26,7 +26,7 @@ use crate::conn::Conn;
 use crate::error::Context as _;
 
 const ATTEMPT: &str = "an attempt";
-const DESTINATION: &str = "a destination";
+pub(super) const DESTINATION: &str = "a destination";
 
 /// Destinations per script when only inserting: a fan-out to many endpoints stays a bounded request. Safe to
 /// split because inserting where absent is idempotent.

@@ -3,13 +3,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use xwebhook_engine::domain::{Message, Payload, Uid};
+use xwebhook_engine::domain::{Destination, Message, Payload, Uid};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::store::{
     ListQuery, MessageFilter, MessageStore, StoreError, StoreErrorKind, StoreResult, TimeTypeChannel,
     payload_expires_at,
 };
 
+use super::attempts::DESTINATION;
 use super::listing::{self, Rows, Window};
 use super::scripts::CREATE_MESSAGE;
 use super::{AppKeys, Outcome, corrupt_index, decode_opt, encode};
@@ -65,7 +66,7 @@ impl MessageStore for RedisStore {
     /// A timed-out insert is settled before answering (see `landed`): `Ok` if it landed, `Unavailable` if it
     /// did not, `Timeout` only if that could not be learned. Every failure before the insert is sent is
     /// `Unavailable`, since nothing was stored.
-    async fn create_message(&self, message: &Message) -> StoreResult<()> {
+    async fn create_message(&self, message: &Message, destinations: &[Destination]) -> StoreResult<()> {
         let k = AppKeys::new(&self.keys, &message.org_id, &message.app_id);
         let json = encode(message, WHAT)?;
         // Before the message exists, so the cleaner never misses an application that has messages.
@@ -73,14 +74,23 @@ impl MessageStore for RedisStore {
             .await
             .map_err(not_stored)?;
         let mut conn = self.pool.get().await.map_err(not_stored)?;
-        let mut call = CREATE_MESSAGE.key(k.message(message.id.as_str()));
+        let msg = message.id.as_str();
+        let mut call = CREATE_MESSAGE.key(k.message(msg));
         call.key(k.messages())
             .key(k.payload_expiry())
-            .arg(message.id.as_str())
+            .arg(msg)
             .arg(json)
             .arg(payload_expires_at(message).timestamp_millis());
-        if let Some(event_id) = &message.event_id {
-            call.key(k.event_id(event_id.as_str()));
+        match &message.event_id {
+            Some(event_id) => call.key(k.event_id(event_id.as_str())).arg("1"),
+            None => call.arg("0"),
+        };
+        for d in destinations {
+            let ep = d.endpoint_id.as_str();
+            call.key(k.destination(msg, ep))
+                .key(k.destinations_of_message(msg))
+                .key(k.destinations_of_endpoint(ep));
+            call.arg(encode(d, DESTINATION)?).arg(ep);
         }
         let status: String = match call.invoke_async(&mut conn).await {
             Err(e) if e.is_timeout() => return settle(&mut conn, &k.message(message.id.as_str()), e).await,

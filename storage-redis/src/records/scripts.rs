@@ -100,17 +100,33 @@ return redis.call('HGET', KEYS[1], id)
     )
 });
 
-/// Inserts a message row, its listing entry, its payload expiry entry and, optionally, its `eventId` index
-/// entry. KEYS: row, order zset, expiry zset, [event id key]. ARGV: id, json, payload expiry (ms).
+/// Inserts a message row, its listing entry, its payload expiry entry, optionally its `eventId` index entry,
+/// and the pending destinations of its first deliveries with their listing entries: all of it or, when the id
+/// or `eventId` is taken, nothing.
+/// KEYS: row, order zset, expiry zset, [event id key], then per destination (row, by-message zset, by-endpoint
+/// zset). ARGV: id, json, payload expiry (ms), `1` when KEYS holds an event id key, then per destination (json,
+/// endpoint id).
 pub(super) static CREATE_MESSAGE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
+local id, has_event_id = ARGV[1], ARGV[4] == '1'
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'id' end
-if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then return 'uid' end
+if has_event_id and redis.call('EXISTS', KEYS[4]) == 1 then return 'uid' end
 redis.call('SET', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-if KEYS[4] then redis.call('SET', KEYS[4], ARGV[1]) end
+redis.call('ZADD', KEYS[2], 0, id)
+redis.call('ZADD', KEYS[3], ARGV[3], id)
+local k = 4
+if has_event_id then
+  redis.call('SET', KEYS[4], id)
+  k = 5
+end
+local a = 5
+while k <= #KEYS do
+  redis.call('SET', KEYS[k], ARGV[a])
+  redis.call('ZADD', KEYS[k + 1], 0, ARGV[a + 1])
+  redis.call('ZADD', KEYS[k + 2], 0, id)
+  k, a = k + 3, a + 2
+end
 return 'ok'
 ",
     )

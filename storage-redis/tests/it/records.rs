@@ -54,7 +54,7 @@ async fn keys_carry_the_prefix_and_applications_have_their_own_tags() {
         let ep = endpoint(&app);
         s.create_endpoint(&ep).await.expect("create endpoint");
         let msg = message(&org, &app.id, "a.b");
-        s.create_message(&msg).await.expect("create message");
+        s.create_message(&msg, &[]).await.expect("create message");
         s.record_attempts(&[record(&msg, &ep.id, MessageStatus::Success)])
             .await
             .expect("record");
@@ -159,7 +159,7 @@ async fn a_sparse_filter_reads_past_the_first_chunks() {
     for i in 0..300 {
         let mut m = message(&org, &app, if i % 60 == 59 { "rare.t" } else { "common.t" });
         m.event_id = None;
-        s.create_message(&m).await.expect("create");
+        s.create_message(&m, &[]).await.expect("create");
         if i % 60 == 59 {
             rare.push(m.id);
         }

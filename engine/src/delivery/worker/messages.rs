@@ -1,14 +1,14 @@
-//! How the worker finds a task's message: a fan-out (and an example's delivery) waits briefly for a message that
-//! is not committed yet, and a first attempt shares the message its fan-out just loaded here.
+//! How the worker finds a task's message: a fan-out and a first attempt wait briefly for a message that is not
+//! committed yet (their intake queued them just before storing it), and share the message this process just
+//! accepted or fanned out.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tracing::debug;
 
 use super::Worker;
 use crate::delivery::Delivery;
-use crate::domain::Message;
+use crate::delivery::recent::Recent;
 use crate::store::{FollowUp, StoreResult, Task};
 
 /// How long a fan-out waits for its message to be stored before concluding it never will be.
@@ -17,22 +17,30 @@ const MESSAGE_GRACE: Duration = Duration::from_secs(120);
 const FRESH_MESSAGE_AGE: Duration = Duration::from_secs(1);
 /// ...with pauses of 2, 4, ... up to this many milliseconds, about a quarter of a second in all.
 const FRESH_MESSAGE_PAUSE_MAX: Duration = Duration::from_millis(128);
-/// Payload bytes of just-fanned-out messages kept for their deliveries (see `recent`).
-pub(super) const RECENT_MESSAGE_BYTES: usize = 32 << 20;
+/// How long a task waits for the outcome of its message's insert in this process; longer than any insert
+/// that answers in time, after which the store is asked as for a message accepted elsewhere.
+const EXPECTED_INSERT_WAIT: Duration = Duration::from_secs(5);
 
 impl Worker {
-    /// The task's message. The API queues a fan-out just before it stores the message, so a quick worker often
-    /// leases the task a few milliseconds before the message commits: a young task waits for it here, in
-    /// memory, with doubling pauses, rather than taking a round through the scheduled set (a durable write and
-    /// at least 100 ms), which cut delivered throughput by about 7× on the embedded store.
-    pub(super) async fn fresh_message(&self, task: &Task) -> StoreResult<Option<Message>> {
+    /// The task's message, with the endpoints it was fanned out to when this process fanned it out (else
+    /// none). The intake queues a message's first work just before it stores the message, so a quick worker
+    /// often leases the task before the message commits. Accepted in this process, the message is waited for
+    /// in `recent`, which the intake wakes the moment the insert's outcome is known; accepted elsewhere, a
+    /// young task polls the store here, in memory, with doubling pauses, rather than taking a round through
+    /// the scheduled set (a durable write and at least 100 ms), which cut delivered throughput by about 7× on
+    /// the embedded store.
+    pub(super) async fn fresh_message(&self, task: &Task) -> StoreResult<Option<Recent>> {
+        if let Some(shared) = self.recent.wait(&task.msg_id, EXPECTED_INSERT_WAIT).await {
+            return Ok(Some(shared));
+        }
         let mut pause = Duration::from_millis(2);
         loop {
             let found = self
                 .stores
                 .messages
                 .get_message(&task.org_id, &task.app_id, &task.msg_id)
-                .await?;
+                .await?
+                .map(Recent::read);
             let age = (self.clock.now() - task.msg_id.timestamp())
                 .to_std()
                 .unwrap_or_default();
@@ -62,27 +70,21 @@ impl Worker {
         )
     }
 
-    /// The delivery's message: shared with the fan-out that just created this first attempt when it ran here,
-    /// else read from the store (always for retries and manual ones, which must see an expunged payload as
-    /// such). A manual first try may be an example's, queued just before its message is stored (the intake
-    /// order), so it waits for a young message as a fan-out does.
-    pub(super) async fn message_of(&self, delivery: Delivery<'_>) -> StoreResult<Option<Arc<Message>>> {
+    /// The delivery's message, with the endpoints it was fanned out to when that happened here. A first try
+    /// (scheduled, or manual as an example's) may be leased before its message is stored, so it waits as a
+    /// fan-out does, and shares what this process accepted or fanned out. Retries read the store, and see an
+    /// expunged payload as such.
+    pub(super) async fn message_of(&self, delivery: Delivery<'_>) -> StoreResult<Option<Recent>> {
         let task = delivery.task;
-        if delivery.is_first_scheduled()
-            && let Some(shared) = self.recent.get(&task.msg_id, std::time::Instant::now())
-        {
-            return Ok(Some(shared));
+        if may_precede_its_message(delivery) {
+            return self.fresh_message(task).await;
         }
-        let message = if may_precede_its_message(delivery) {
-            self.fresh_message(task).await?
-        } else {
-            let (org, app) = (&task.org_id, &task.app_id);
-            self.stores.messages.get_message(org, app, &task.msg_id).await?
-        };
-        Ok(message.map(Arc::new))
+        let (org, app) = (&task.org_id, &task.app_id);
+        let message = self.stores.messages.get_message(org, app, &task.msg_id).await?;
+        Ok(message.map(Recent::read))
     }
 
-    /// What becomes of a delivery whose message was not found: an example's waits for it as a fan-out does;
+    /// What becomes of a delivery whose message was not found: a first try's waits for it as a fan-out does;
     /// any other's message existed when it was queued, so it is gone and the delivery is dropped.
     pub(super) fn without_message(&self, delivery: Delivery<'_>) -> FollowUp {
         if may_precede_its_message(delivery) {
@@ -94,9 +96,9 @@ impl Worker {
     }
 }
 
-/// Whether a delivery may be leased before its message is stored: only a manual first try, which is how
-/// `Intake::send_example` queues an example before storing it. (A resend's message was read before it was
-/// queued; a scheduled try's was found by its fan-out.)
+/// Whether a delivery may be leased before its message is stored: a first try, which is how the intake queues
+/// a message's deliveries (and an example's) before storing it. A resend's or a recovery's first try reads a
+/// message that exists, so it does not wait; a retry's message was found by its first try.
 fn may_precede_its_message(delivery: Delivery<'_>) -> bool {
-    delivery.is_manual() && delivery.deliver.attempt == 0
+    delivery.is_first()
 }

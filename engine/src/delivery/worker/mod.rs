@@ -14,16 +14,17 @@ use super::gates::EndpointGates;
 use super::health::HealthTracker;
 use super::http::HttpSender;
 use super::news;
-use super::recent::RecentMessages;
+use super::recent::{Recent, RecentMessages};
 use super::recorder::Recorder;
 use super::throttle::Throttle;
 use super::{AddressPolicy, WorkerConfig};
 use crate::clock::Clock;
-use crate::domain::{Destination, Endpoint, Message, MessageStatus, TriggerType};
+use crate::domain::{Endpoint, Message, MessageStatus};
+use crate::fan_out::FanOut;
 use crate::log_limit::FailureLog;
 use crate::metrics;
 use crate::operational::{EndpointRef, OperationalEvent, OperationalEvents};
-use crate::store::{DeliverTask, FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
+use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
 use crate::trace;
 
 mod messages;
@@ -45,7 +46,7 @@ pub struct Worker {
     slots: Arc<Semaphore>,
     gates: EndpointGates,
     throttle: Throttle,
-    recent: RecentMessages,
+    recent: Arc<RecentMessages>,
     recorder: Recorder,
     events: Arc<dyn OperationalEvents>,
     /// `None` when endpoints are never disabled automatically.
@@ -59,6 +60,7 @@ impl Worker {
         policy: AddressPolicy,
         clock: Arc<dyn Clock>,
         events: Arc<dyn OperationalEvents>,
+        recent: Arc<RecentMessages>,
     ) -> Arc<Self> {
         let sender = HttpSender::new(policy, config.request_timeout);
         let slots = Arc::new(Semaphore::new(config.max_in_flight));
@@ -76,7 +78,7 @@ impl Worker {
             slots,
             gates,
             throttle,
-            recent: RecentMessages::new(messages::RECENT_MESSAGE_BYTES),
+            recent,
             recorder,
             events,
             health,
@@ -204,40 +206,28 @@ impl Worker {
         }
     }
 
-    /// Creates one delivery per subscribed, enabled endpoint.
+    /// Creates one delivery per subscribed, enabled endpoint of a message with too many for its intake to
+    /// fan out (see [`crate::intake`]), and of fan-out tasks queued before the intake fanned out.
     async fn fan_out(&self, task: &Task) -> StoreResult<FollowUp> {
-        let Some(message) = self.fresh_message(task).await? else {
+        let Some(found) = self.fresh_message(task).await? else {
             return Ok(self.await_message(task));
         };
-        let message = Arc::new(message);
         let endpoints = self
             .stores
             .endpoints
             .endpoints_of_app(&task.org_id, &task.app_id)
             .await?;
-        let now = self.clock.now();
-        let targets: Vec<&Endpoint> = endpoints
-            .iter()
-            .filter(|e| !e.disabled && e.subscribes_to(&message.event_type, message.channels.as_ref()))
-            .collect();
-        let destinations: Vec<Destination> = targets
-            .iter()
-            .map(|e| Destination::pending(&message, e, now))
-            .collect();
-        self.stores.attempts.create_destinations(&destinations).await?;
-        self.recent.put(message.clone(), std::time::Instant::now());
         // Attempts are children of this fan-out, which is a child of the request.
         let traceparent = trace::current_parent().or_else(|| task.traceparent.clone());
-        let enqueue = targets
-            .iter()
-            .map(|e| {
-                let deliver = DeliverTask::first(e.id.clone(), TriggerType::Scheduled);
-                let (org, app, msg) = (task.org_id.clone(), task.app_id.clone(), task.msg_id.clone());
-                Task::deliver(org, app, msg, deliver, traceparent.clone())
-            })
-            .collect();
+        let plan = FanOut::plan(&found.message, &endpoints, self.clock.now(), traceparent);
+        self.stores
+            .attempts
+            .create_destinations(&plan.destinations)
+            .await?;
+        self.recent
+            .put(found.message, plan.endpoints, std::time::Instant::now());
         Ok(FollowUp {
-            enqueue,
+            enqueue: plan.tasks,
             schedule: Vec::new(),
         })
     }
@@ -248,16 +238,10 @@ impl Worker {
             let due = self.clock.now() + chrono::Duration::from_std(BUSY_ENDPOINT_DEFER).unwrap_or_default();
             return Ok(FollowUp::retry_at(task.clone(), due));
         };
-        let Some(message) = self.message_of(delivery).await? else {
+        let Some(found) = self.message_of(delivery).await? else {
             return Ok(self.without_message(delivery));
         };
-        let (org, app) = (&task.org_id, &task.app_id);
-        let endpoint = self
-            .stores
-            .endpoints
-            .get_endpoint(org, app, &Ref::Id(delivery.endpoint_id().clone()))
-            .await?;
-        let Some(endpoint) = endpoint else {
+        let Some(endpoint) = self.endpoint_of(delivery, &found).await? else {
             debug!(msg_id = %task.msg_id, endpoint_id = %delivery.endpoint_id(), "endpoint is gone; dropping delivery");
             return Ok(FollowUp::none());
         };
@@ -273,8 +257,20 @@ impl Worker {
         {
             return Ok(FollowUp::retry_at(task.clone(), due));
         }
-        let recorded = self.attempt(delivery, &message, &endpoint).await;
-        self.conclude(delivery, &message, &endpoint, recorded).await
+        let message = &found.message;
+        let recorded = self.attempt(delivery, message, &endpoint).await;
+        self.conclude(delivery, message, &endpoint, recorded).await
+    }
+
+    /// The delivery's endpoint: as its message was fanned out to it in this process (see `recent`), else as
+    /// stored now; `None` when it is gone.
+    async fn endpoint_of(&self, delivery: Delivery<'_>, found: &Recent) -> StoreResult<Option<Endpoint>> {
+        if let Some(endpoint) = found.endpoint(delivery.endpoint_id()) {
+            return Ok(Some(endpoint.clone()));
+        }
+        let (task, key) = (delivery.task, Ref::Id(delivery.endpoint_id().clone()));
+        let (org, app) = (&task.org_id, &task.app_id);
+        self.stores.endpoints.get_endpoint(org, app, &key).await
     }
 
     /// After an attempt: the endpoint's health (which may end the delivery), the record, the news.

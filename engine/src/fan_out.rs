@@ -1,0 +1,90 @@
+//! Where a message goes: to every enabled endpoint of its application that subscribes to its event type and
+//! channels, each with a pending destination (what listings show until the first attempt) and a first delivery
+//! task. The intake plans it at ingest, so that one write stores the message with its destinations; the worker's
+//! fan-out task plans it for messages with more endpoints than one request should write (see
+//! [`crate::intake`]).
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Destination, Endpoint, Message, TriggerType};
+use crate::store::{DeliverTask, Task};
+
+/// A message's first deliveries: one destination and one task per target endpoint, in the same order.
+#[derive(Debug, Default)]
+pub struct FanOut {
+    pub destinations: Vec<Destination>,
+    pub tasks: Vec<Task>,
+    /// The target endpoints, as read when planned; their first deliveries in this process use them.
+    pub endpoints: Vec<Endpoint>,
+}
+
+impl FanOut {
+    /// Plans `message`'s first deliveries to its subscribed endpoints among `endpoints`, pending since `now`.
+    /// `traceparent` is the trace the deliveries join.
+    pub fn plan(
+        message: &Message,
+        endpoints: &[Endpoint],
+        now: DateTime<Utc>,
+        traceparent: Option<String>,
+    ) -> Self {
+        let targets = endpoints
+            .iter()
+            .filter(|e| !e.disabled && e.subscribes_to(&message.event_type, message.channels.as_ref()));
+        let mut plan = Self::default();
+        for endpoint in targets {
+            plan.endpoints.push(endpoint.clone());
+            plan.destinations
+                .push(Destination::pending(message, endpoint, now));
+            let deliver = DeliverTask::first(endpoint.id.clone(), TriggerType::Scheduled);
+            let (org, app, msg) = (message.org_id.clone(), message.app_id.clone(), message.id.clone());
+            plan.tasks
+                .push(Task::deliver(org, app, msg, deliver, traceparent.clone()));
+        }
+        plan
+    }
+
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::{AppId, OrgId};
+    use crate::store::TaskKind;
+    use crate::testsuite::fixtures::{self, name};
+
+    #[test]
+    fn plans_one_destination_and_task_per_subscribed_enabled_endpoint() {
+        let (org, app) = (OrgId::generate(), AppId::generate());
+        let message = fixtures::message(&org, &app, "invoice.paid", None, &[]);
+        let all = fixtures::endpoint(&org, &app, None);
+        let mut other_type = fixtures::endpoint(&org, &app, None);
+        other_type.event_types = Some([name("user.created")].into());
+        let mut disabled = fixtures::endpoint(&org, &app, None);
+        disabled.disabled = true;
+        let now = message.created_at;
+
+        let plan = FanOut::plan(&message, &[all.clone(), other_type, disabled], now, None);
+
+        assert_eq!(plan.len(), 1);
+        let (d, t) = (&plan.destinations[0], &plan.tasks[0]);
+        assert_eq!(
+            (&d.msg_id, &d.endpoint_id, d.next_attempt),
+            (&message.id, &all.id, Some(now))
+        );
+        let TaskKind::Deliver(deliver) = &t.kind else {
+            panic!("a delivery task, got {t:?}");
+        };
+        assert_eq!(
+            deliver,
+            &DeliverTask::first(all.id.clone(), TriggerType::Scheduled)
+        );
+        assert_eq!(&t.msg_id, &message.id);
+    }
+}
