@@ -134,9 +134,12 @@ return 'ok'
 
 /// Writes attempts and destinations of one application, with their listing entries. Destinations are
 /// overwritten (`set`, recording an attempt) or only inserted where absent (`nx`, a fan-out that may run twice).
+/// A destination's listing entries are written with the destination and removed with it, so an overwrite
+/// that finds one already there (`SET … GET`: most do, since the intake creates it with its message) leaves
+/// them be.
 /// KEYS: per attempt (row, by-message zset, by-endpoint zset), then per destination the same three.
 /// ARGV: attempt count, destination count, `set` or `nx`, then per attempt (json, attempt id), then per
-/// destination (json, endpoint id, message id). Returns the number of destinations written.
+/// destination (json, endpoint id, message id). Returns how many destinations were new.
 pub(super) static WRITE_DELIVERIES: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -149,9 +152,9 @@ for _ = 1, na do
   k, a = k + 3, a + 2
 end
 for _ = 1, nd do
-  local ok
-  if nx then ok = redis.call('SET', KEYS[k], ARGV[a], 'NX') else ok = redis.call('SET', KEYS[k], ARGV[a]) end
-  if ok then
+  local new
+  if nx then new = redis.call('SET', KEYS[k], ARGV[a], 'NX') else new = not redis.call('SET', KEYS[k], ARGV[a], 'GET') end
+  if new then
     redis.call('ZADD', KEYS[k + 1], 0, ARGV[a + 1])
     redis.call('ZADD', KEYS[k + 2], 0, ARGV[a + 2])
     written = written + 1
