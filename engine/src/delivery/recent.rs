@@ -134,15 +134,17 @@ impl RecentMessages {
     /// The message, as [`RecentMessages::get`]; when its insert is on its way here, waits for its outcome, at
     /// most `limit`. `None`: not here (another process accepted it, it expired, or its insert failed).
     pub async fn wait(&self, id: &MessageId, limit: Duration) -> Option<Recent> {
+        let wake;
         let woken = {
             let mut inner = self.lock();
             inner.evict(Instant::now(), self.max_bytes);
             if let Some(found) = inner.by_id.get(id) {
                 return Some(found.clone());
             }
-            let wake = inner.expected.get(id)?.clone();
-            // Created under the lock, so it hears a wake-up sent any time after the lock is released.
-            async move { wake.notified().await }
+            wake = inner.expected.get(id)?.clone();
+            // Created under the lock (not lazily, when first polled), so it hears a wake-up sent any time
+            // after the lock is released: `Notified` counts from its creation.
+            wake.notified()
         };
         let _ = tokio::time::timeout(limit, woken).await;
         self.get(id, Instant::now())
@@ -249,5 +251,29 @@ mod tests {
             recent.wait(&unknown.id, forever).await.is_none(),
             "not expected: no wait"
         );
+    }
+
+    /// Waiter and intake on different threads: a wake-up sent between the waiter's look at the map and its
+    /// first poll must not be lost (a lost one would leave the waiter to sit out its hour).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_wake_up_is_lost_between_threads() {
+        let recent = Arc::new(RecentMessages::new(1 << 30));
+        let forever = Duration::from_secs(3600);
+        let rounds = async {
+            for _ in 0..20_000 {
+                let m = message();
+                let expected = recent.expect(&m.id);
+                let waiter = tokio::spawn({
+                    let (recent, id) = (recent.clone(), m.id.clone());
+                    async move { recent.wait(&id, forever).await.is_some() }
+                });
+                recent.put(m, Vec::new(), Instant::now());
+                drop(expected);
+                assert!(waiter.await.expect("waiter"), "stored, so found");
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), rounds)
+            .await
+            .expect("every waiter is woken (a lost wake-up waits an hour)");
     }
 }
