@@ -4,8 +4,9 @@
 //! - `dest:<msg>:<endpoint>` JSON, listed through `dests:msg:<msg>` (endpoint ids) and `dests:ep:<endpoint>`
 //!   (message ids).
 //!
-//! Writes are grouped by application: each group is one `WRITE_DELIVERIES` script in one slot, however many
-//! attempts it carries, and the groups of one call are sent together (one round trip).
+//! Writes are grouped by application, and one `WRITE_DELIVERIES` script call writes a batch: on a single node
+//! every application's group in one call (up to a bound), on a cluster one call per application's slot, all
+//! sent together (one round trip).
 
 use std::collections::BTreeMap;
 
@@ -22,7 +23,6 @@ use super::messages::id_window;
 use super::scripts::WRITE_DELIVERIES;
 use super::{AppKeys, decode_opt, encode};
 use crate::RedisStore;
-use crate::conn::Conn;
 use crate::error::Context as _;
 
 const ATTEMPT: &str = "an attempt";
@@ -31,6 +31,8 @@ pub(super) const DESTINATION: &str = "a destination";
 /// Destinations per script when only inserting: a fan-out to many endpoints stays a bounded request. Safe to
 /// split because inserting where absent is idempotent.
 const CREATE_CHUNK: usize = 500;
+/// The most rows (attempts and destinations) that a single node's script call joins from several applications.
+const CALL_ROWS: usize = CREATE_CHUNK;
 
 /// One application's share of a write.
 #[derive(Default)]
@@ -57,46 +59,58 @@ fn destination_groups(destinations: &[Destination]) -> Groups<'_> {
 }
 
 impl RedisStore {
-    /// Writes one application's attempts and destinations in one script.
-    async fn write_group(
-        &self,
-        conn: &mut Conn,
-        k: &AppKeys,
-        group: &Group<'_>,
-        nx: bool,
-    ) -> StoreResult<()> {
-        let mut call = WRITE_DELIVERIES.arg(group.attempts.len());
-        call.arg(group.destinations.len())
+    /// Writes the attempts and destinations of `groups` in one script call. Its keys span their applications'
+    /// slots, so on a cluster each call carries one group.
+    async fn write_call(&self, groups: &[&(AppKeys, Group<'_>)], nx: bool) -> StoreResult<()> {
+        let count = |f: fn(&Group<'_>) -> usize| groups.iter().map(|(_, g)| f(g)).sum::<usize>();
+        let mut call = WRITE_DELIVERIES.arg(count(|g| g.attempts.len()));
+        call.arg(count(|g| g.destinations.len()))
             .arg(if nx { "nx" } else { "set" });
-        for a in &group.attempts {
-            let id = a.id.as_str();
-            call.key(k.attempt(id))
-                .key(k.attempts_of_message(a.msg_id.as_str()))
-                .key(k.attempts_of_endpoint(a.endpoint_id.as_str()));
-            call.arg(encode(a, ATTEMPT)?).arg(id);
+        for (k, group) in groups {
+            for a in &group.attempts {
+                let id = a.id.as_str();
+                call.key(k.attempt(id))
+                    .key(k.attempts_of_message(a.msg_id.as_str()))
+                    .key(k.attempts_of_endpoint(a.endpoint_id.as_str()));
+                call.arg(encode(a, ATTEMPT)?).arg(id);
+            }
         }
-        for d in &group.destinations {
-            let (msg, ep) = (d.msg_id.as_str(), d.endpoint_id.as_str());
-            call.key(k.destination(msg, ep))
-                .key(k.destinations_of_message(msg))
-                .key(k.destinations_of_endpoint(ep));
-            call.arg(encode(d, DESTINATION)?).arg(ep).arg(msg);
+        for (k, group) in groups {
+            for d in &group.destinations {
+                let (msg, ep) = (d.msg_id.as_str(), d.endpoint_id.as_str());
+                call.key(k.destination(msg, ep))
+                    .key(k.destinations_of_message(msg))
+                    .key(k.destinations_of_endpoint(ep));
+                call.arg(encode(d, DESTINATION)?).arg(ep).arg(msg);
+            }
         }
-        let _written: u64 = call
-            .invoke_async(conn)
+        let mut conn = self.pool.get().await?;
+        let _new: u64 = call
+            .invoke_async(&mut conn)
             .await
             .redis("cannot record delivery progress")?;
         Ok(())
     }
 
-    /// Writes every group's script at once rather than one after another: the shared connections pipeline
-    /// them, so a batch spanning many applications costs about one round trip, not one per application.
+    /// Writes every group. On a single node as few script calls as hold [`CALL_ROWS`] rows each: a call costs
+    /// Redis more than the writes in it (BENCHMARKS.md, "Issue 13: fan out at ingest"). On a cluster one call
+    /// per application, all sent at once: the shared connections pipeline them, so a batch spanning many
+    /// applications still costs about one round trip.
     async fn write_groups(&self, groups: &[(AppKeys, Group<'_>)], nx: bool) -> StoreResult<()> {
-        let writes = groups.iter().map(|(k, group)| async move {
-            let mut conn = self.pool.get().await?;
-            self.write_group(&mut conn, k, group, nx).await
-        });
-        try_join_all(writes).await?;
+        let mut calls: Vec<Vec<&(AppKeys, Group<'_>)>> = Vec::new();
+        let mut rows = 0;
+        for group in groups {
+            let size = group.1.attempts.len() + group.1.destinations.len();
+            match calls.last_mut() {
+                Some(call) if !self.config.is_cluster() && rows + size <= CALL_ROWS => call.push(group),
+                _ => {
+                    calls.push(vec![group]);
+                    rows = 0;
+                }
+            }
+            rows += size;
+        }
+        try_join_all(calls.iter().map(|call| self.write_call(call, nx))).await?;
         Ok(())
     }
 
