@@ -65,22 +65,40 @@ async fn queued(queue: &dyn DeliveryQueue) -> Vec<Task> {
     leased.into_iter().map(|l| l.task).collect()
 }
 
-/// An intake whose queue notes whether each task's message was stored when it was queued.
-fn spied_intake(store: &Arc<EmbeddedStore>) -> (Intake, Arc<StoredWhenQueued>) {
+/// A fresh store, and an intake on it whose queue notes whether each task's message was stored when it was
+/// queued.
+struct Spied {
+    store: Arc<EmbeddedStore>,
+    intake: Intake,
+    spy: Arc<StoredWhenQueued>,
+    _dir: tempfile::TempDir,
+}
+
+fn spied_intake() -> Spied {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = EmbeddedStore::open(dir.path()).expect("open store");
     let spy = Arc::new(StoredWhenQueued {
         store: store.clone(),
         seen: Mutex::new(Vec::new()),
     });
     let mut stores = Stores::from_one(store.clone());
     stores.queue = spy.clone();
-    (Intake::new(stores, Admission::default()), spy)
+    Spied {
+        store,
+        intake: Intake::new(stores, Admission::default()),
+        spy,
+        _dir: dir,
+    }
 }
 
 #[tokio::test]
 async fn a_message_is_fanned_out_at_ingest_its_deliveries_queued_before_it_is_stored() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let store = EmbeddedStore::open(dir.path()).expect("open store");
-    let (intake, spy) = spied_intake(&store);
+    let Spied {
+        store,
+        intake,
+        spy,
+        _dir,
+    } = spied_intake();
     let (org, app) = (OrgId::generate(), AppId::generate());
     let subscribed = endpoint(&org, &app, None);
     let mut other_type = endpoint(&org, &app, None);
@@ -111,9 +129,12 @@ async fn a_message_is_fanned_out_at_ingest_its_deliveries_queued_before_it_is_st
 
 #[tokio::test]
 async fn a_message_to_more_endpoints_than_ingest_fans_out_to_queues_one_fan_out_task() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let store = EmbeddedStore::open(dir.path()).expect("open store");
-    let (intake, spy) = spied_intake(&store);
+    let Spied {
+        store,
+        intake,
+        spy,
+        _dir,
+    } = spied_intake();
     let (org, app) = (OrgId::generate(), AppId::generate());
     for _ in 0..=INGEST_FAN_OUT_MAX {
         store
@@ -138,9 +159,12 @@ async fn a_message_to_more_endpoints_than_ingest_fans_out_to_queues_one_fan_out_
 
 #[tokio::test]
 async fn an_example_is_queued_before_it_is_stored_and_goes_to_its_endpoint_only() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let store = EmbeddedStore::open(dir.path()).expect("open store");
-    let (intake, spy) = spied_intake(&store);
+    let Spied {
+        store,
+        intake,
+        spy,
+        _dir,
+    } = spied_intake();
     let (org, app) = (OrgId::generate(), AppId::generate());
     let ep = endpoint(&org, &app, None);
     let example = message(&org, &app, "svix.ping", None, &[]);
