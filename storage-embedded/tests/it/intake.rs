@@ -93,12 +93,7 @@ fn spied_intake() -> Spied {
 
 #[tokio::test]
 async fn a_message_is_fanned_out_at_ingest_its_deliveries_queued_before_it_is_stored() {
-    let Spied {
-        store,
-        intake,
-        spy,
-        _dir,
-    } = spied_intake();
+    let t = spied_intake();
     let (org, app) = (OrgId::generate(), AppId::generate());
     let subscribed = endpoint(&org, &app, None);
     let mut other_type = endpoint(&org, &app, None);
@@ -106,20 +101,21 @@ async fn a_message_is_fanned_out_at_ingest_its_deliveries_queued_before_it_is_st
     let mut disabled = endpoint(&org, &app, None);
     disabled.disabled = true;
     for ep in [&subscribed, &other_type, &disabled] {
-        store.create_endpoint(ep).await.expect("endpoint");
+        t.store.create_endpoint(ep).await.expect("endpoint");
     }
     let msg = message(&org, &app, "invoice.paid", None, &[]);
 
-    intake.accept(&msg).await.expect("accepted");
+    t.intake.accept(&msg).await.expect("accepted");
 
-    let seen = spy.seen.lock().expect("lock").clone();
+    let seen = t.spy.seen.lock().expect("lock").clone();
     assert_eq!(seen, vec![(msg.id.clone(), false)], "queued before it was stored");
     let deliver = DeliverTask::first(subscribed.id.clone(), TriggerType::Scheduled);
-    let tasks = queued(spy.as_ref()).await;
+    let tasks = queued(t.spy.as_ref()).await;
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     assert_eq!(tasks[0].kind, TaskKind::Deliver(deliver), "no fan-out task");
     let all = ListQuery::first(10, Order::Ascending);
-    let destinations = store
+    let destinations = t
+        .store
         .list_destinations_by_message(&org, &app, &msg.id, &all)
         .await
         .expect("destinations");
@@ -129,28 +125,24 @@ async fn a_message_is_fanned_out_at_ingest_its_deliveries_queued_before_it_is_st
 
 #[tokio::test]
 async fn a_message_to_more_endpoints_than_ingest_fans_out_to_queues_one_fan_out_task() {
-    let Spied {
-        store,
-        intake,
-        spy,
-        _dir,
-    } = spied_intake();
+    let t = spied_intake();
     let (org, app) = (OrgId::generate(), AppId::generate());
     for _ in 0..=INGEST_FAN_OUT_MAX {
-        store
+        t.store
             .create_endpoint(&endpoint(&org, &app, None))
             .await
             .expect("endpoint");
     }
     let msg = message(&org, &app, "invoice.paid", None, &[]);
 
-    intake.accept(&msg).await.expect("accepted");
+    t.intake.accept(&msg).await.expect("accepted");
 
-    let tasks = queued(spy.as_ref()).await;
+    let tasks = queued(t.spy.as_ref()).await;
     let fan_out = Task::fan_out(org.clone(), app.clone(), msg.id.clone(), None);
     assert_eq!(tasks, vec![fan_out]);
     let all = ListQuery::first(10, Order::Ascending);
-    let destinations = store
+    let destinations = t
+        .store
         .list_destinations_by_message(&org, &app, &msg.id, &all)
         .await
         .expect("destinations");
@@ -159,27 +151,22 @@ async fn a_message_to_more_endpoints_than_ingest_fans_out_to_queues_one_fan_out_
 
 #[tokio::test]
 async fn an_example_is_queued_before_it_is_stored_and_goes_to_its_endpoint_only() {
-    let Spied {
-        store,
-        intake,
-        spy,
-        _dir,
-    } = spied_intake();
+    let t = spied_intake();
     let (org, app) = (OrgId::generate(), AppId::generate());
     let ep = endpoint(&org, &app, None);
     let example = message(&org, &app, "svix.ping", None, &[]);
 
-    intake.send_example(&example, &ep).await.expect("accepted");
+    t.intake.send_example(&example, &ep).await.expect("accepted");
 
-    let seen = spy.seen.lock().expect("lock").clone();
+    let seen = t.spy.seen.lock().expect("lock").clone();
     assert_eq!(
         seen,
         vec![(example.id.clone(), false)],
         "queued before it was stored"
     );
-    let stored = store.get_message(&org, &app, &example.id).await.expect("read");
+    let stored = t.store.get_message(&org, &app, &example.id).await.expect("read");
     assert_eq!(stored.map(|m| m.id), Some(example.id.clone()));
-    let tasks = queued(spy.as_ref()).await;
+    let tasks = queued(t.spy.as_ref()).await;
     let expected = DeliverTask::first(ep.id.clone(), TriggerType::Manual);
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].kind, TaskKind::Deliver(expected));
