@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use xwebhook_engine::domain::{MessageStatus, TriggerType};
+use xwebhook_engine::domain::{Destination, Message, MessageStatus, TriggerType};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::intake::{Admission, INGEST_FAN_OUT_MAX, Intake};
 use xwebhook_engine::store::{
@@ -65,6 +65,15 @@ async fn queued(queue: &dyn DeliveryQueue) -> Vec<Task> {
     leased.into_iter().map(|l| l.task).collect()
 }
 
+/// The message's destinations, as its listing shows them.
+async fn destinations_of(store: &EmbeddedStore, msg: &Message) -> Vec<Destination> {
+    let all = ListQuery::first(100, Order::Ascending);
+    store
+        .list_destinations_by_message(&msg.org_id, &msg.app_id, &msg.id, &all)
+        .await
+        .expect("destinations")
+}
+
 /// A fresh store, and an intake on it whose queue notes whether each task's message was stored when it was
 /// queued.
 struct Spied {
@@ -113,12 +122,7 @@ async fn a_message_is_fanned_out_at_ingest_its_deliveries_queued_before_it_is_st
     let tasks = queued(t.spy.as_ref()).await;
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     assert_eq!(tasks[0].kind, TaskKind::Deliver(deliver), "no fan-out task");
-    let all = ListQuery::first(10, Order::Ascending);
-    let destinations = t
-        .store
-        .list_destinations_by_message(&org, &app, &msg.id, &all)
-        .await
-        .expect("destinations");
+    let destinations = destinations_of(&t.store, &msg).await;
     let pending: Vec<_> = destinations.iter().map(|d| (&d.endpoint_id, d.status)).collect();
     assert_eq!(pending, vec![(&subscribed.id, MessageStatus::Pending)]);
 }
@@ -140,12 +144,7 @@ async fn a_message_to_more_endpoints_than_ingest_fans_out_to_queues_one_fan_out_
     let tasks = queued(t.spy.as_ref()).await;
     let fan_out = Task::fan_out(org.clone(), app.clone(), msg.id.clone(), None);
     assert_eq!(tasks, vec![fan_out]);
-    let all = ListQuery::first(10, Order::Ascending);
-    let destinations = t
-        .store
-        .list_destinations_by_message(&org, &app, &msg.id, &all)
-        .await
-        .expect("destinations");
+    let destinations = destinations_of(&t.store, &msg).await;
     assert!(destinations.is_empty(), "the fan-out task creates them");
 }
 
@@ -203,7 +202,7 @@ async fn a_recovery_queues_one_scheduled_delivery_per_failed_destination_in_its_
     assert_eq!(count, 2);
     let mut tasks = queued(store.as_ref()).await;
     tasks.sort_by(|a, b| a.msg_id.cmp(&b.msg_id));
-    let fresh = |m: &xwebhook_engine::domain::Message| {
+    let fresh = |m: &Message| {
         let deliver = DeliverTask::first(ep.id.clone(), TriggerType::Scheduled);
         Task::deliver(org.clone(), app.clone(), m.id.clone(), deliver, None)
     };
