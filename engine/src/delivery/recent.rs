@@ -8,7 +8,8 @@
 //! that finds its message expected waits here for the insert's outcome ([`RecentMessages::wait`]), woken the
 //! moment it is known, instead of reading the store and pausing until it commits.
 //!
-//! Entries live a short time (`TTL`) and the whole holds a bounded number of payload bytes, oldest evicted
+//! Entries live a short time (`TTL`) and the whole holds a bounded number of bytes (payloads, and endpoints at
+//! an estimated [`ENDPOINT_BYTES`] each), oldest evicted
 //! first. The short life bounds staleness: a payload expunged or an endpoint changed meanwhile could still be
 //! used by a first delivery within that window, as it could by a delivery that read them just before the
 //! change (Svix's workers likewise deliver from a cached view of an application's endpoints). A delivery that
@@ -25,6 +26,10 @@ use crate::id::{EndpointId, MessageId};
 
 /// How long a message is kept for its first deliveries.
 const TTL: Duration = Duration::from_secs(1);
+/// What one endpoint kept with a message counts against the budget: an estimate of a typical endpoint's heap
+/// (its URL, secrets, headers and filters), so that a fan-out to thousands of endpoints cannot hold an
+/// unbounded copy of them.
+const ENDPOINT_BYTES: usize = 1024;
 
 /// A message and the endpoints it was fanned out to, as they were then.
 #[derive(Clone)]
@@ -34,6 +39,11 @@ pub struct Recent {
 }
 
 impl Recent {
+    /// What this entry counts against the budget.
+    fn bytes(&self) -> usize {
+        self.message.payload.as_bytes().len() + self.endpoints.len() * ENDPOINT_BYTES
+    }
+
     /// A message read from the store: no endpoints come with it.
     pub fn read(message: Message) -> Self {
         Self {
@@ -79,10 +89,10 @@ impl Drop for Expected<'_> {
 }
 
 impl RecentMessages {
-    /// Payload bytes a worker keeps for first deliveries, by default.
+    /// Bytes a worker keeps for first deliveries, by default.
     pub const DEFAULT_BYTES: usize = 32 << 20;
 
-    /// Keeps at most `max_bytes` of payloads.
+    /// Keeps at most `max_bytes` of payloads and endpoints.
     pub fn new(max_bytes: usize) -> Self {
         Self {
             max_bytes,
@@ -103,22 +113,22 @@ impl RecentMessages {
         }
     }
 
-    /// Keeps `message`, fanned out to `endpoints`, for its first deliveries, unless its payload alone exceeds
-    /// the budget. A message put again (its fan-out ran twice) replaces the first and keeps its place in line.
+    /// Keeps `message`, fanned out to `endpoints`, for its first deliveries, unless it alone exceeds the
+    /// budget. A message put again (its fan-out ran twice) replaces the first and keeps its place in line.
     pub fn put(&self, message: Arc<Message>, endpoints: Vec<Endpoint>, now: Instant) {
-        let size = message.payload.as_bytes().len();
+        let recent = Recent {
+            message,
+            endpoints: endpoints.into(),
+        };
+        let size = recent.bytes();
         if size > self.max_bytes {
             return;
         }
         let mut inner = self.lock();
         inner.evict(now, self.max_bytes - size);
-        let id = message.id.clone();
-        let recent = Recent {
-            message,
-            endpoints: endpoints.into(),
-        };
+        let id = recent.message.id.clone();
         match inner.by_id.insert(id.clone(), recent) {
-            Some(old) => inner.bytes -= old.message.payload.as_bytes().len(),
+            Some(old) => inner.bytes -= old.bytes(),
             None => inner.order.push_back((now, id)),
         }
         inner.bytes += size;
@@ -161,7 +171,7 @@ impl Inner {
             if let Some((_, id)) = self.order.pop_front()
                 && let Some(gone) = self.by_id.remove(&id)
             {
-                self.bytes -= gone.message.payload.as_bytes().len();
+                self.bytes -= gone.bytes();
             }
         }
     }
@@ -208,6 +218,23 @@ mod tests {
         assert!(recent.get(&a.id, now).is_none(), "the oldest made room");
         assert!(recent.get(&b.id, now).is_some() && recent.get(&c.id, now).is_some());
         assert_eq!(recent.lock().bytes, 2 * one);
+    }
+
+    #[test]
+    fn counts_the_endpoints_kept_with_a_message() {
+        let m = message();
+        let ep = fixtures::endpoint(&m.org_id, &m.app_id, None);
+        let budget = m.payload.as_bytes().len() + 9 * ENDPOINT_BYTES;
+        let recent = RecentMessages::new(budget);
+        let now = Instant::now();
+        recent.put(m.clone(), vec![ep.clone(); 10], now);
+        assert!(
+            recent.get(&m.id, now).is_none(),
+            "ten endpoints are over the budget"
+        );
+        recent.put(m.clone(), vec![ep; 9], now);
+        assert!(recent.get(&m.id, now).is_some(), "nine fit");
+        assert_eq!(recent.lock().bytes, budget);
     }
 
     #[tokio::test(start_paused = true)]
