@@ -43,6 +43,16 @@ impl FanOut {
         plan
     }
 
+    /// First work that is one task (a fan-out task, an example's delivery), with the endpoints it goes to
+    /// where known.
+    pub fn task(task: Task, endpoints: Vec<Endpoint>) -> Self {
+        Self {
+            destinations: Vec::new(),
+            tasks: vec![task],
+            endpoints,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.tasks.len()
     }

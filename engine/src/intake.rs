@@ -138,16 +138,10 @@ impl Intake {
         let traceparent = trace::current_parent();
         let plan = FanOut::plan(message, &endpoints, message.created_at, traceparent.clone());
         if plan.len() > INGEST_FAN_OUT_MAX {
-            let fan_out = FanOut {
-                tasks: vec![Task::fan_out(
-                    org.clone(),
-                    app.clone(),
-                    message.id.clone(),
-                    traceparent,
-                )],
-                ..FanOut::default()
-            };
-            return self.queue_then_store(message, fan_out).await;
+            let fan_out = Task::fan_out(org.clone(), app.clone(), message.id.clone(), traceparent);
+            return self
+                .queue_then_store(message, FanOut::task(fan_out, Vec::new()))
+                .await;
         }
         self.queue_then_store(message, plan).await
     }
@@ -156,11 +150,7 @@ impl Intake {
     /// name): one manual delivery instead of a fan-out, queued and stored as [`Intake::accept`] does.
     pub async fn send_example(&self, message: &Message, endpoint: &Endpoint) -> Result<(), IntakeError> {
         let _turn = self.admit(&message.id).await?;
-        let example = FanOut {
-            tasks: vec![manual_delivery(message, endpoint)],
-            endpoints: vec![endpoint.clone()],
-            ..FanOut::default()
-        };
+        let example = FanOut::task(manual_delivery(message, endpoint), vec![endpoint.clone()]);
         self.queue_then_store(message, example).await
     }
 

@@ -2,7 +2,8 @@
 //!
 //! Layout:
 //! - `worker`: the loops (lease → run under bounds → finish; promote due retries; reclaim dead leases).
-//!   `worker/messages`: finding a task's message (waiting for a young one; sharing a fanned-out one).
+//!   `worker/messages`: finding a task's message (waiting for one being stored; sharing one accepted or fanned
+//!   out here).
 //! - `attempt`: one attempt as stages of one `Delivery`: `prepare` (sign) → send (`Sent`) → `record` (attempt +
 //!   retry decision).
 //! - `news`: which attempts make operational news (failing, exhausted, recovered).
