@@ -117,7 +117,7 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
         ("POST", "/app/{app_id}/endpoint/{endpoint_id}/recover") => Application(CreateAttempts),
 
         ("GET", "/app/{app_id}/msg" | "/app/{app_id}/msg/{msg_id}") => Application(ViewBase),
-        ("POST", "/app/{app_id}/msg") => Organization,
+        ("POST", "/app/{app_id}/msg" | "/app/{app_id}/msg/precheck/active") => Organization,
         ("DELETE", "/app/{app_id}/msg/{msg_id}/content") => Organization,
         ("DELETE", "/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}/content") => Organization,
         ("GET", "/app/{app_id}/msg/{msg_id}/endpoint") => Application(ViewBase),

@@ -123,6 +123,7 @@ fn endpoint_routes() -> Router<AppState> {
 fn message_routes() -> Router<AppState> {
     Router::new()
         .route("/app/{app_id}/msg", get(message::list).post(message::create))
+        .route("/app/{app_id}/msg/precheck/active", post(message::precheck))
         .route("/app/{app_id}/msg/{msg_id}", get(message::get))
         .route(
             "/app/{app_id}/msg/{msg_id}/content",

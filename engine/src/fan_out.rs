@@ -4,10 +4,24 @@
 //! fan-out task plans it for messages with more endpoints than one request should write (see
 //! [`crate::intake`]).
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Destination, Endpoint, Message, TriggerType};
+use crate::domain::{Channel, Destination, Endpoint, EventTypeName, Message, TriggerType};
 use crate::store::{DeliverTask, Task};
+
+/// The endpoints among `endpoints` that a message of `event_type` on `channels` goes to: the enabled ones that
+/// subscribe to it.
+pub fn targets<'a>(
+    endpoints: &'a [Endpoint],
+    event_type: &EventTypeName,
+    channels: Option<&BTreeSet<Channel>>,
+) -> impl Iterator<Item = &'a Endpoint> {
+    endpoints
+        .iter()
+        .filter(move |e| !e.disabled && e.subscribes_to(event_type, channels))
+}
 
 /// A message's first deliveries: one destination and one task per target endpoint, in the same order.
 #[derive(Debug, Default)]
@@ -27,11 +41,8 @@ impl FanOut {
         now: DateTime<Utc>,
         traceparent: Option<String>,
     ) -> Self {
-        let targets = endpoints
-            .iter()
-            .filter(|e| !e.disabled && e.subscribes_to(&message.event_type, message.channels.as_ref()));
         let mut plan = Self::default();
-        for endpoint in targets {
+        for endpoint in targets(endpoints, &message.event_type, message.channels.as_ref()) {
             plan.endpoints.push(endpoint.clone());
             plan.destinations
                 .push(Destination::pending(message, endpoint, now));

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from svix.api import MessageCreateOptions, MessageGetOptions, MessageListOptions
 from svix.exceptions import HttpError
-from svix.models import ApplicationIn, EndpointIn, MessageIn
+from svix.models import ApplicationIn, EndpointIn, EndpointPatch, MessageIn, MessagePrecheckIn
 from svix.webhooks import Webhook
 
 from helpers import unique, wait_until
@@ -151,3 +151,18 @@ def test_only_matching_endpoints_receive(svix, app, event_type, receiver):
     assert [d.url for d in dests] == [match_url]
     assert receiver.received(other_path) == []
     assert receiver.received(disabled_path) == []
+
+
+def test_precheck_says_whether_an_enabled_endpoint_would_get_the_message(svix, app, event_type, receiver):
+    def active(event, channels=None):
+        return svix.message.precheck(app.id, MessagePrecheckIn(event_type=event, channels=channels)).active
+
+    assert active(event_type) is False, "no endpoint yet"
+    url, _ = receiver.endpoint()
+    ep = svix.endpoint.create(app.id, EndpointIn(url=url, event_types=[event_type], channels=["billing"]))
+    assert active(event_type, ["billing"]) is True
+    assert active(event_type) is False, "the endpoint listens on a channel only"
+    assert active(event_type, ["other"]) is False
+    assert active("other.type", ["billing"]) is False
+    svix.endpoint.patch(app.id, ep.id, EndpointPatch(disabled=True))
+    assert active(event_type, ["billing"]) is False, "a disabled endpoint gets nothing"

@@ -36,6 +36,23 @@ pub struct MessageIn {
     pub application: Option<ApplicationIn>,
 }
 
+/// Would a message of this event type, on these channels, reach any endpoint now?
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePrecheckIn {
+    #[schema(value_type = String)]
+    pub event_type: EventTypeName,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub channels: Option<BTreeSet<Channel>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MessagePrecheckOut {
+    /// Whether any enabled endpoint of the application would be sent such a message.
+    pub active: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageOut {

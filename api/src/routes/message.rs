@@ -1,9 +1,12 @@
 //! `/api/v1/app/{app_id}/msg`: sending and reading messages.
 
+use std::collections::BTreeSet;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use xwebhook_engine::domain::{Application, Channel, Message, Payload};
+use xwebhook_engine::fan_out;
 use xwebhook_engine::id::MessageId;
 use xwebhook_engine::store::{MessageFilter, Order, Page, Ref};
 
@@ -12,7 +15,9 @@ use super::endpoint::parse_names;
 use super::lookup;
 use crate::auth::Auth;
 use crate::dto::application::ApplicationIn;
-use crate::dto::message::{DEFAULT_RETENTION_DAYS, MessageIn, MessageOut};
+use crate::dto::message::{
+    DEFAULT_RETENTION_DAYS, MessageIn, MessageOut, MessagePrecheckIn, MessagePrecheckOut,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, QueryParams};
 use crate::pagination::{ListResponse, list_query};
@@ -33,12 +38,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<MessageOut>)> {
     let with_content = q.bool("with_content")?.unwrap_or(true);
     let retention_days = retention_days(body.payload_retention_period)?;
-    if body.channels.as_ref().is_some_and(|c| c.len() > MAX_CHANNELS) {
-        return Err(ApiError::invalid(
-            &["body", "channels"],
-            format!("at most {MAX_CHANNELS} channels"),
-        ));
-    }
+    check_channels(body.channels.as_ref())?;
     let payload = Payload::from_sender(body.payload)
         .map_err(|e| ApiError::invalid(&["body", "payload"], e.to_string()))?;
     let app = app_for_message(&state, &auth, &app_id, body.application).await?;
@@ -55,6 +55,40 @@ pub async fn create(
     };
     state.intake.accept(&message).await?;
     Ok((StatusCode::ACCEPTED, Json(MessageOut::new(message, with_content))))
+}
+
+/// Whether a message of the given event type and channels would reach any enabled endpoint of the
+/// application now (the fan-out's own rule), without sending one.
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/msg/precheck/active", tag = "Message",
+    request_body = MessagePrecheckIn, params(("app_id" = String, Path)),
+    responses((status = 200, body = MessagePrecheckOut)))]
+pub async fn precheck(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(app_id): Path<String>,
+    JsonBody(body): JsonBody<MessagePrecheckIn>,
+) -> ApiResult<Json<MessagePrecheckOut>> {
+    check_channels(body.channels.as_ref())?;
+    let app = lookup::application(&state, &auth, &app_id).await?;
+    let endpoints = state
+        .stores
+        .endpoints
+        .endpoints_of_app(&app.org_id, &app.id)
+        .await?;
+    let active = fan_out::targets(&endpoints, &body.event_type, body.channels.as_ref())
+        .next()
+        .is_some();
+    Ok(Json(MessagePrecheckOut { active }))
+}
+
+fn check_channels(channels: Option<&BTreeSet<Channel>>) -> ApiResult<()> {
+    if channels.is_some_and(|c| c.len() > MAX_CHANNELS) {
+        return Err(ApiError::invalid(
+            &["body", "channels"],
+            format!("at most {MAX_CHANNELS} channels"),
+        ));
+    }
+    Ok(())
 }
 
 fn retention_days(period: Option<i64>) -> ApiResult<u16> {

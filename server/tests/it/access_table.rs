@@ -136,6 +136,12 @@ fn rows() -> Vec<Row> {
             Some(json!({"eventType": "{et}", "payload": {}})),
             [Y, F, N, U],
         ),
+        (
+            "POST",
+            "/app/{app}/msg/precheck/active",
+            Some(json!({"eventType": "{et}"})),
+            [Y, F, N, U],
+        ),
         ("GET", "/app/{app}/msg/{msg}", None, [Y, Y, N, U]),
         ("DELETE", "/app/{app}/msg/{msg}/content", None, [Y, F, N, U]),
         (
