@@ -9,11 +9,11 @@
 //! moment it is known, instead of reading the store and pausing until it commits.
 //!
 //! Entries live a short time (`TTL`) and the whole holds a bounded number of bytes (payloads, and endpoints at
-//! an estimated [`ENDPOINT_BYTES`] each), oldest evicted
-//! first. The short life bounds staleness: a payload expunged or an endpoint changed meanwhile could still be
-//! used by a first delivery within that window, as it could by a delivery that read them just before the
-//! change (Svix's workers likewise deliver from a cached view of an application's endpoints). A delivery that
-//! misses (another process accepted the message, or the entry expired) reads the store.
+//! an estimated [`ENDPOINT_BYTES`] each), oldest evicted first. The short life bounds staleness: a payload
+//! expunged or an endpoint changed meanwhile could still be used by a first delivery within that window, as it
+//! could by a delivery that read them just before the change (svix-server's workers deliver from a view of an
+//! application's endpoints cached for 30 s). A delivery that misses (another process accepted the message, or
+//! the entry expired) reads the store.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
