@@ -23,7 +23,8 @@ pub fn targets<'a>(
         .filter(move |e| !e.disabled && e.subscribes_to(event_type, channels))
 }
 
-/// A message's first deliveries: one destination and one task per target endpoint, in the same order.
+/// A message's first work: the tasks to queue, the destinations to store with the message, and the endpoints
+/// its first deliveries go to. A plan has one of each per target endpoint, in the same order.
 #[derive(Debug, Default)]
 pub struct FanOut {
     pub destinations: Vec<Destination>,
