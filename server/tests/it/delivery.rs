@@ -352,65 +352,6 @@ async fn send_example_reaches_only_that_endpoint() {
     );
 }
 
-/// The API queues a message's fan-out before it stores the message; the worker must wait for a message that is
-/// not there yet, and drop the fan-out of one that will never be (its insert failed long ago).
-#[tokio::test]
-async fn fan_out_waits_for_its_message_and_drops_orphans() {
-    use std::sync::Arc;
-    use xwebhook_engine::clock::SystemClock;
-    use xwebhook_engine::delivery::{AddressPolicy, RecentMessages, Worker, WorkerConfig};
-    use xwebhook_engine::id::{AppId, MessageId, OrgId};
-    use xwebhook_engine::store::Task;
-    use xwebhook_engine::testsuite::fixtures::{application, endpoint, message};
-
-    let dir = tempfile::tempdir().expect("tempdir");
-    let stores = xwebhook::run::open_stores(&crate::helpers::test_config(dir.path(), &[]))
-        .await
-        .expect("stores");
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let worker = Worker::new(
-        stores.clone(),
-        WorkerConfig::new("t"),
-        AddressPolicy::allow_all(),
-        Arc::new(SystemClock),
-        Arc::new(xwebhook_engine::operational::Discard),
-        Arc::new(RecentMessages::new(RecentMessages::DEFAULT_BYTES)),
-    );
-    tokio::spawn(worker.run(shutdown.clone()));
-    let rx = Receiver::start().await;
-    let org = OrgId::generate();
-    let app = application(&org, None);
-    let mut ep = endpoint(&org, &app.id, None);
-    ep.url = rx.url("/late").try_into().expect("valid url");
-    let msg = message(&org, &app.id, "a.b", None, &[]);
-    let fan_out = |msg_id: MessageId, app_id: AppId| Task::fan_out(org.clone(), app_id, msg_id, None);
-
-    stores
-        .queue
-        .enqueue(vec![fan_out(msg.id.clone(), app.id.clone())])
-        .await
-        .expect("enqueue");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    stores.applications.create_application(&app).await.expect("app");
-    stores.endpoints.create_endpoint(&ep).await.expect("endpoint");
-    stores.messages.create_message(&msg, &[]).await.expect("message");
-    let got = rx.wait_for("/late", 1).await;
-    assert_eq!(header(&got[0], "webhook-id"), msg.id.as_str());
-
-    let long_ago = MessageId::lower_bound_at(chrono::Utc::now() - chrono::Duration::minutes(10));
-    stores
-        .queue
-        .enqueue(vec![fan_out(long_ago, app.id.clone())])
-        .await
-        .expect("enqueue");
-    eventually("the orphan fan-out to be dropped", || async {
-        let d = stores.queue.depths().await.expect("depths");
-        (d.ready + d.in_flight + d.scheduled == 0).then_some(())
-    })
-    .await;
-    shutdown.cancel();
-}
-
 #[tokio::test]
 async fn recover_resends_what_failed_in_the_window() {
     // One attempt and no retries, so the destinations fail at once.

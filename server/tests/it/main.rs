@@ -27,3 +27,4 @@ mod receiver;
 mod redis;
 mod retention;
 mod telemetry;
+mod worker;
