@@ -30,12 +30,20 @@ impl Drop for Cluster {
     }
 }
 
-/// A port nothing listens on right now. Another process could take it before the server binds it; the
-/// server then fails to start and the test says so.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
+/// A port nothing listens on right now and not in `taken`. Another process can still take it before the
+/// server binds it (tests run in parallel and bind ports of their own): `start_node` then tries again.
+fn free_port(taken: &[u16]) -> u16 {
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = listener.local_addr().expect("local address").port();
+        if !taken.contains(&port) {
+            return port;
+        }
+    }
 }
+
+/// Attempts at starting one node before the test gives up: each lost port race costs one.
+const NODE_ATTEMPTS: usize = 5;
 
 impl Cluster {
     fn start() -> Self {
@@ -47,23 +55,8 @@ impl Cluster {
             dir,
         };
         for _ in 0..MASTERS {
-            // The bus port is given explicitly: the default (port + 10000) may be taken or out of range.
-            let (port, bus) = (free_port(), free_port());
-            let server = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--cluster-port", &bus.to_string()])
-                .args(["--bind", "127.0.0.1", "--cluster-enabled", "yes"])
-                .arg("--cluster-config-file")
-                .arg(cluster.dir.join(format!("nodes-{port}.conf")))
-                .arg("--dir")
-                .arg(&cluster.dir)
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-                .stdout(Stdio::null())
-                .spawn()
-                .expect("start redis-server (is it installed?)");
-            cluster.servers.push(server);
-            cluster.ports.push(port);
+            cluster.start_node();
         }
-        cluster.wait_until(ping, "servers answering PING");
         let nodes: Vec<String> = cluster.ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let created = Command::new("redis-cli")
             .args(["--cluster", "create"])
@@ -78,6 +71,45 @@ impl Cluster {
             "cluster_state:ok on every node",
         );
         cluster
+    }
+
+    /// Starts one node and waits until it answers on its port as itself (its pid, so a server of another
+    /// test on that port does not count). A node that exits first lost a port to another process (its port
+    /// or its bus port was taken after `free_port` saw it free): it is started again on other ports.
+    fn start_node(&mut self) {
+        for _ in 0..NODE_ATTEMPTS {
+            // The bus port is given explicitly: the default (port + 10000) may be taken or out of range.
+            let port = free_port(&self.ports);
+            let bus = free_port(&[port]);
+            let mut server = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--cluster-port", &bus.to_string()])
+                .args(["--bind", "127.0.0.1", "--cluster-enabled", "yes"])
+                .arg("--cluster-config-file")
+                .arg(self.dir.join(format!("nodes-{port}.conf")))
+                .arg("--dir")
+                .arg(&self.dir)
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("start redis-server (is it installed?)");
+            let deadline = Instant::now() + READY_DEADLINE;
+            loop {
+                if serves(port, server.id()) {
+                    self.servers.push(server);
+                    self.ports.push(port);
+                    return;
+                }
+                if server.try_wait().expect("poll redis-server").is_some() {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    let _ = server.kill();
+                    panic!("the test cluster's node on port {port} never answered");
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("no cluster node started in {NODE_ATTEMPTS} attempts: every port pair was taken");
     }
 
     fn wait_until(&self, ready: impl Fn(u16) -> bool, what: &str) {
@@ -110,8 +142,9 @@ fn cli(port: u16, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
-fn ping(port: u16) -> bool {
-    cli(port, &["PING"]).contains("PONG")
+/// Whether the server on `port` is the process `pid`.
+fn serves(port: u16, pid: u32) -> bool {
+    cli(port, &["INFO", "server"]).contains(&format!("process_id:{pid}\r"))
 }
 
 fn info(port: u16) -> String {
