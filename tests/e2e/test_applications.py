@@ -12,10 +12,10 @@ from helpers import org_token, unique
 def test_create_and_get_by_id_and_uid(svix):
     uid = unique("app")
     app = svix.application.create(
-        ApplicationIn(name="Create Me", uid=uid, throttle_rate=7, metadata={"team": "e2e"})
+        ApplicationIn(name="Create Me", uid=uid, metadata={"team": "e2e"})
     )
     assert app.id.startswith("app_")
-    assert (app.name, app.uid, app.throttle_rate, app.metadata) == ("Create Me", uid, 7, {"team": "e2e"})
+    assert (app.name, app.uid, app.throttle_rate, app.metadata) == ("Create Me", uid, None, {"team": "e2e"})
     assert app.created_at == app.updated_at
 
     by_id = svix.application.get(app.id)

@@ -3,7 +3,7 @@
 import pytest
 from svix import Svix, SvixOptions
 from svix.api import EventTypeDeleteOptions, EventTypeListOptions
-from svix.exceptions import HttpError
+from svix.exceptions import HttpError, HTTPValidationError
 from svix.models import EventTypeIn, EventTypePatch, EventTypeUpsertIn
 
 from helpers import org_token, unique, unique_event_type
@@ -92,3 +92,13 @@ def test_delete_with_expunge_removes_for_good(own_org):
     # The name is free again.
     again = own_org.event_type.create(EventTypeIn(name="gone.for.good", description="back"))
     assert again.description == "back" and not again.archived
+
+
+def test_one_feature_flag_is_kept_and_more_are_refused(svix):
+    name = unique_event_type()
+    created = svix.event_type.create(EventTypeIn(name=name, description="flagged", feature_flags=["beta"]))
+    assert created.feature_flags == ["beta"]
+    with pytest.raises(HTTPValidationError) as e:
+        svix.event_type.patch(name, EventTypePatch(feature_flags=["beta", "gamma"]))
+    assert (e.value.status_code, e.value.detail[0].loc) == (422, ["body", "featureFlags"])
+    assert svix.event_type.get(name).feature_flags == ["beta"]

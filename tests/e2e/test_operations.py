@@ -4,12 +4,14 @@ send-example, recover, and expunging message and attempt content.
 The server runs with XWEBHOOK_RETRY_SCHEDULE=1,1: three attempts in all, one second apart.
 """
 
+import json
 from datetime import datetime, timedelta, timezone
 
 from svix.api import MessageAttemptListByMsgOptions
 from svix.models import (
     EndpointIn,
     EventExampleIn,
+    EventTypeIn,
     EventTypeUpsertIn,
     MessageIn,
     MessageStatus,
@@ -86,3 +88,15 @@ def test_expunge_message_and_attempt_content(svix, app, receiver):
 
     svix.message_attempt.expunge_content(app.id, msg.id, attempt.id)
     assert not svix.message_attempt.get(app.id, msg.id, attempt.id).response
+
+
+def test_send_example_picks_the_example_by_index(svix, app, receiver):
+    name = unique_event_type()
+    schemas = {"1": {"type": "object", "examples": [{"n": 0}, {"n": 1}]}}
+    svix.event_type.create(EventTypeIn(name=name, description="examples", schemas=schemas))
+    url, path = receiver.endpoint()
+    ep = svix.endpoint.create(app.id, EndpointIn(url=url))
+    first = svix.endpoint.send_example(app.id, ep.id, EventExampleIn(event_type=name))
+    second = svix.endpoint.send_example(app.id, ep.id, EventExampleIn(event_type=name, example_index=1))
+    assert (first.payload, second.payload) == ({"n": 0}, {"n": 1})
+    assert sorted(json.loads(d.body)["n"] for d in receiver.wait_for(path, 2)) == [0, 1]

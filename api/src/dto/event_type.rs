@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use xwebhook_engine::domain::{Description, EventType, EventTypeName, Schemas};
 
 use super::double_option;
+use super::not_supported::NotSupported;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -26,9 +27,11 @@ pub struct EventTypeIn {
     pub schemas: Option<Schemas>,
     #[serde(default)]
     pub feature_flag: Option<String>,
-    /// Newer SDKs send a list; one flag is kept.
+    /// Newer SDKs send a list; Xwebhook keeps one flag per event type and refuses more.
     #[serde(default)]
     pub feature_flags: Option<Vec<String>>,
+    #[serde(default)]
+    pub group_name: NotSupported,
 }
 
 /// PUT body: an event type without its name (the path names it).
@@ -48,9 +51,11 @@ pub struct EventTypeUpdate {
     pub schemas: Option<Schemas>,
     #[serde(default)]
     pub feature_flag: Option<String>,
-    /// Newer SDKs send a list; one flag is kept.
+    /// Newer SDKs send a list; Xwebhook keeps one flag per event type and refuses more.
     #[serde(default)]
     pub feature_flags: Option<Vec<String>>,
+    #[serde(default)]
+    pub group_name: NotSupported,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -71,6 +76,8 @@ pub struct EventTypePatch {
     pub feature_flag: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub feature_flags: Option<Option<Vec<String>>>,
+    #[serde(default)]
+    pub group_name: NotSupported,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -102,9 +109,4 @@ impl EventTypeOut {
             updated_at: e.updated_at,
         }
     }
-}
-
-/// The one feature flag kept from the contract's `featureFlag` or a newer SDK's `featureFlags`.
-pub fn one_flag(single: Option<String>, many: Option<Vec<String>>) -> Option<String> {
-    single.or_else(|| many.and_then(|m| m.into_iter().next()))
 }

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use xwebhook_engine::domain::{Channel, EventTypeName, Message, Payload, Uid};
 
 use super::application::ApplicationIn;
+use super::not_supported::NotSupported;
 
 /// Payloads are kept this many days unless the sender asks otherwise.
 pub use xwebhook_engine::intake::DEFAULT_RETENTION_DAYS;
@@ -34,6 +35,15 @@ pub struct MessageIn {
     /// Creates the application on the fly when it does not exist.
     #[serde(default)]
     pub application: Option<ApplicationIn>,
+    #[serde(default)]
+    pub deliver_at: NotSupported,
+    #[serde(default)]
+    pub tags: NotSupported,
+    #[serde(default)]
+    pub transformations_params: NotSupported,
+    /// Not supported by Xwebhook: retention is kept in days (`payloadRetentionPeriod`).
+    #[serde(default)]
+    pub payload_retention_hours: NotSupported,
 }
 
 /// Would a message of this event type, on these channels, reach any endpoint now?

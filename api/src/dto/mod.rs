@@ -9,6 +9,7 @@ pub mod attempt;
 pub mod endpoint;
 pub mod event_type;
 pub mod message;
+pub mod not_supported;
 
 use serde::{Deserialize, Deserializer};
 

@@ -15,14 +15,27 @@ use crate::extract::{JsonBody, QueryParams};
 use crate::pagination::{ListResponse, list_query};
 use crate::state::AppState;
 
+/// The SDK's filters of the application list, not implemented: the list is every application.
+const EXCLUDE_FILTERS: [&str; 3] = [
+    "exclude_apps_with_no_endpoints",
+    "exclude_apps_with_disabled_endpoints",
+    "exclude_apps_with_svix_play_endpoints",
+];
+
 #[utoipa::path(get, path = "/api/v1/app", tag = "Application",
-    params(("limit" = Option<u64>, Query, format = "uint64"), ("iterator" = Option<String>, Query), ("order" = Option<String>, Query)),
+    params(("limit" = Option<u64>, Query, format = "uint64"), ("iterator" = Option<String>, Query), ("order" = Option<String>, Query),
+        ("exclude_apps_with_no_endpoints" = Option<bool>, Query, description = "Not supported by Xwebhook when true: leave it out or send false"),
+        ("exclude_apps_with_disabled_endpoints" = Option<bool>, Query, description = "Not supported by Xwebhook when true: leave it out or send false"),
+        ("exclude_apps_with_svix_play_endpoints" = Option<bool>, Query, description = "Not supported by Xwebhook when true: leave it out or send false (Xwebhook has no Svix Play endpoints, so false is what it does)")),
     responses((status = 200, body = ListResponse<ApplicationOut>)))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
     q: QueryParams,
 ) -> ApiResult<Json<ListResponse<ApplicationOut>>> {
+    for exclude in EXCLUDE_FILTERS {
+        q.not_supported_if_true(exclude)?;
+    }
     let query = list_query(&q, Order::Ascending)?;
     let rows = state
         .stores
@@ -70,7 +83,8 @@ pub async fn create_application(
         org_id: auth.org_id.clone(),
         uid: body.uid,
         name: body.name.into(),
-        rate_limit: body.rate_limit.or(body.throttle_rate),
+        // An application-wide rate is refused at the edge (`NotSupported`) until it is enforced.
+        rate_limit: None,
         metadata: body.metadata.map(Into::into).unwrap_or_default(),
         created_at: now,
         updated_at: now,
@@ -111,7 +125,6 @@ pub async fn upsert(
             check_uid(body.uid.as_ref())?;
             app.name = body.name.into();
             app.uid = body.uid.or(app.uid);
-            app.rate_limit = body.rate_limit.or(body.throttle_rate);
             app.metadata = body.metadata.map(Into::into).unwrap_or_default();
             app.updated_at = state.clock.now();
             state.stores.applications.update_application(&app).await?;
@@ -147,9 +160,6 @@ pub async fn patch(
     }
     if let Some(uid) = body.uid {
         app.uid = uid;
-    }
-    if let Some(rate) = body.rate_limit.or(body.throttle_rate) {
-        app.rate_limit = rate;
     }
     if let Some(metadata) = body.metadata {
         app.metadata = metadata.into();

@@ -26,7 +26,14 @@ fn status(q: &QueryParams) -> ApiResult<Option<MessageStatus>> {
         .transpose()
 }
 
+/// Newer SDKs send `expanded_statuses=true` by default, asking for the Canceled status (4). Nothing cancels a
+/// delivery here, so that status never appears and both values list the same; the value is still checked.
+fn expanded_statuses(q: &QueryParams) -> ApiResult<()> {
+    q.bool("expanded_statuses").map(drop)
+}
+
 fn attempt_filter(q: &QueryParams) -> ApiResult<AttemptFilter> {
+    expanded_statuses(q)?;
     let class = q.parse::<u16>("status_code_class")?;
     if let Some(c) = class.filter(|c| ![0, 100, 200, 300, 400, 500].contains(c)) {
         return Err(ApiError::invalid(
@@ -55,7 +62,9 @@ fn attempt_out(with_content: bool) -> impl Fn(xwebhook_engine::domain::Attempt) 
     params(("app_id" = String, Path), ("endpoint_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"),
         ("iterator" = Option<String>, Query), ("status" = Option<u8>, Query), ("status_code_class" = Option<u16>, Query),
         ("channel" = Option<String>, Query), ("before" = Option<String>, Query), ("after" = Option<String>, Query),
-        ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query)),
+        ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query), ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: messages have no tags yet, so a tag is refused (422)"),
+        ("with_msg" = Option<bool>, Query, description = "Not supported by Xwebhook when true: attempts are listed without their message (leave it out or send false)"),
+        ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
     responses((status = 200, body = ListResponse<MessageAttemptOut>)))]
 pub async fn list_by_endpoint(
     State(state): State<AppState>,
@@ -63,11 +72,12 @@ pub async fn list_by_endpoint(
     Path((app_id, endpoint_id)): Path<(String, String)>,
     q: QueryParams,
 ) -> ApiResult<Json<ListResponse<MessageAttemptOut>>> {
-    let app = lookup::application(&state, &auth, &app_id).await?;
-    let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
     let query = list_query(&q, Order::Descending)?;
     let filter = attempt_filter(&q)?;
     let with_content = q.bool("with_content")?.unwrap_or(true);
+    q.not_supported_if_true("with_msg")?;
+    let app = lookup::application(&state, &auth, &app_id).await?;
+    let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
     let rows = state
         .stores
         .attempts
@@ -81,7 +91,8 @@ pub async fn list_by_endpoint(
     params(("app_id" = String, Path), ("msg_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"),
         ("iterator" = Option<String>, Query), ("status" = Option<u8>, Query), ("status_code_class" = Option<u16>, Query),
         ("channel" = Option<String>, Query), ("endpoint_id" = Option<String>, Query), ("before" = Option<String>, Query),
-        ("after" = Option<String>, Query), ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query)),
+        ("after" = Option<String>, Query), ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query),
+        ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: messages have no tags yet, so a tag is refused (422)"), ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
     responses((status = 200, body = ListResponse<MessageAttemptOut>)))]
 pub async fn list_by_message(
     State(state): State<AppState>,
@@ -89,9 +100,9 @@ pub async fn list_by_message(
     Path((app_id, msg_id)): Path<(String, String)>,
     q: QueryParams,
 ) -> ApiResult<Json<ListResponse<MessageAttemptOut>>> {
-    let (app, msg) = message::load(&state, &auth, &app_id, &msg_id).await?;
     let query = list_query(&q, Order::Descending)?;
     let mut filter = attempt_filter(&q)?;
+    let (app, msg) = message::load(&state, &auth, &app_id, &msg_id).await?;
     if let Some(segment) = q.get("endpoint_id") {
         filter.endpoint_id = Some(match lookup::endpoint(&state, &app, segment).await {
             Ok(endpoint) => endpoint.id,
@@ -111,13 +122,15 @@ pub async fn list_by_message(
 }
 
 #[utoipa::path(get, path = "/api/v1/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}", tag = "Message Attempt",
-    params(("app_id" = String, Path), ("msg_id" = String, Path), ("attempt_id" = String, Path)),
+    params(("app_id" = String, Path), ("msg_id" = String, Path), ("attempt_id" = String, Path), ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
     responses((status = 200, body = MessageAttemptOut)))]
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
     Path((app_id, msg_id, attempt_id)): Path<(String, String, String)>,
+    q: QueryParams,
 ) -> ApiResult<Json<MessageAttemptOut>> {
+    expanded_statuses(&q)?;
     let (app, msg) = message::load(&state, &auth, &app_id, &msg_id).await?;
     let attempt_id = id(&attempt_id, "attempt_id", AttemptId::parse)?;
     let attempt = state
@@ -170,7 +183,7 @@ pub async fn list_destinations(
     params(("app_id" = String, Path), ("endpoint_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"),
         ("iterator" = Option<String>, Query), ("channel" = Option<String>, Query), ("status" = Option<u8>, Query),
         ("before" = Option<String>, Query), ("after" = Option<String>, Query), ("with_content" = Option<bool>, Query),
-        ("event_types" = Option<Vec<String>>, Query)),
+        ("event_types" = Option<Vec<String>>, Query), ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: messages have no tags yet, so a tag is refused (422)"), ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
     responses((status = 200, body = ListResponse<EndpointMessageOut>)))]
 pub async fn list_endpoint_messages(
     State(state): State<AppState>,
@@ -178,14 +191,15 @@ pub async fn list_endpoint_messages(
     Path((app_id, endpoint_id)): Path<(String, String)>,
     q: QueryParams,
 ) -> ApiResult<Json<ListResponse<EndpointMessageOut>>> {
-    let app = lookup::application(&state, &auth, &app_id).await?;
-    let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
     let query = list_query(&q, Order::Descending)?;
     let filter = DestinationFilter {
         common: message_filter(&q)?,
         status: status(&q)?,
     };
+    expanded_statuses(&q)?;
     let with_content = q.bool("with_content")?.unwrap_or(true);
+    let app = lookup::application(&state, &auth, &app_id).await?;
+    let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
     let rows = state
         .stores
         .attempts

@@ -7,7 +7,8 @@ use xwebhook_engine::domain::{EventType, EventTypeName, Schemas};
 use xwebhook_engine::store::{Order, Page};
 
 use crate::auth::Auth;
-use crate::dto::event_type::{EventTypeIn, EventTypeOut, EventTypePatch, EventTypeUpdate, one_flag};
+use crate::dto::event_type::{EventTypeIn, EventTypeOut, EventTypePatch, EventTypeUpdate};
+use crate::dto::not_supported::NotSupported;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, QueryParams};
 use crate::pagination::{ListResponse, list_query};
@@ -48,6 +49,24 @@ fn check_schemas(schemas: Option<&Schemas>) -> ApiResult<()> {
     Ok(())
 }
 
+/// The one feature flag an event type keeps, from the contract's `featureFlag` or a newer SDK's `featureFlags`.
+fn one_flag(single: Option<String>, many: Option<Vec<String>>) -> ApiResult<Option<String>> {
+    let many = at_most_one_flag(many)?;
+    Ok(single.or(many))
+}
+
+/// A list of flags is refused when it holds more than one, rather than cut short in silence.
+fn at_most_one_flag(many: Option<Vec<String>>) -> ApiResult<Option<String>> {
+    match many {
+        Some(list) if list.len() > 1 => Err(ApiError::invalid(
+            &["body", "featureFlags"],
+            "Xwebhook keeps one feature flag per event type: give at most one",
+        )),
+        Some(list) => Ok(list.into_iter().next()),
+        None => Ok(None),
+    }
+}
+
 fn check_feature_flag(flag: Option<&String>) -> ApiResult<()> {
     match flag {
         Some(f) if f.parse::<EventTypeName>().is_err() => Err(ApiError::invalid(
@@ -86,7 +105,7 @@ pub async fn create(
     auth: Auth,
     JsonBody(body): JsonBody<EventTypeIn>,
 ) -> ApiResult<(StatusCode, Json<EventTypeOut>)> {
-    let feature_flag = one_flag(body.feature_flag, body.feature_flags);
+    let feature_flag = one_flag(body.feature_flag, body.feature_flags)?;
     check_feature_flag(feature_flag.as_ref())?;
     check_schemas(body.schemas.as_ref())?;
     let now = state.clock.now();
@@ -127,7 +146,7 @@ pub async fn upsert(
     Path(segment): Path<String>,
     JsonBody(body): JsonBody<EventTypeUpdate>,
 ) -> ApiResult<(StatusCode, Json<EventTypeOut>)> {
-    let feature_flag = one_flag(body.feature_flag, body.feature_flags);
+    let feature_flag = one_flag(body.feature_flag, body.feature_flags)?;
     check_feature_flag(feature_flag.as_ref())?;
     check_schemas(body.schemas.as_ref())?;
     match load(&state, &auth, &segment).await {
@@ -150,6 +169,7 @@ pub async fn upsert(
                 schemas: body.schemas,
                 feature_flag,
                 feature_flags: None,
+                group_name: NotSupported,
             };
             create(State(state), auth, JsonBody(body)).await
         }
@@ -168,7 +188,7 @@ pub async fn patch(
     let mut t = load(&state, &auth, &segment).await?;
     let flag = match (body.feature_flag, body.feature_flags) {
         (Some(single), _) => Some(single),
-        (None, Some(many)) => Some(many.and_then(|m| m.into_iter().next())),
+        (None, Some(many)) => Some(at_most_one_flag(many)?),
         (None, None) => None,
     };
     if let Some(flag) = flag {

@@ -1,5 +1,5 @@
 //! `/endpoint/{id}/send-example`: sends one example event to one endpoint, to test a receiver. `svix.ping`
-//! always exists; any other event type sends the first example of its JSON schema.
+//! always exists; any other event type sends an example of its JSON schema (the first, or `exampleIndex`).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,6 +12,7 @@ use xwebhook_engine::id::MessageId;
 use super::lookup;
 use crate::auth::Auth;
 use crate::dto::message::{DEFAULT_RETENTION_DAYS, MessageOut};
+use crate::dto::not_supported::NotSupported;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
 use crate::state::AppState;
@@ -23,6 +24,13 @@ const PING: &str = "svix.ping";
 pub struct EventExampleIn {
     #[schema(value_type = String)]
     pub event_type: EventTypeName,
+    /// Which of the schema's `examples` to send (default 0, the first); ignored for `svix.ping`.
+    #[serde(default)]
+    pub example_index: Option<u32>,
+    /// Not supported by Xwebhook: a custom payload, which Svix keeps for allow-listed customers.
+    #[serde(default)]
+    #[expect(dead_code, reason = "its type refuses any value; there is nothing to read")]
+    pub payload: NotSupported,
 }
 
 #[utoipa::path(post, path = "/api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example", tag = "Endpoint",
@@ -36,7 +44,8 @@ pub async fn send_example(
 ) -> ApiResult<Json<MessageOut>> {
     let app = lookup::application(&state, &auth, &app_id).await?;
     let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
-    let payload = example_payload(&state, &auth, &body.event_type).await?;
+    let index = body.example_index.unwrap_or(0);
+    let payload = example_payload(&state, &auth, &body.event_type, index).await?;
     let message = Message {
         id: MessageId::generate(),
         org_id: app.org_id.clone(),
@@ -52,7 +61,12 @@ pub async fn send_example(
     Ok(Json(MessageOut::new(message, true)))
 }
 
-async fn example_payload(state: &AppState, auth: &Auth, name: &EventTypeName) -> ApiResult<Payload> {
+async fn example_payload(
+    state: &AppState,
+    auth: &Auth,
+    name: &EventTypeName,
+    index: u32,
+) -> ApiResult<Payload> {
     let example = if name.as_str() == PING {
         serde_json::json!({"success": true})
     } else {
@@ -64,7 +78,17 @@ async fn example_payload(state: &AppState, auth: &Auth, name: &EventTypeName) ->
         let schemas = event_type
             .and_then(|t| t.schemas)
             .ok_or_else(|| no_example(name))?;
-        first_example(&schemas).ok_or_else(|| no_example(name))?
+        let examples = examples(&schemas).ok_or_else(|| no_example(name))?;
+        let at = usize::try_from(index).unwrap_or(usize::MAX);
+        examples.get(at).cloned().ok_or_else(|| {
+            ApiError::invalid(
+                &["body", "exampleIndex"],
+                format!(
+                    "event type `{name}` has {} examples; {index} is past the last",
+                    examples.len()
+                ),
+            )
+        })?
     };
     let raw = RawValue::from_string(example.to_string()).map_err(|e| ApiError::Internal(Box::new(e)))?;
     Payload::from_raw(raw).map_err(|_| {
@@ -82,8 +106,9 @@ fn no_example(name: &EventTypeName) -> ApiError {
     )
 }
 
-/// Svix keeps schemas by version (`{"1": {…json schema…}}`); the newest version's first `examples` entry wins.
-fn first_example(schemas: &Value) -> Option<Value> {
+/// Svix keeps schemas by version (`{"1": {…json schema…}}`); the newest version's `examples` are sent. `None`
+/// when it has none.
+fn examples(schemas: &Value) -> Option<&Vec<Value>> {
     let versions = schemas.as_object()?;
     let newest = versions
         .keys()
@@ -91,28 +116,35 @@ fn first_example(schemas: &Value) -> Option<Value> {
         .max()
         .map(|(_, k)| k);
     let schema = newest.and_then(|k| versions.get(k)).unwrap_or(schemas);
-    schema.get("examples")?.as_array()?.first().cloned()
+    schema
+        .get("examples")?
+        .as_array()
+        .filter(|examples| !examples.is_empty())
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::first_example;
+    use super::examples;
 
     #[test]
-    fn picks_the_newest_versions_first_example() {
+    fn picks_the_newest_versions_examples() {
         let cases = [
             (
                 json!({"1": {"examples": [{"a": 1}]}, "2": {"examples": [{"b": 2}, {"c": 3}]}}),
-                Some(json!({"b": 2})),
+                Some(vec![json!({"b": 2}), json!({"c": 3})]),
             ),
-            (json!({"examples": [{"flat": true}]}), Some(json!({"flat": true}))),
+            (
+                json!({"examples": [{"flat": true}]}),
+                Some(vec![json!({"flat": true})]),
+            ),
+            (json!({"1": {"examples": []}}), None),
             (json!({"1": {"type": "object"}}), None),
             (json!([1, 2]), None),
         ];
         for (schemas, expected) in cases {
-            assert_eq!(first_example(&schemas), expected, "{schemas}");
+            assert_eq!(examples(&schemas), expected.as_ref(), "{schemas}");
         }
     }
 }

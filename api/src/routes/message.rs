@@ -133,7 +133,8 @@ async fn app_for_message(
 #[utoipa::path(get, path = "/api/v1/app/{app_id}/msg", tag = "Message",
     params(("app_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"), ("iterator" = Option<String>, Query),
         ("channel" = Option<String>, Query), ("before" = Option<String>, Query), ("after" = Option<String>, Query),
-        ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query)),
+        ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query),
+        ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: messages have no tags yet, so a tag is refused (422)")),
     responses((status = 200, body = ListResponse<MessageOut>)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -141,10 +142,10 @@ pub async fn list(
     Path(app_id): Path<String>,
     q: QueryParams,
 ) -> ApiResult<Json<ListResponse<MessageOut>>> {
-    let app = lookup::application(&state, &auth, &app_id).await?;
     let query = list_query(&q, Order::Descending)?;
     let filter = message_filter(&q)?;
     let with_content = q.bool("with_content")?.unwrap_or(true);
+    let app = lookup::application(&state, &auth, &app_id).await?;
     let rows = state
         .stores
         .messages
@@ -154,8 +155,10 @@ pub async fn list(
     Ok(Json(page.map(|m| MessageOut::new(m, with_content)).into()))
 }
 
-/// The `before`, `after`, `event_types` and `channel` filters shared by message and attempt listings.
+/// The `before`, `after`, `event_types` and `channel` filters shared by message and attempt listings (and
+/// their `tag`, refused until messages have tags).
 pub fn message_filter(q: &QueryParams) -> ApiResult<MessageFilter> {
+    q.not_supported("tag")?;
     Ok(MessageFilter {
         before: q.datetime("before")?,
         after: q.datetime("after")?,

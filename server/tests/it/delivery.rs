@@ -308,7 +308,7 @@ async fn event_id_is_unique_per_application() {
 async fn send_example_reaches_only_that_endpoint() {
     let app = spawn_app().await;
     let rx = Receiver::start().await;
-    let schemas = json!({"1": {"type": "object", "examples": [{"invoice": 42}]}});
+    let schemas = json!({"1": {"type": "object", "examples": [{"invoice": 42}, {"invoice": 43}]}});
     app.create(
         "/event-type",
         json!({"name": "invoice.paid", "description": "d", "schemas": schemas}),
@@ -334,15 +334,28 @@ async fn send_example_reaches_only_that_endpoint() {
         .call("POST", &path, Some(json!({"eventType": "invoice.paid"})))
         .await;
     assert_eq!(status, 200);
-    let got = rx.wait_for("/example", 2).await;
+    let second = json!({"eventType": "invoice.paid", "exampleIndex": 1});
+    let (status, out) = app.call("POST", &path, Some(second)).await;
+    assert_eq!((status, &out["payload"]), (200, &json!({"invoice": 43})), "{out}");
+    let past = json!({"eventType": "invoice.paid", "exampleIndex": 2});
+    let (status, err) = app.call("POST", &path, Some(past)).await;
+    assert_eq!(
+        (status, &err["detail"][0]["loc"]),
+        (422, &json!(["body", "exampleIndex"])),
+        "{err}"
+    );
+    let got = rx.wait_for("/example", 3).await;
     let bodies: Vec<Value> = got
         .iter()
         .map(|r| serde_json::from_slice(&r.body).expect("json"))
         .collect();
-    assert!(
-        bodies.contains(&json!({"success": true})) && bodies.contains(&json!({"invoice": 42})),
-        "{bodies:?}"
-    );
+    for expected in [
+        json!({"success": true}),
+        json!({"invoice": 42}),
+        json!({"invoice": 43}),
+    ] {
+        assert!(bodies.contains(&expected), "{expected} not in {bodies:?}");
+    }
     assert!(got.iter().all(|r| signed_by(r, &secret)));
     let (status, err) = app.call("POST", &path, Some(json!({"eventType": "plain"}))).await;
     assert_eq!(status, 422, "{err}");

@@ -26,5 +26,6 @@ mod readiness;
 mod receiver;
 mod redis;
 mod retention;
+mod sdk_fields;
 mod telemetry;
 mod worker;

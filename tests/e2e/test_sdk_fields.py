@@ -1,0 +1,55 @@
+"""No SDK field is ignored in silence: fields Xwebhook does not implement are refused by name (422), and the
+list of the SDK's requests that the server's tests walk (tests/sdk/requests.json) is the pinned SDK's."""
+
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from svix.api import ApplicationListOptions, MessageListOptions
+from svix.exceptions import HTTPValidationError
+from svix.models import ApplicationIn, EventTypeIn, MessageIn
+
+from helpers import unique, unique_event_type
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_checked_in_request_list_is_the_pinned_sdks():
+    made = subprocess.run(
+        [sys.executable, str(REPO / "scripts/sdk-requests"), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert made == (REPO / "tests/sdk/requests.json").read_text(), (
+        "the pinned SDK's requests changed: run `.venv-e2e/bin/python scripts/sdk-requests` and make each new "
+        "field work or refuse it (NotSupported)"
+    )
+
+
+def refused(call, loc):
+    with pytest.raises(HTTPValidationError) as e:
+        call()
+    assert e.value.status_code == 422
+    assert e.value.detail[0].loc == loc
+    assert "not supported by Xwebhook" in e.value.detail[0].msg
+
+
+def test_unsupported_body_fields_are_refused_by_name(svix, app):
+    in_an_hour = datetime.now(timezone.utc) + timedelta(hours=1)
+    message = dict(event_type="user.created", payload={"a": 1})
+    refused(lambda: svix.message.create(app.id, MessageIn(**message, deliver_at=in_an_hour)), ["body", "deliverAt"])
+    refused(lambda: svix.message.create(app.id, MessageIn(**message, tags=["t"])), ["body", "tags"])
+    refused(lambda: svix.application.create(ApplicationIn(name="throttled", throttle_rate=5)),
+            ["body", "throttleRate"])
+    refused(lambda: svix.event_type.create(EventTypeIn(name=unique_event_type(), description="d", group_name="g")),
+            ["body", "groupName"])
+    # Nothing was stored by the refused calls.
+    assert svix.message.list(app.id).data == []
+
+
+def test_unsupported_query_parameters_are_refused_by_name(svix, app):
+    refused(lambda: svix.message.list(app.id, MessageListOptions(tag="t")), ["query", "tag"])
+    refused(lambda: svix.application.list(ApplicationListOptions(exclude_apps_with_no_endpoints=True)),
+            ["query", "exclude_apps_with_no_endpoints"])
+    # `false` asks for what Xwebhook does anyway.
+    assert svix.application.list(ApplicationListOptions(exclude_apps_with_no_endpoints=False)).data
