@@ -186,6 +186,7 @@ mod tests {
             app_id: None,
             token: None,
             capabilities: None,
+            feature_flags: None,
         }
     }
 

@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use xwebhook_engine::domain::EventType;
 use xwebhook_engine::id::{AppId, OrgId};
 
 use crate::access::Capability;
@@ -39,6 +40,9 @@ struct Claims {
     /// The portal session an application token was issued for (`sessionId`), so that it can be expired with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sid: Option<String>,
+    /// An application token's feature flags (`featureFlags`); absent means none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ff: Option<Vec<String>>,
 }
 
 /// Who is calling: an organization, or one application of it.
@@ -51,6 +55,9 @@ pub struct Auth {
     pub token: Option<TokenId>,
     /// What an application token may do; `None` is everything (organization tokens).
     pub capabilities: Option<Vec<Capability>>,
+    /// The feature flags an application token holds, which decide the event types it sees; `None`: an
+    /// organization token, which sees every event type.
+    pub feature_flags: Option<Vec<String>>,
 }
 
 /// What identifies a revocable token: its unique id, and when it expires anyway (so when its revocation can be
@@ -91,6 +98,13 @@ impl Auth {
             .is_none_or(|held| held.iter().any(|h| h.grants(capability)))
     }
 
+    /// An event type flagged for some users only is absent to a token that holds none of its flags.
+    pub fn can_see_event_type(&self, event_type: &EventType) -> bool {
+        self.feature_flags
+            .as_ref()
+            .is_none_or(|held| event_type.visible_with(held))
+    }
+
     /// An application-scoped token sees only its own application; anything else is absent to it.
     pub fn can_see(&self, app: &AppId) -> bool {
         self.app_id.as_ref().is_none_or(|own| own == app)
@@ -112,6 +126,7 @@ pub struct PortalGrant {
     /// `None`: every capability.
     pub capabilities: Option<Vec<Capability>>,
     pub session_id: Option<String>,
+    pub feature_flags: Vec<String>,
 }
 
 /// A token could not be made: the claims did not encode. Plain claims never meet it, but the encoder's API
@@ -158,6 +173,7 @@ impl JwtAuth {
                 app_id: None,
                 token: None,
                 capabilities: None,
+                feature_flags: None,
             });
         }
         let app_id = AppId::parse(&claims.sub).map_err(|_| {
@@ -183,6 +199,7 @@ impl JwtAuth {
             app_id: Some(app_id),
             token,
             capabilities: claims.caps,
+            feature_flags: Some(claims.ff.unwrap_or_default()),
         })
     }
 
@@ -198,6 +215,7 @@ impl JwtAuth {
             jti: None,
             caps: None,
             sid: None,
+            ff: None,
         })
     }
 
@@ -213,6 +231,7 @@ impl JwtAuth {
             ttl_secs,
             capabilities: None,
             session_id: None,
+            feature_flags: Vec::new(),
         };
         self.issue_portal_token(org, app, now, &grant)
     }
@@ -236,6 +255,7 @@ impl JwtAuth {
             jti: Some(ulid::Ulid::new().to_string()),
             caps: grant.capabilities.clone(),
             sid: grant.session_id.clone(),
+            ff: (!grant.feature_flags.is_empty()).then(|| grant.feature_flags.clone()),
         })
     }
 
@@ -323,6 +343,7 @@ mod tests {
                 app_id: None,
                 token: None,
                 capabilities: None,
+                feature_flags: None,
             })
         );
         let scoped = jwt
@@ -334,6 +355,29 @@ mod tests {
         let again = jwt.verify(&jwt.issue_app_token(&org, &app, now, 60).expect("token"));
         let again_id = again.ok().and_then(|a| a.token).expect("revocable");
         assert_ne!(id.jti, again_id.jti, "every app token has its own id");
+    }
+
+    #[test]
+    fn a_portal_token_carries_its_feature_flags_and_none_means_none() {
+        let jwt = JwtAuth::new(b"test-secret");
+        let (org, app, now) = (
+            OrgId::generate(),
+            AppId::generate(),
+            chrono::Utc::now().timestamp(),
+        );
+        let grant = PortalGrant {
+            ttl_secs: 60,
+            capabilities: None,
+            session_id: None,
+            feature_flags: vec!["beta".into()],
+        };
+        let flagged = jwt.verify(&jwt.issue_portal_token(&org, &app, now, &grant).expect("token"));
+        assert_eq!(
+            flagged.expect("verifies").feature_flags,
+            Some(vec!["beta".to_owned()])
+        );
+        let plain = jwt.verify(&jwt.issue_app_token(&org, &app, now, 60).expect("token"));
+        assert_eq!(plain.expect("verifies").feature_flags, Some(Vec::new()));
     }
 
     #[test]
@@ -365,6 +409,7 @@ mod tests {
                 jti: None,
                 caps: None,
                 sid: None,
+                ff: None,
             })
             .expect("token");
         assert!(jwt.verify(&no_org).is_err());
@@ -386,6 +431,7 @@ mod tests {
                 jti: None,
                 caps: None,
                 sid: None,
+                ff: None,
             })
             .expect("token");
         assert_eq!(

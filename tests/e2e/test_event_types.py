@@ -4,7 +4,7 @@ import pytest
 from svix import Svix, SvixOptions
 from svix.api import EventTypeDeleteOptions, EventTypeListOptions
 from svix.exceptions import HttpError, HTTPValidationError
-from svix.models import EventTypeIn, EventTypePatch, EventTypeUpsertIn
+from svix.models import AppPortalAccessIn, EndpointIn, EventTypeIn, EventTypePatch, EventTypeUpsertIn
 
 from helpers import org_token, unique, unique_event_type
 
@@ -94,11 +94,48 @@ def test_delete_with_expunge_removes_for_good(own_org):
     assert again.description == "back" and not again.archived
 
 
-def test_one_feature_flag_is_kept_and_more_are_refused(svix):
+
+def test_feature_flags_and_group_name_are_kept(svix):
     name = unique_event_type()
-    created = svix.event_type.create(EventTypeIn(name=name, description="flagged", feature_flags=["beta"]))
-    assert created.feature_flags == ["beta"]
+    created = svix.event_type.create(
+        EventTypeIn(name=name, description="flagged", feature_flags=["beta", "gamma"], group_name="billing")
+    )
+    assert (created.feature_flags, created.feature_flag, created.group_name) == (["beta", "gamma"], "beta", "billing")
+    patched = svix.event_type.patch(name, EventTypePatch(feature_flags=["delta"], group_name=None))
+    assert (patched.feature_flags, patched.group_name) == (["delta"], None)
+    assert svix.event_type.get(name).feature_flags == ["delta"]
     with pytest.raises(HTTPValidationError) as e:
-        svix.event_type.patch(name, EventTypePatch(feature_flags=["beta", "gamma"]))
+        svix.event_type.patch(name, EventTypePatch(feature_flags=["not a flag"]))
     assert (e.value.status_code, e.value.detail[0].loc) == (422, ["body", "featureFlags"])
-    assert svix.event_type.get(name).feature_flags == ["beta"]
+
+
+def test_a_flagged_event_type_is_seen_only_by_portal_tokens_with_its_flag(server, svix, app):
+    flagged, plain = unique_event_type(), unique_event_type()
+    svix.event_type.create(EventTypeIn(name=flagged, description="beta only", feature_flags=["beta"]))
+    svix.event_type.create(EventTypeIn(name=plain, description="for all"))
+
+    def portal(flags):
+        token = svix.authentication.app_portal_access(app.id, AppPortalAccessIn(feature_flags=flags)).token
+        return Svix(token, SvixOptions(server_url=server.url, retry_schedule=[]))
+
+    def listed(client):
+        names = set()
+        options = EventTypeListOptions(limit=250)
+        while True:
+            page = client.event_type.list(options)
+            names |= {t.name for t in page.data}
+            if page.done:
+                return names
+            options = EventTypeListOptions(limit=250, iterator=page.iterator)
+
+    beta, nothing = portal(["beta"]), portal([])
+    assert {flagged, plain} <= listed(beta)
+    assert plain in listed(nothing) and flagged not in listed(nothing)
+    assert beta.event_type.get(flagged).name == flagged
+    with pytest.raises(HttpError) as e:
+        nothing.event_type.get(flagged)
+    assert e.value.status_code == 404
+    with pytest.raises(HTTPValidationError) as e:
+        nothing.endpoint.create(app.id, EndpointIn(url="https://example.com/hook", event_types=[flagged]))
+    assert e.value.detail[0].loc == ["body", "filterTypes"]
+    assert flagged in listed(svix)

@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 from svix.api import ApplicationListOptions, MessageListOptions
 from svix.exceptions import HTTPValidationError
-from svix.models import ApplicationIn, EventTypeIn, MessageIn
-
-from helpers import unique, unique_event_type
+from svix.models import ApplicationIn, EventExampleIn, MessageIn
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,8 +39,9 @@ def test_unsupported_body_fields_are_refused_by_name(svix, app):
     refused(lambda: svix.message.create(app.id, MessageIn(**message, tags=["t"])), ["body", "tags"])
     refused(lambda: svix.application.create(ApplicationIn(name="throttled", throttle_rate=5)),
             ["body", "throttleRate"])
-    refused(lambda: svix.event_type.create(EventTypeIn(name=unique_event_type(), description="d", group_name="g")),
-            ["body", "groupName"])
+    refused(lambda: svix.endpoint.send_example(app.id, "ep_unknown", EventExampleIn(event_type="svix.ping",
+                                                                                      payload={"custom": 1})),
+            ["body", "payload"])
     # Nothing was stored by the refused calls.
     assert svix.message.list(app.id).data == []
 

@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 use xwebhook_engine::domain::{Description, EventType, EventTypeName, Schemas};
 
 use super::double_option;
-use super::not_supported::NotSupported;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -25,13 +24,16 @@ pub struct EventTypeIn {
     #[serde(default)]
     #[schema(value_type = Option<HashMap<String, Object>>)]
     pub schemas: Option<Schemas>,
+    /// The contract's single flag; `featureFlags` wins when both are given.
     #[serde(default)]
     pub feature_flag: Option<String>,
-    /// Newer SDKs send a list; Xwebhook keeps one flag per event type and refuses more.
+    /// Portal tokens see the event type only if they hold one of these (at most 32 flags, each like an event
+    /// type name).
     #[serde(default)]
     pub feature_flags: Option<Vec<String>>,
+    /// The group the portal lists the event type under (like an event type name).
     #[serde(default)]
-    pub group_name: NotSupported,
+    pub group_name: Option<String>,
 }
 
 /// PUT body: an event type without its name (the path names it).
@@ -49,13 +51,16 @@ pub struct EventTypeUpdate {
     #[serde(default)]
     #[schema(value_type = Option<HashMap<String, Object>>)]
     pub schemas: Option<Schemas>,
+    /// The contract's single flag; `featureFlags` wins when both are given.
     #[serde(default)]
     pub feature_flag: Option<String>,
-    /// Newer SDKs send a list; Xwebhook keeps one flag per event type and refuses more.
+    /// Portal tokens see the event type only if they hold one of these (at most 32 flags, each like an event
+    /// type name).
     #[serde(default)]
     pub feature_flags: Option<Vec<String>>,
+    /// The group the portal lists the event type under (like an event type name).
     #[serde(default)]
-    pub group_name: NotSupported,
+    pub group_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -76,8 +81,8 @@ pub struct EventTypePatch {
     pub feature_flag: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub feature_flags: Option<Option<Vec<String>>>,
-    #[serde(default)]
-    pub group_name: NotSupported,
+    #[serde(default, deserialize_with = "double_option")]
+    pub group_name: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -89,8 +94,10 @@ pub struct EventTypeOut {
     pub deprecated: bool,
     #[schema(value_type = Option<HashMap<String, Object>>)]
     pub schemas: Option<serde_json::Value>,
+    /// The first of `featureFlags`, for clients of the contract's single flag.
     pub feature_flag: Option<String>,
     pub feature_flags: Option<Vec<String>>,
+    pub group_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -103,8 +110,9 @@ impl EventTypeOut {
             archived: e.archived,
             deprecated: e.deprecated,
             schemas: if with_content { e.schemas } else { None },
-            feature_flags: e.feature_flag.clone().map(|f| vec![f]),
-            feature_flag: e.feature_flag,
+            feature_flag: e.feature_flags.first().cloned(),
+            feature_flags: (!e.feature_flags.is_empty()).then_some(e.feature_flags),
+            group_name: e.group_name,
             created_at: e.created_at,
             updated_at: e.updated_at,
         }

@@ -52,7 +52,7 @@ pub async fn create(
     JsonBody(body): JsonBody<EndpointIn>,
 ) -> ApiResult<(StatusCode, Json<EndpointOut>)> {
     let app = lookup::application(&state, &auth, &app_id).await?;
-    let endpoint = new_endpoint(&state, &app, body, None).await?;
+    let endpoint = new_endpoint(&state, &auth, &app, body, None).await?;
     state.stores.endpoints.create_endpoint(&endpoint).await?;
     report(&state, &endpoint, OperationalEvent::EndpointCreated).await;
     Ok((StatusCode::CREATED, Json(endpoint.into())))
@@ -60,6 +60,7 @@ pub async fn create(
 
 async fn new_endpoint(
     state: &AppState,
+    auth: &Auth,
     app: &Application,
     body: EndpointIn,
     uid: Option<Uid>,
@@ -82,14 +83,14 @@ async fn new_endpoint(
         created_at: now,
         updated_at: now,
     };
-    apply_in(state, &mut endpoint, body).await?;
+    apply_in(state, auth, &mut endpoint, body).await?;
     Ok(endpoint)
 }
 
 /// Applies a full (PUT/POST) body to an endpoint.
-async fn apply_in(state: &AppState, endpoint: &mut Endpoint, body: EndpointIn) -> ApiResult<()> {
+async fn apply_in(state: &AppState, auth: &Auth, endpoint: &mut Endpoint, body: EndpointIn) -> ApiResult<()> {
     let event_types = body.filter_types.or(body.event_types);
-    check_event_types(state, endpoint, event_types.as_ref()).await?;
+    check_event_types(state, auth, endpoint, event_types.as_ref()).await?;
     check_channels(body.channels.as_ref())?;
     check_rate(body.rate_limit.or(body.throttle_rate))?;
     endpoint.uid = body.uid.or(endpoint.uid.take());
@@ -104,8 +105,11 @@ async fn apply_in(state: &AppState, endpoint: &mut Endpoint, body: EndpointIn) -
     Ok(())
 }
 
+/// Each named event type must exist, not archived, and be visible to the caller (a portal token does not learn
+/// of event types flagged for others).
 async fn check_event_types(
     state: &AppState,
+    auth: &Auth,
     endpoint: &Endpoint,
     types: Option<&BTreeSet<EventTypeName>>,
 ) -> ApiResult<()> {
@@ -122,7 +126,7 @@ async fn check_event_types(
             .event_types
             .get_event_type(&endpoint.org_id, name)
             .await?;
-        if found.is_none_or(|t| t.archived) {
+        if found.is_none_or(|t| t.archived || !auth.can_see_event_type(&t)) {
             return Err(ApiError::invalid(
                 &["body", "filterTypes"],
                 format!("event type `{name}` does not exist"),
@@ -187,7 +191,7 @@ pub async fn upsert(
     let app = lookup::application(&state, &auth, &app_id).await?;
     match lookup::endpoint(&state, &app, &endpoint_id).await {
         Ok(mut endpoint) => {
-            apply_in(&state, &mut endpoint, body).await?;
+            apply_in(&state, &auth, &mut endpoint, body).await?;
             endpoint.updated_at = state.clock.now();
             state.stores.endpoints.update_endpoint(&endpoint).await?;
             report(&state, &endpoint, OperationalEvent::EndpointUpdated).await;
@@ -197,7 +201,7 @@ pub async fn upsert(
             let Ref::Uid(uid) = lookup::endpoint_ref(&endpoint_id)? else {
                 return Err(ApiError::not_found());
             };
-            let endpoint = new_endpoint(&state, &app, body, Some(uid)).await?;
+            let endpoint = new_endpoint(&state, &auth, &app, body, Some(uid)).await?;
             state.stores.endpoints.create_endpoint(&endpoint).await?;
             report(&state, &endpoint, OperationalEvent::EndpointCreated).await;
             Ok((StatusCode::CREATED, Json(endpoint.into())))
@@ -218,7 +222,7 @@ pub async fn patch(
     let app = lookup::application(&state, &auth, &app_id).await?;
     let mut endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
     if let Some(types) = body.filter_types.or(body.event_types) {
-        check_event_types(&state, &endpoint, types.as_ref()).await?;
+        check_event_types(&state, &auth, &endpoint, types.as_ref()).await?;
         endpoint.event_types = types;
     }
     if let Some(channels) = body.channels {

@@ -8,7 +8,6 @@ use xwebhook_engine::store::{Order, Page};
 
 use crate::auth::Auth;
 use crate::dto::event_type::{EventTypeIn, EventTypeOut, EventTypePatch, EventTypeUpdate};
-use crate::dto::not_supported::NotSupported;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, QueryParams};
 use crate::pagination::{ListResponse, list_query};
@@ -49,28 +48,43 @@ fn check_schemas(schemas: Option<&Schemas>) -> ApiResult<()> {
     Ok(())
 }
 
-/// The one feature flag an event type keeps, from the contract's `featureFlag` or a newer SDK's `featureFlags`.
-fn one_flag(single: Option<String>, many: Option<Vec<String>>) -> ApiResult<Option<String>> {
-    let many = at_most_one_flag(many)?;
-    Ok(single.or(many))
-}
+/// At most this many flags per event type or portal token: Svix documents no bound, and one keeps each
+/// event type's document and each token small.
+const MAX_FEATURE_FLAGS: usize = 32;
 
-/// A list of flags is refused when it holds more than one, rather than cut short in silence.
-fn at_most_one_flag(many: Option<Vec<String>>) -> ApiResult<Option<String>> {
-    match many {
-        Some(list) if list.len() > 1 => Err(ApiError::invalid(
-            &["body", "featureFlags"],
-            "Xwebhook keeps one feature flag per event type: give at most one",
-        )),
-        Some(list) => Ok(list.into_iter().next()),
-        None => Ok(None),
+/// An event type's flags, from a newer SDK's `featureFlags` or else the contract's `featureFlag`.
+fn feature_flags(single: Option<String>, many: Option<Vec<String>>) -> ApiResult<Vec<String>> {
+    match (many, single) {
+        (Some(many), _) => check_feature_flags(many, &["body", "featureFlags"]),
+        (None, Some(one)) => check_feature_flags(vec![one], &["body", "featureFlag"]),
+        (None, None) => Ok(Vec::new()),
     }
 }
 
-fn check_feature_flag(flag: Option<&String>) -> ApiResult<()> {
-    match flag {
-        Some(f) if f.parse::<EventTypeName>().is_err() => Err(ApiError::invalid(
-            &["body", "featureFlag"],
+/// Flags (of an event type or a portal token) are named like event types, at most 32, each kept once.
+pub(crate) fn check_feature_flags(mut flags: Vec<String>, loc: &[&str]) -> ApiResult<Vec<String>> {
+    if flags.len() > MAX_FEATURE_FLAGS {
+        return Err(ApiError::invalid(
+            loc,
+            format!("at most {MAX_FEATURE_FLAGS} feature flags"),
+        ));
+    }
+    if let Some(bad) = flags.iter().find(|f| f.parse::<EventTypeName>().is_err()) {
+        return Err(ApiError::invalid(
+            loc,
+            format!("`{bad}` is not a flag: letters, digits, '-', '_' and '.' only, at most 256"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    flags.retain(|f| seen.insert(f.clone()));
+    Ok(flags)
+}
+
+/// A group name is named like an event type.
+fn check_group_name(group: Option<&String>) -> ApiResult<()> {
+    match group {
+        Some(g) if g.parse::<EventTypeName>().is_err() => Err(ApiError::invalid(
+            &["body", "groupName"],
             "may only contain letters, digits, '-', '_' and '.' (at most 256)",
         )),
         _ => Ok(()),
@@ -94,7 +108,9 @@ pub async fn list(
         .event_types
         .list_event_types(&auth.org_id, &query, include_archived)
         .await?;
-    let page = Page::from_walk(rows, &query, |t| t.name.to_string());
+    let mut page = Page::from_walk(rows, &query, |t| t.name.to_string());
+    // Event types hidden from the caller leave a page shorter than `limit`; its iterator still goes on after them.
+    page.items.retain(|t| auth.can_see_event_type(t));
     Ok(Json(page.map(|t| EventTypeOut::new(t, with_content)).into()))
 }
 
@@ -105,8 +121,8 @@ pub async fn create(
     auth: Auth,
     JsonBody(body): JsonBody<EventTypeIn>,
 ) -> ApiResult<(StatusCode, Json<EventTypeOut>)> {
-    let feature_flag = one_flag(body.feature_flag, body.feature_flags)?;
-    check_feature_flag(feature_flag.as_ref())?;
+    let feature_flags = feature_flags(body.feature_flag, body.feature_flags)?;
+    check_group_name(body.group_name.as_ref())?;
     check_schemas(body.schemas.as_ref())?;
     let now = state.clock.now();
     let event_type = EventType {
@@ -116,7 +132,8 @@ pub async fn create(
         archived: body.archived.unwrap_or(false),
         deprecated: body.deprecated.unwrap_or(false),
         schemas: body.schemas.map(Schemas::into_inner),
-        feature_flag,
+        feature_flags,
+        group_name: body.group_name,
         created_at: now,
         updated_at: now,
     };
@@ -131,10 +148,11 @@ pub async fn get(
     auth: Auth,
     Path(segment): Path<String>,
 ) -> ApiResult<Json<EventTypeOut>> {
-    Ok(Json(EventTypeOut::new(
-        load(&state, &auth, &segment).await?,
-        true,
-    )))
+    let event_type = load(&state, &auth, &segment).await?;
+    if !auth.can_see_event_type(&event_type) {
+        return Err(ApiError::not_found());
+    }
+    Ok(Json(EventTypeOut::new(event_type, true)))
 }
 
 #[utoipa::path(put, path = "/api/v1/event-type/{event_type_name}", tag = "Event Type", request_body = EventTypeUpdate,
@@ -146,8 +164,8 @@ pub async fn upsert(
     Path(segment): Path<String>,
     JsonBody(body): JsonBody<EventTypeUpdate>,
 ) -> ApiResult<(StatusCode, Json<EventTypeOut>)> {
-    let feature_flag = one_flag(body.feature_flag, body.feature_flags)?;
-    check_feature_flag(feature_flag.as_ref())?;
+    let feature_flags = feature_flags(body.feature_flag, body.feature_flags)?;
+    check_group_name(body.group_name.as_ref())?;
     check_schemas(body.schemas.as_ref())?;
     match load(&state, &auth, &segment).await {
         Ok(mut t) => {
@@ -155,7 +173,8 @@ pub async fn upsert(
             t.archived = body.archived.unwrap_or(false);
             t.deprecated = body.deprecated.unwrap_or(false);
             t.schemas = body.schemas.map(Schemas::into_inner);
-            t.feature_flag = feature_flag;
+            t.feature_flags = feature_flags;
+            t.group_name = body.group_name;
             t.updated_at = state.clock.now();
             state.stores.event_types.update_event_type(&t).await?;
             Ok((StatusCode::OK, Json(EventTypeOut::new(t, true))))
@@ -167,9 +186,9 @@ pub async fn upsert(
                 archived: body.archived,
                 deprecated: body.deprecated,
                 schemas: body.schemas,
-                feature_flag,
-                feature_flags: None,
-                group_name: NotSupported,
+                feature_flag: None,
+                feature_flags: Some(feature_flags),
+                group_name: body.group_name,
             };
             create(State(state), auth, JsonBody(body)).await
         }
@@ -186,14 +205,15 @@ pub async fn patch(
     JsonBody(body): JsonBody<EventTypePatch>,
 ) -> ApiResult<Json<EventTypeOut>> {
     let mut t = load(&state, &auth, &segment).await?;
-    let flag = match (body.feature_flag, body.feature_flags) {
-        (Some(single), _) => Some(single),
-        (None, Some(many)) => Some(at_most_one_flag(many)?),
-        (None, None) => None,
-    };
-    if let Some(flag) = flag {
-        check_feature_flag(flag.as_ref())?;
-        t.feature_flag = flag;
+    // Absent: unchanged; `null`: no flag (no group); a value replaces.
+    match (body.feature_flags, body.feature_flag) {
+        (Some(many), _) => t.feature_flags = feature_flags(None, many)?,
+        (None, Some(one)) => t.feature_flags = feature_flags(one, None)?,
+        (None, None) => {}
+    }
+    if let Some(group) = body.group_name {
+        check_group_name(group.as_ref())?;
+        t.group_name = group;
     }
     if let Some(description) = body.description {
         t.description = description.into();

@@ -76,6 +76,7 @@ async fn example_payload(
             .get_event_type(&auth.org_id, name)
             .await?;
         let schemas = event_type
+            .filter(|t| auth.can_see_event_type(t))
             .and_then(|t| t.schemas)
             .ok_or_else(|| no_example(name))?;
         let examples = examples(&schemas).ok_or_else(|| no_example(name))?;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use xwebhook_engine::store::{Ref, ScopeExpiry};
 
 use super::application::create_application;
+use super::event_type::check_feature_flags;
 use super::lookup;
 use crate::access::Capability;
 use crate::auth::{Auth, PortalGrant, app_scope, session_scope};
@@ -27,11 +28,8 @@ pub struct AppPortalAccessIn {
     /// Creates the application when the path names a UID that does not exist yet.
     #[serde(default)]
     pub application: Option<ApplicationIn>,
+    /// The token sees the event types flagged with one of these, and every unflagged one (at most 32).
     #[serde(default)]
-    #[expect(
-        dead_code,
-        reason = "accepted for the contract and ignored: no event type is hidden behind a feature flag yet"
-    )]
     pub feature_flags: Option<Vec<String>>,
     /// `true`: the token may only read (`ViewBase` alone).
     #[serde(default)]
@@ -118,6 +116,10 @@ fn grant(body: &AppPortalAccessIn) -> ApiResult<PortalGrant> {
         ttl_secs,
         capabilities: capabilities(body.read_only.unwrap_or(false), body.capabilities.as_deref())?,
         session_id: body.session_id.clone(),
+        feature_flags: check_feature_flags(
+            body.feature_flags.clone().unwrap_or_default(),
+            &["body", "featureFlags"],
+        )?,
     })
 }
 

@@ -72,9 +72,37 @@ pub struct EventType {
     pub archived: bool,
     pub deprecated: bool,
     pub schemas: Option<serde_json::Value>,
-    pub feature_flag: Option<String>,
+    /// Portal tokens see this event type only if they hold one of these flags; empty: every token sees it.
+    /// Event types stored before lists kept one flag as `feature_flag`.
+    #[serde(default, alias = "feature_flag", deserialize_with = "one_or_many_flags")]
+    pub feature_flags: Vec<String>,
+    /// The group the portal lists this event type under.
+    #[serde(default)]
+    pub group_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl EventType {
+    /// Whether a portal token holding `held` flags may see this event type.
+    pub fn visible_with(&self, held: &[String]) -> bool {
+        self.feature_flags.is_empty() || self.feature_flags.iter().any(|f| held.contains(f))
+    }
+}
+
+/// Reads the stored flags of any version: a list, or the single flag (or null) stored before lists.
+fn one_or_many_flags<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<Stored>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Stored::One(flag)) => vec![flag],
+        Some(Stored::Many(flags)) => flags,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -263,5 +291,34 @@ mod tests {
             assert_eq!(MessageStatus::from_code(s.code()), Some(s));
         }
         assert_eq!(MessageStatus::Sending.code(), 3);
+    }
+
+    #[test]
+    fn event_types_stored_with_one_flag_read_as_a_list() {
+        let org = OrgId::generate();
+        let mut doc = serde_json::to_value(fixtures::event_type(&org, "a.b")).expect("encodes");
+        let fields = doc.as_object_mut().expect("an object");
+        fields.remove("feature_flags");
+        fields.remove("group_name");
+        for (old, flags) in [
+            (serde_json::json!("beta"), vec!["beta".to_owned()]),
+            (serde_json::Value::Null, vec![]),
+        ] {
+            fields.insert("feature_flag".into(), old.clone());
+            let read: EventType = serde_json::from_value(serde_json::Value::Object(fields.clone()))
+                .expect("an old document decodes");
+            assert_eq!((read.feature_flags, read.group_name), (flags, None), "{old}");
+        }
+    }
+
+    #[test]
+    fn a_flagged_event_type_is_visible_to_a_holder_of_any_of_its_flags() {
+        let mut et = fixtures::event_type(&OrgId::generate(), "a.b");
+        let held = |flags: &[&str]| flags.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>();
+        assert!(et.visible_with(&[]), "no flag: visible to every token");
+        et.feature_flags = held(&["beta", "gamma"]);
+        assert!(et.visible_with(&held(&["gamma"])));
+        assert!(!et.visible_with(&held(&["delta"])));
+        assert!(!et.visible_with(&[]));
     }
 }

@@ -70,7 +70,8 @@ pub fn event_type(org: &OrgId, name_: &str) -> EventType {
         archived: false,
         deprecated: false,
         schemas: None,
-        feature_flag: None,
+        feature_flags: Vec::new(),
+        group_name: None,
         created_at: now,
         updated_at: now,
     }
