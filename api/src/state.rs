@@ -24,6 +24,8 @@ pub struct ApiConfig {
     pub operator_org: OrgId,
     /// The address customers reach this API at (`https://…` behind TLS), for the portal links it hands out.
     pub public_url: String,
+    /// How far ahead a message's `deliverAt` must be at least.
+    pub deliver_at_min_delay: Duration,
 }
 
 impl Default for ApiConfig {
@@ -34,6 +36,7 @@ impl Default for ApiConfig {
             idempotency_wait: Duration::from_secs(30),
             operator_org: OrgId::default_org(),
             public_url: "http://127.0.0.1:8071".into(),
+            deliver_at_min_delay: Duration::from_secs(60),
         }
     }
 }

@@ -261,7 +261,14 @@ impl Intake {
         let _expected = self.recent.as_ref().map(|r| r.expect(&message.id));
         // A failed enqueue may still have queued tasks, but the message is not stored: the worker drops them.
         if !work.tasks.is_empty() {
-            self.stores.queue.enqueue(work.tasks).await?;
+            match message.deliver_at {
+                // A scheduled message's first work waits in the queue's durable schedule until it is due.
+                Some(due) => {
+                    let scheduled = work.tasks.into_iter().map(|t| (t, due)).collect();
+                    self.stores.queue.schedule(scheduled).await?;
+                }
+                None => self.stores.queue.enqueue(work.tasks).await?,
+            }
         }
         self.stores
             .messages
@@ -271,8 +278,9 @@ impl Intake {
                 StoreErrorKind::Timeout => IntakeError::OutcomeUnknown(e),
                 _ => IntakeError::Store(e),
             })?;
-        // Only once stored: a delivery must never send a message whose sender was told it was refused.
-        if let Some(recent) = &self.recent {
+        // Only once stored: a delivery must never send a message whose sender was told it was refused. A
+        // scheduled message's deliveries come long after the hand-over would have expired.
+        if let Some(recent) = self.recent.as_ref().filter(|_| message.deliver_at.is_none()) {
             recent.put(
                 Arc::new(message.clone()),
                 work.endpoints,

@@ -347,6 +347,7 @@ async fn spawn_api(
             max_body_bytes: config.listener.max_body_bytes,
             operator_org: config.auth.operator_org.clone(),
             public_url: public_url(config, addr),
+            deliver_at_min_delay: config.intake.deliver_at_min_delay,
             ..ApiConfig::default()
         },
     });

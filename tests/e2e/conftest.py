@@ -37,6 +37,12 @@ class Server:
     token: str
     jwt_secret: str
     log_path: Path
+    # Set by the fixture: SIGKILLs the process and starts it again on the same port, data and settings.
+    _kill_and_restart: object = None
+
+    def kill_and_restart(self):
+        """`kill -9`, then the same server again; returns once it answers. Later tests use the new process."""
+        self._kill_and_restart()
 
     def raw(self, method, path, body=None, token=None, headers=None):
         """A request outside the SDK, with the session's token unless another (or "" for none) is given."""
@@ -65,6 +71,8 @@ def server(tmp_path_factory):
         "XWEBHOOK_JWT_SECRET": JWT_SECRET,
         "XWEBHOOK_ALLOW_SUBNETS": "127.0.0.0/8",
         "XWEBHOOK_RETRY_SCHEDULE": "1,1",
+        # Svix's documented minimum for `deliverAt` is a minute; the scheduling tests wait seconds instead.
+        "XWEBHOOK_DELIVER_AT_MIN_DELAY": "1",
     }
     # The deployment under test: the embedded store by default, Redis when E2E_REDIS_URL names one (each session
     # under its own key prefix, so runs never see each other's data).
@@ -84,18 +92,33 @@ def server(tmp_path_factory):
     ).stdout.strip()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [binary, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+    command = [binary, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"]
     server = Server(url=url, token=token, jwt_secret=JWT_SECRET, log_path=log_path)
+
+    def start():
+        with open(log_path, "ab") as log:
+            started = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until(
+                lambda: started.poll() is not None or _healthy(url),
+                "the server to answer /api/v1/health/ping",
+            )
+        except AssertionError:
+            started.kill()
+            raise
+        assert started.poll() is None, f"xwebhook exited with {started.returncode}:\n{server.log()}"
+        return started
+
+    process = start()
+
+    def kill_and_restart():
+        nonlocal process
+        process.kill()
+        process.wait()
+        process = start()
+
+    server._kill_and_restart = kill_and_restart
     try:
-        wait_until(
-            lambda: process.poll() is not None or _healthy(url),
-            "the server to answer /api/v1/health/ping",
-        )
-        assert process.poll() is None, f"xwebhook exited with {process.returncode}:\n{server.log()}"
         yield server
     finally:
         if process.poll() is None:

@@ -35,8 +35,10 @@ pub struct MessageIn {
     /// Creates the application on the fly when it does not exist.
     #[serde(default)]
     pub application: Option<ApplicationIn>,
+    /// When to deliver (at least `XWEBHOOK_DELIVER_AT_MIN_DELAY`, a minute by default, and at most 24 hours
+    /// ahead); absent: at once.
     #[serde(default)]
-    pub deliver_at: NotSupported,
+    pub deliver_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub tags: NotSupported,
     #[serde(default)]
@@ -73,6 +75,9 @@ pub struct MessageOut {
     pub payload: Payload,
     pub channels: Option<Vec<String>>,
     pub timestamp: DateTime<Utc>,
+    /// When a scheduled message is (or was) delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_at: Option<DateTime<Utc>>,
 }
 
 impl MessageOut {
@@ -84,6 +89,7 @@ impl MessageOut {
             payload: if with_content { m.payload } else { Payload::empty() },
             channels: m.channels.map(|c| c.iter().map(ToString::to_string).collect()),
             timestamp: m.created_at,
+            deliver_at: m.deliver_at,
         }
     }
 }

@@ -56,6 +56,7 @@ pub async fn send_example(
         payload,
         retention_days: DEFAULT_RETENTION_DAYS,
         created_at: state.clock.now(),
+        deliver_at: None,
     };
     state.intake.send_example(&message, &endpoint).await?;
     Ok(Json(MessageOut::new(message, true)))

@@ -1,10 +1,12 @@
 //! `/api/v1/app/{app_id}/msg`: sending and reading messages.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use xwebhook_engine::domain::{Application, Channel, Message, Payload};
 use xwebhook_engine::fan_out;
 use xwebhook_engine::id::MessageId;
@@ -38,6 +40,8 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<MessageOut>)> {
     let with_content = q.bool("with_content")?.unwrap_or(true);
     let retention_days = retention_days(body.payload_retention_period)?;
+    let now = state.clock.now();
+    check_deliver_at(body.deliver_at, now, state.config.deliver_at_min_delay)?;
     check_channels(body.channels.as_ref())?;
     let payload = Payload::from_sender(body.payload)
         .map_err(|e| ApiError::invalid(&["body", "payload"], e.to_string()))?;
@@ -51,7 +55,8 @@ pub async fn create(
         channels: body.channels,
         payload,
         retention_days,
-        created_at: state.clock.now(),
+        created_at: now,
+        deliver_at: body.deliver_at,
     };
     state.intake.accept(&message).await?;
     Ok((StatusCode::ACCEPTED, Json(MessageOut::new(message, with_content))))
@@ -89,6 +94,25 @@ fn check_channels(channels: Option<&BTreeSet<Channel>>) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+/// The latest a message may be scheduled, as Svix documents.
+const DELIVER_AT_MAX_AHEAD: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A `deliverAt` must be at least `min_ahead` (Svix documents a minute) and at most 24 hours after `now`.
+fn check_deliver_at(at: Option<DateTime<Utc>>, now: DateTime<Utc>, min_ahead: Duration) -> ApiResult<()> {
+    let Some(at) = at else { return Ok(()) };
+    let ahead = (at - now).to_std().unwrap_or_default();
+    if at > now && (min_ahead..=DELIVER_AT_MAX_AHEAD).contains(&ahead) {
+        return Ok(());
+    }
+    Err(ApiError::invalid(
+        &["body", "deliverAt"],
+        format!(
+            "must be at least {} s and at most 24 hours in the future",
+            min_ahead.as_secs()
+        ),
+    ))
 }
 
 fn retention_days(period: Option<i64>) -> ApiResult<u16> {
@@ -191,4 +215,31 @@ pub async fn load(
     let app = lookup::application(state, auth, app_id).await?;
     let message = lookup::message(state, &app, msg_id).await?;
     Ok((app, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deliver_at_is_bounded_by_the_minimum_delay_and_a_day() {
+        let now = Utc::now();
+        let minute = Duration::from_secs(60);
+        let at = |secs: i64| Some(now + chrono::Duration::seconds(secs));
+        for (when, ok) in [
+            (None, true),
+            (at(60), true),
+            (at(24 * 3600), true),
+            (at(59), false),
+            (at(0), false),
+            (at(-3600), false),
+            (at(24 * 3600 + 1), false),
+        ] {
+            assert_eq!(check_deliver_at(when, now, minute).is_ok(), ok, "{when:?}");
+        }
+        assert!(
+            check_deliver_at(at(2), now, Duration::from_secs(1)).is_ok(),
+            "the delay is configurable"
+        );
+    }
 }

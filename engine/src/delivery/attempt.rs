@@ -284,6 +284,7 @@ mod tests {
             payload: Payload::from_raw(raw).expect("object"),
             retention_days: 90,
             created_at: now,
+            deliver_at: None,
         };
         let endpoint = Endpoint {
             id: EndpointId::generate(),

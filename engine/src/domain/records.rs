@@ -117,6 +117,9 @@ pub struct Message {
     /// Days the payload is kept (the contract's `payloadRetentionPeriod`).
     pub retention_days: u16,
     pub created_at: DateTime<Utc>,
+    /// When its first deliveries are due (the sender's `deliverAt`); `None`: at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_at: Option<DateTime<Utc>>,
 }
 
 /// The sending status, as Svix numbers it on the wire (`Success = 0`, `Pending = 1`, `Fail = 2`, `Sending = 3`,

@@ -132,6 +132,7 @@ fn operator_message(
         payload: Payload::from_raw(raw)?,
         retention_days: DEFAULT_RETENTION_DAYS,
         created_at: now,
+        deliver_at: None,
     })
 }
 

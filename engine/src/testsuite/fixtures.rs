@@ -91,6 +91,7 @@ pub fn message(org: &OrgId, app: &AppId, type_: &str, event_id: Option<&str>, ch
         channels: channels(chans),
         payload: Payload::from_raw(raw).expect("an object"),
         retention_days: 90,
+        deliver_at: None,
     }
 }
 

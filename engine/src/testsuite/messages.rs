@@ -56,6 +56,39 @@ pub async fn message_event_id_conflicts(s: Stores) {
     assert_eq!(by_event(&app1, "evt-unknown").await, None);
 }
 
+/// A scheduled message keeps its time, to the microsecond (the API's precision), through the store and its
+/// listing; an unscheduled one has none.
+pub async fn message_keeps_its_scheduled_time(s: Stores) {
+    let (org, app) = (OrgId::generate(), AppId::generate());
+    let at = chrono::DateTime::from_timestamp_micros(chrono::Utc::now().timestamp_micros() + 3_600_000_123)
+        .expect("a time");
+    let scheduled = Message {
+        deliver_at: Some(at),
+        ..message(&org, &app, "a.b", None, &[])
+    };
+    let at_once = message(&org, &app, "a.b", None, &[]);
+    for m in [&scheduled, &at_once] {
+        s.messages.create_message(m, &[]).await.expect("create");
+        let read = s.messages.get_message(&org, &app, &m.id).await.expect("get");
+        assert_eq!(read.map(|r| r.deliver_at), Some(m.deliver_at));
+    }
+    let listed = s
+        .messages
+        .list_messages(
+            &org,
+            &app,
+            &MessageFilter::default(),
+            &ListQuery::first(10, Order::Ascending),
+        )
+        .await
+        .expect("list");
+    let mut times: Vec<_> = listed.iter().map(|m| (&m.id, m.deliver_at)).collect();
+    let mut expected = vec![(&scheduled.id, Some(at)), (&at_once.id, None)];
+    times.sort();
+    expected.sort();
+    assert_eq!(times, expected);
+}
+
 /// A message lands with the pending destinations planned at ingest, or, refused, without them.
 pub async fn message_lands_with_its_destinations(s: Stores) {
     let (org, app) = (OrgId::generate(), AppId::generate());

@@ -162,6 +162,7 @@ const MOVED: &[(&str, &str)] = &[
     ("allow_subnets", "delivery.allow_subnets"),
     ("intake_concurrency", "intake.concurrency"),
     ("intake_wait_ms", "intake.wait_ms"),
+    ("deliver_at_min_delay", "intake.deliver_at_min_delay"),
     ("jwt_secret", "auth.jwt_secret"),
     ("operator_org", "auth.operator_org"),
     ("log", "telemetry.log"),

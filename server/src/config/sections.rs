@@ -179,6 +179,9 @@ pub struct Intake {
     /// How long a message waits for a turn before it is refused with 503 and `Retry-After`.
     #[serde(rename = "wait_ms", deserialize_with = "read::<Milliseconds, _>")]
     pub wait: Duration,
+    /// How far ahead a message's `deliverAt` must be at least (Svix documents a minute).
+    #[serde(deserialize_with = "read::<PositiveSeconds, _>")]
+    pub deliver_at_min_delay: Duration,
 }
 
 impl Default for Intake {
@@ -186,6 +189,7 @@ impl Default for Intake {
         Self {
             concurrency: Admission::DEFAULT_LIMIT,
             wait: Admission::DEFAULT_WAIT,
+            deliver_at_min_delay: Duration::from_secs(60),
         }
     }
 }
@@ -194,6 +198,7 @@ impl Intake {
     pub(super) fn read_env(&mut self, env: &mut Env<'_>) {
         env.read::<Positive>("XWEBHOOK_INTAKE_CONCURRENCY", &mut self.concurrency);
         env.read::<Milliseconds>("XWEBHOOK_INTAKE_WAIT_MS", &mut self.wait);
+        env.read::<PositiveSeconds>("XWEBHOOK_DELIVER_AT_MIN_DELAY", &mut self.deliver_at_min_delay);
     }
 }
 

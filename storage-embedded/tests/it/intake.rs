@@ -1,7 +1,7 @@
 //! The engine's way in on a real store: a message is fanned out at ingest, its deliveries queued before it is
-//! stored with their destinations (the intake order), unless it has too many endpoints; an example is queued
-//! before it is stored too; a recovery queues one fresh scheduled delivery per failed destination in its
-//! window.
+//! stored with their destinations (the intake order), unless it has too many endpoints; a scheduled message's
+//! deliveries wait in the queue's schedule until its time; an example is queued before it is stored too; a
+//! recovery queues one fresh scheduled delivery per failed destination in its window.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -209,4 +209,44 @@ async fn a_recovery_queues_one_scheduled_delivery_per_failed_destination_in_its_
     let mut expected = vec![fresh(&failed), fresh(&also_failed)];
     expected.sort_by(|a, b| a.msg_id.cmp(&b.msg_id));
     assert_eq!(tasks, expected);
+}
+
+#[tokio::test]
+async fn a_scheduled_message_is_stored_at_once_and_delivered_from_the_schedule_at_its_time() {
+    let t = spied_intake();
+    let (org, app) = (OrgId::generate(), AppId::generate());
+    let ep = endpoint(&org, &app, None);
+    t.store.create_endpoint(&ep).await.expect("endpoint");
+    let at = Utc::now() + chrono::Duration::hours(1);
+    let msg = Message {
+        deliver_at: Some(at),
+        ..message(&org, &app, "invoice.paid", None, &[])
+    };
+
+    t.intake.accept(&msg).await.expect("accepted");
+
+    let depths = t.store.depths().await.expect("depths");
+    assert_eq!((depths.ready, depths.scheduled), (0, 1), "{depths:?}");
+    let stored = t.store.get_message(&org, &app, &msg.id).await.expect("read");
+    assert_eq!(stored.and_then(|m| m.deliver_at), Some(at));
+    let destinations = destinations_of(&t.store, &msg).await;
+    let pending: Vec<_> = destinations.iter().map(|d| (&d.endpoint_id, d.status)).collect();
+    assert_eq!(
+        pending,
+        vec![(&ep.id, MessageStatus::Pending)],
+        "pending until then"
+    );
+    let early = at - chrono::Duration::seconds(1);
+    assert_eq!(
+        t.store.promote_due(early, 10).await.expect("promote"),
+        0,
+        "not before its time"
+    );
+    assert_eq!(t.store.promote_due(at, 10).await.expect("promote"), 1);
+    let tasks = queued(t.spy.as_ref()).await;
+    let deliver = DeliverTask::first(ep.id.clone(), TriggerType::Scheduled);
+    assert_eq!(
+        tasks.iter().map(|t| &t.kind).collect::<Vec<_>>(),
+        vec![&TaskKind::Deliver(deliver)]
+    );
 }
