@@ -53,8 +53,8 @@ fn create(b: &mut Batch<'_>, m: &Message) -> StoreResult<()> {
 /// The id suffix range `[lo, hi)` that can hold messages created within the filter's bounds.
 fn id_range(filter: &MessageFilter) -> (Option<String>, Option<String>) {
     let bound = |at: DateTime<Utc>| MessageId::lower_bound_at(at).as_str().to_owned();
-    let lo = filter.after.map(|a| bound(a - CLOCK_SLACK));
-    let hi = filter.before.map(|b| bound(b + CLOCK_SLACK));
+    let lo = filter.common.after.map(|a| bound(a - CLOCK_SLACK));
+    let hi = filter.common.before.map(|b| bound(b + CLOCK_SLACK));
     (lo, hi)
 }
 

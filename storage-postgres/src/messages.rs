@@ -104,14 +104,22 @@ pub(crate) fn list_query(org: &OrgId, app: &AppId, filter: &MessageFilter, query
     let mut q = Query::select("SELECT doc, payload FROM messages");
     q.eq("org_id", org.as_str().to_owned())
         .eq("app_id", app.as_str().to_owned());
-    if let Some(after) = filter.after {
+    let common = &filter.common;
+    if let Some(after) = common.after {
         q.and("id >= ?", vec![Box::new(id_bound(after - CLOCK_SLACK))]);
     }
-    if let Some(before) = filter.before {
+    if let Some(before) = common.before {
         q.and("id < ?", vec![Box::new(id_bound(before + CLOCK_SLACK))]);
     }
-    q.time_bounds("created_at", filter)
-        .types_and_channel(filter)
+    if let Some(tag) = &filter.tag {
+        // Containment, not jsonb's `?` operator: `?` is this builder's placeholder.
+        q.and(
+            "doc->'tags' @> jsonb_build_array(?::text)",
+            vec![Box::new(tag.clone())],
+        );
+    }
+    q.time_bounds("created_at", common)
+        .types_and_channel(common)
         .walk("id", &query.walk());
     q
 }

@@ -8,7 +8,9 @@ use serde_json::Value;
 use tokio_postgres::{Client, NoTls};
 use xwebhook_engine::domain::MessageStatus;
 use xwebhook_engine::id::{AppId, EndpointId, MessageId, OrgId};
-use xwebhook_engine::store::{AttemptFilter, DestinationFilter, ListQuery, MessageFilter, Order};
+use xwebhook_engine::store::{
+    AttemptFilter, DestinationFilter, ListQuery, MessageFilter, Order, TimeTypeChannel,
+};
 
 use crate::attempts::{attempts_of, destinations_of};
 use crate::messages::list_query;
@@ -128,15 +130,15 @@ async fn check_plans(client: Client) {
 fn cases(ids: &Ids) -> Vec<(&'static str, Query, &'static str)> {
     let newest = ListQuery::first(50, Order::Descending);
     let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
-    let window = MessageFilter {
+    let window = MessageFilter::from(TimeTypeChannel {
         before: Some(hour_ago),
         after: Some(hour_ago - chrono::Duration::hours(1)),
         ..Default::default()
-    };
-    let one_type = MessageFilter {
+    });
+    let one_type = MessageFilter::from(TimeTypeChannel {
         event_types: Some(BTreeSet::from(["type.7".parse().expect("name")])),
         ..Default::default()
-    };
+    });
     let failed = AttemptFilter {
         status: Some(MessageStatus::Fail),
         ..Default::default()

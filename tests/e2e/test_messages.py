@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from svix.api import MessageCreateOptions, MessageGetOptions, MessageListOptions
-from svix.exceptions import HttpError
+from svix.exceptions import HttpError, HTTPValidationError
 from svix.models import ApplicationIn, EndpointIn, EndpointPatch, MessageIn, MessagePrecheckIn
 from svix.webhooks import Webhook
 
@@ -166,3 +166,18 @@ def test_precheck_says_whether_an_enabled_endpoint_would_get_the_message(svix, a
     assert active("other.type", ["billing"]) is False
     svix.endpoint.patch(app.id, ep.id, EndpointPatch(disabled=True))
     assert active(event_type, ["billing"]) is False, "a disabled endpoint gets nothing"
+
+
+def test_tags_are_kept_and_filter_the_listing(svix, app):
+    tagged = {
+        name: svix.message.create(app.id, MessageIn(event_type="order.placed", payload={"n": name}, tags=tags)).id
+        for name, tags in [("eu", ["eu"]), ("eu-vip", ["eu", "vip", "eu"]), ("none", None)]
+    }
+    assert svix.message.get(app.id, tagged["eu-vip"]).tags == ["eu", "vip"]
+    assert svix.message.get(app.id, tagged["none"]).tags is None
+    for tag, expected in [("eu", {"eu", "eu-vip"}), ("vip", {"eu-vip"}), ("us", set())]:
+        listed = {m.id for m in svix.message.list(app.id, MessageListOptions(tag=tag)).data}
+        assert listed == {tagged[name] for name in expected}, tag
+    with pytest.raises(HTTPValidationError) as e:
+        svix.message.create(app.id, MessageIn(event_type="order.placed", payload={}, tags=[""]))
+    assert e.value.detail[0].loc == ["body", "tags"]

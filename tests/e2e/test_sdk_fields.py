@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from svix.api import ApplicationListOptions, MessageListOptions
+from svix.api import ApplicationListOptions, MessageAttemptListByMsgOptions
 from svix.exceptions import HTTPValidationError
 from svix.models import ApplicationIn, EventExampleIn, MessageIn
 
@@ -35,7 +35,8 @@ def test_unsupported_body_fields_are_refused_by_name(svix, app):
     message = dict(event_type="user.created", payload={"a": 1})
     refused(lambda: svix.message.create(app.id, MessageIn(**message, transformations_params={"x": 1})),
             ["body", "transformationsParams"])
-    refused(lambda: svix.message.create(app.id, MessageIn(**message, tags=["t"])), ["body", "tags"])
+    refused(lambda: svix.message.create(app.id, MessageIn(**message, payload_retention_hours=12)),
+            ["body", "payloadRetentionHours"])
     refused(lambda: svix.application.create(ApplicationIn(name="throttled", throttle_rate=5)),
             ["body", "throttleRate"])
     refused(lambda: svix.endpoint.send_example(app.id, "ep_unknown", EventExampleIn(event_type="svix.ping",
@@ -46,7 +47,8 @@ def test_unsupported_body_fields_are_refused_by_name(svix, app):
 
 
 def test_unsupported_query_parameters_are_refused_by_name(svix, app):
-    refused(lambda: svix.message.list(app.id, MessageListOptions(tag="t")), ["query", "tag"])
+    refused(lambda: svix.message_attempt.list_by_msg(app.id, "msg_unknown", MessageAttemptListByMsgOptions(tag="t")),
+            ["query", "tag"])
     refused(lambda: svix.application.list(ApplicationListOptions(exclude_apps_with_no_endpoints=True)),
             ["query", "exclude_apps_with_no_endpoints"])
     # `false` asks for what Xwebhook does anyway.

@@ -39,8 +39,9 @@ pub struct MessageIn {
     /// ahead); absent: at once.
     #[serde(default)]
     pub deliver_at: Option<DateTime<Utc>>,
+    /// Labels to filter the message listing by (`tag`): at most 16, each 1 to 128 characters.
     #[serde(default)]
-    pub tags: NotSupported,
+    pub tags: Option<Vec<String>>,
     #[serde(default)]
     pub transformations_params: NotSupported,
     /// Not supported by Xwebhook: retention is kept in days (`payloadRetentionPeriod`).
@@ -78,6 +79,8 @@ pub struct MessageOut {
     /// When a scheduled message is (or was) delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliver_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
 }
 
 impl MessageOut {
@@ -90,6 +93,7 @@ impl MessageOut {
             channels: m.channels.map(|c| c.iter().map(ToString::to_string).collect()),
             timestamp: m.created_at,
             deliver_at: m.deliver_at,
+            tags: (!m.tags.is_empty()).then_some(m.tags),
         }
     }
 }

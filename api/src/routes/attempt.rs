@@ -32,8 +32,14 @@ fn expanded_statuses(q: &QueryParams) -> ApiResult<()> {
     q.bool("expanded_statuses").map(drop)
 }
 
+/// The SDK's `tag` filter of attempt listings: their records do not carry their message's tags yet.
+fn refuse_tag(q: &QueryParams) -> ApiResult<()> {
+    q.not_supported("tag")
+}
+
 fn attempt_filter(q: &QueryParams) -> ApiResult<AttemptFilter> {
     expanded_statuses(q)?;
+    refuse_tag(q)?;
     let class = q.parse::<u16>("status_code_class")?;
     if let Some(c) = class.filter(|c| ![0, 100, 200, 300, 400, 500].contains(c)) {
         return Err(ApiError::invalid(
@@ -62,7 +68,7 @@ fn attempt_out(with_content: bool) -> impl Fn(xwebhook_engine::domain::Attempt) 
     params(("app_id" = String, Path), ("endpoint_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"),
         ("iterator" = Option<String>, Query), ("status" = Option<u8>, Query), ("status_code_class" = Option<u16>, Query),
         ("channel" = Option<String>, Query), ("before" = Option<String>, Query), ("after" = Option<String>, Query),
-        ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query), ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: messages have no tags yet, so a tag is refused (422)"),
+        ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query), ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: attempts are not filtered by their message's tags yet, so a tag is refused (422)"),
         ("with_msg" = Option<bool>, Query, description = "Not supported by Xwebhook when true: attempts are listed without their message (leave it out or send false)"),
         ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
     responses((status = 200, body = ListResponse<MessageAttemptOut>)))]
@@ -92,7 +98,7 @@ pub async fn list_by_endpoint(
         ("iterator" = Option<String>, Query), ("status" = Option<u8>, Query), ("status_code_class" = Option<u16>, Query),
         ("channel" = Option<String>, Query), ("endpoint_id" = Option<String>, Query), ("before" = Option<String>, Query),
         ("after" = Option<String>, Query), ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query),
-        ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: messages have no tags yet, so a tag is refused (422)"), ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
+        ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: attempts are not filtered by their message's tags yet, so a tag is refused (422)"), ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
     responses((status = 200, body = ListResponse<MessageAttemptOut>)))]
 pub async fn list_by_message(
     State(state): State<AppState>,
@@ -183,7 +189,7 @@ pub async fn list_destinations(
     params(("app_id" = String, Path), ("endpoint_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"),
         ("iterator" = Option<String>, Query), ("channel" = Option<String>, Query), ("status" = Option<u8>, Query),
         ("before" = Option<String>, Query), ("after" = Option<String>, Query), ("with_content" = Option<bool>, Query),
-        ("event_types" = Option<Vec<String>>, Query), ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: messages have no tags yet, so a tag is refused (422)"), ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
+        ("event_types" = Option<Vec<String>>, Query), ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: attempts are not filtered by their message's tags yet, so a tag is refused (422)"), ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
     responses((status = 200, body = ListResponse<EndpointMessageOut>)))]
 pub async fn list_endpoint_messages(
     State(state): State<AppState>,
@@ -197,6 +203,7 @@ pub async fn list_endpoint_messages(
         status: status(&q)?,
     };
     expanded_statuses(&q)?;
+    refuse_tag(&q)?;
     let with_content = q.bool("with_content")?.unwrap_or(true);
     let app = lookup::application(&state, &auth, &app_id).await?;
     let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;

@@ -57,6 +57,7 @@ pub async fn send_example(
         retention_days: DEFAULT_RETENTION_DAYS,
         created_at: state.clock.now(),
         deliver_at: None,
+        tags: Vec::new(),
     };
     state.intake.send_example(&message, &endpoint).await?;
     Ok(Json(MessageOut::new(message, true)))

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use xwebhook_engine::domain::{Application, Channel, Message, Payload};
 use xwebhook_engine::fan_out;
 use xwebhook_engine::id::MessageId;
-use xwebhook_engine::store::{MessageFilter, Order, Page, Ref};
+use xwebhook_engine::store::{MessageFilter, Order, Page, Ref, TimeTypeChannel};
 
 use super::application::create_application;
 use super::endpoint::parse_names;
@@ -42,6 +42,7 @@ pub async fn create(
     let retention_days = retention_days(body.payload_retention_period)?;
     let now = state.clock.now();
     check_deliver_at(body.deliver_at, now, state.config.deliver_at_min_delay)?;
+    let tags = check_tags(body.tags.unwrap_or_default())?;
     check_channels(body.channels.as_ref())?;
     let payload = Payload::from_sender(body.payload)
         .map_err(|e| ApiError::invalid(&["body", "payload"], e.to_string()))?;
@@ -57,6 +58,7 @@ pub async fn create(
         retention_days,
         created_at: now,
         deliver_at: body.deliver_at,
+        tags,
     };
     state.intake.accept(&message).await?;
     Ok((StatusCode::ACCEPTED, Json(MessageOut::new(message, with_content))))
@@ -94,6 +96,33 @@ fn check_channels(channels: Option<&BTreeSet<Channel>>) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+/// Bounds on a message's tags: Svix documents none, and these keep each message's record small.
+const MAX_TAGS: usize = 16;
+const MAX_TAG_LEN: usize = 128;
+
+/// Tags are 1 to 128 characters without NUL, at most 16 to a message, each kept once.
+fn check_tags(mut tags: Vec<String>) -> ApiResult<Vec<String>> {
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::invalid(
+            &["body", "tags"],
+            format!("at most {MAX_TAGS} tags"),
+        ));
+    }
+    if let Some(bad) = tags.iter().find(|t| !valid_tag(t)) {
+        return Err(ApiError::invalid(
+            &["body", "tags"],
+            format!("`{bad}` is not a tag: 1 to {MAX_TAG_LEN} characters, no NUL"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    tags.retain(|t| seen.insert(t.clone()));
+    Ok(tags)
+}
+
+fn valid_tag(tag: &str) -> bool {
+    (1..=MAX_TAG_LEN).contains(&tag.chars().count()) && !tag.contains('\0')
 }
 
 /// The latest a message may be scheduled, as Svix documents.
@@ -158,7 +187,7 @@ async fn app_for_message(
     params(("app_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"), ("iterator" = Option<String>, Query),
         ("channel" = Option<String>, Query), ("before" = Option<String>, Query), ("after" = Option<String>, Query),
         ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query),
-        ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: messages have no tags yet, so a tag is refused (422)")),
+        ("tag" = Option<String>, Query, description = "Only messages carrying this tag")),
     responses((status = 200, body = ListResponse<MessageOut>)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -167,7 +196,10 @@ pub async fn list(
     q: QueryParams,
 ) -> ApiResult<Json<ListResponse<MessageOut>>> {
     let query = list_query(&q, Order::Descending)?;
-    let filter = message_filter(&q)?;
+    let filter = MessageFilter {
+        common: message_filter(&q)?,
+        tag: q.get("tag").map(tag_filter).transpose()?,
+    };
     let with_content = q.bool("with_content")?.unwrap_or(true);
     let app = lookup::application(&state, &auth, &app_id).await?;
     let rows = state
@@ -179,11 +211,19 @@ pub async fn list(
     Ok(Json(page.map(|m| MessageOut::new(m, with_content)).into()))
 }
 
-/// The `before`, `after`, `event_types` and `channel` filters shared by message and attempt listings (and
-/// their `tag`, refused until messages have tags).
-pub fn message_filter(q: &QueryParams) -> ApiResult<MessageFilter> {
-    q.not_supported("tag")?;
-    Ok(MessageFilter {
+fn tag_filter(tag: &str) -> ApiResult<String> {
+    match valid_tag(tag) {
+        true => Ok(tag.to_owned()),
+        false => Err(ApiError::invalid(
+            &["query", "tag"],
+            format!("not a tag: 1 to {MAX_TAG_LEN} characters, no NUL"),
+        )),
+    }
+}
+
+/// The `before`, `after`, `event_types` and `channel` filters shared by message and attempt listings.
+pub fn message_filter(q: &QueryParams) -> ApiResult<TimeTypeChannel> {
+    Ok(TimeTypeChannel {
         before: q.datetime("before")?,
         after: q.datetime("after")?,
         event_types: parse_names(q, "event_types")?,

@@ -285,6 +285,7 @@ mod tests {
             retention_days: 90,
             created_at: now,
             deliver_at: None,
+            tags: Vec::new(),
         };
         let endpoint = Endpoint {
             id: EndpointId::generate(),

@@ -120,6 +120,9 @@ pub struct Message {
     /// When its first deliveries are due (the sender's `deliverAt`); `None`: at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliver_at: Option<DateTime<Utc>>,
+    /// The sender's labels, for filtering the message listing (`tags`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// The sending status, as Svix numbers it on the wire (`Success = 0`, `Pending = 1`, `Fail = 2`, `Sending = 3`,

@@ -133,6 +133,7 @@ fn operator_message(
         retention_days: DEFAULT_RETENTION_DAYS,
         created_at: now,
         deliver_at: None,
+        tags: Vec::new(),
     })
 }
 

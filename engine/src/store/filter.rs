@@ -33,11 +33,25 @@ impl TimeTypeChannel {
     }
 }
 
-pub type MessageFilter = TimeTypeChannel;
+/// The message listing's filters: the bounds it shares with attempt and destination listings, and a tag.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageFilter {
+    pub common: TimeTypeChannel,
+    /// Only messages carrying this tag.
+    pub tag: Option<String>,
+}
 
 impl MessageFilter {
     pub fn matches_message(&self, m: &Message) -> bool {
-        self.matches(m.created_at, &m.event_type, m.channels.as_ref())
+        self.common
+            .matches(m.created_at, &m.event_type, m.channels.as_ref())
+            && self.tag.as_ref().is_none_or(|t| m.tags.contains(t))
+    }
+}
+
+impl From<TimeTypeChannel> for MessageFilter {
+    fn from(common: TimeTypeChannel) -> Self {
+        Self { common, tag: None }
     }
 }
 

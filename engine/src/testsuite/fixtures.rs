@@ -92,6 +92,7 @@ pub fn message(org: &OrgId, app: &AppId, type_: &str, event_id: Option<&str>, ch
         payload: Payload::from_raw(raw).expect("an object"),
         retention_days: 90,
         deliver_at: None,
+        tags: Vec::new(),
     }
 }
 

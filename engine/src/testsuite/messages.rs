@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use super::fixtures::*;
 use crate::domain::{Message, MessageStatus};
 use crate::id::{AppId, EndpointId, OrgId};
-use crate::store::{DestinationFilter, ListQuery, MessageFilter, Order, Ref, StoreErrorKind, Stores};
+use crate::store::{
+    DestinationFilter, ListQuery, MessageFilter, Order, Ref, StoreErrorKind, Stores, TimeTypeChannel,
+};
 
 pub async fn message_event_id_conflicts(s: Stores) {
     let org = OrgId::generate();
@@ -87,6 +89,38 @@ pub async fn message_keeps_its_scheduled_time(s: Stores) {
     times.sort();
     expected.sort();
     assert_eq!(times, expected);
+}
+
+/// A message keeps its tags, and the listing's tag filter returns exactly the messages that carry the tag.
+pub async fn message_tags_filter_the_listing(s: Stores) {
+    let (org, app) = (OrgId::generate(), AppId::generate());
+    let tagged = |tags: &[&str]| Message {
+        tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+        ..message(&org, &app, "a.b", None, &[])
+    };
+    let (a, ab, untagged) = (tagged(&["a"]), tagged(&["a", "b"]), tagged(&[]));
+    for m in [&a, &ab, &untagged] {
+        s.messages.create_message(m, &[]).await.expect("create");
+    }
+    let read = s.messages.get_message(&org, &app, &ab.id).await.expect("get");
+    assert_eq!(read.map(|m| m.tags), Some(vec!["a".to_owned(), "b".to_owned()]));
+    for (tag, expected) in [("a", vec![&a.id, &ab.id]), ("b", vec![&ab.id]), ("c", vec![])] {
+        let filter = MessageFilter {
+            tag: Some(tag.to_owned()),
+            ..Default::default()
+        };
+        let q = ListQuery::first(10, Order::Ascending);
+        let listed = s
+            .messages
+            .list_messages(&org, &app, &filter, &q)
+            .await
+            .expect("list");
+        let mut got: Vec<_> = listed.iter().map(|m| &m.id).collect();
+        let mut expected = expected;
+        got.sort();
+        expected.sort();
+        assert_eq!(got, expected, "tag {tag}");
+    }
 }
 
 /// A message lands with the pending destinations planned at ingest, or, refused, without them.
@@ -201,15 +235,15 @@ pub async fn message_filters(s: Stores) {
             .collect::<Vec<_>>())
     };
 
-    let by_type = MessageFilter {
+    let by_type = MessageFilter::from(TimeTypeChannel {
         event_types: Some(BTreeSet::from([name("odd.t")])),
         ..Default::default()
-    };
+    });
     assert_eq!(list(by_type, 50).await, pick(&|i| i % 2 == 1), "event types");
-    let by_channel = MessageFilter {
+    let by_channel = MessageFilter::from(TimeTypeChannel {
         channel: Some("x".parse().expect("channel")),
         ..Default::default()
-    };
+    });
     assert_eq!(
         list(by_channel.clone(), 50).await,
         pick(&|i| i % 2 == 0),
@@ -222,22 +256,22 @@ pub async fn message_filters(s: Stores) {
         "limit + 1 matching rows are returned"
     );
 
-    let after = MessageFilter {
+    let after = MessageFilter::from(TimeTypeChannel {
         after: Some(all[2].created_at),
         ..Default::default()
-    };
+    });
     assert_eq!(list(after, 50).await, pick(&|i| i > 2), "after is exclusive");
-    let before = MessageFilter {
+    let before = MessageFilter::from(TimeTypeChannel {
         before: Some(all[5].created_at),
         ..Default::default()
-    };
+    });
     assert_eq!(list(before, 50).await, pick(&|i| i < 5), "before is exclusive");
-    let window = MessageFilter {
+    let window = MessageFilter::from(TimeTypeChannel {
         after: Some(all[1].created_at),
         before: Some(all[6].created_at),
         event_types: Some(BTreeSet::from([name("even.t")])),
         ..Default::default()
-    };
+    });
     assert_eq!(
         list(window, 50).await,
         pick(&|i| i > 1 && i < 6 && i % 2 == 0),

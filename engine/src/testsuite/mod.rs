@@ -88,6 +88,7 @@ macro_rules! conformance_suite {
             message_event_id_conflicts,
             message_lands_with_its_destinations,
             message_keeps_its_scheduled_time,
+            message_tags_filter_the_listing,
             messages_paginate_both_ways,
             message_filters,
             attempts_listing_and_filters,

@@ -165,7 +165,7 @@ impl MessageStore for RedisStore {
     ) -> StoreResult<Vec<Message>> {
         let k = AppKeys::new(&self.keys, org, app);
         let row_key = |id: &str| k.message(id);
-        let (lo, hi) = id_window(filter);
+        let (lo, hi) = id_window(&filter.common);
         let window = Window {
             lo: lo.as_deref(),
             hi: hi.as_deref(),

@@ -9,7 +9,7 @@ use xwebhook_engine::domain::{Application, Destination, Endpoint, Message, Messa
 use xwebhook_engine::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
 use xwebhook_engine::store::{
     ApplicationStore, AttemptFilter, AttemptRecord, AttemptStore, EndpointStore, IdempotencyCache, ListQuery,
-    MessageFilter, MessageStore, Order, Ref, StoreErrorKind,
+    MessageFilter, MessageStore, Order, Ref, StoreErrorKind, TimeTypeChannel,
 };
 
 use xwebhook_engine::testsuite::fixtures::{self, application};
@@ -165,10 +165,10 @@ async fn a_sparse_filter_reads_past_the_first_chunks() {
         }
     }
     rare.sort();
-    let filter = MessageFilter {
+    let filter = MessageFilter::from(TimeTypeChannel {
         event_types: Some(["rare.t".parse().expect("name")].into()),
         ..Default::default()
-    };
+    });
     let q = ListQuery::first(2, Order::Ascending);
     let got = s.list_messages(&org, &app, &filter, &q).await.expect("list");
     assert_eq!(
