@@ -1,6 +1,6 @@
-//! Endpoints' rate limits, held in this process with `governor`. One process owns the store's file, so
+//! Endpoints' and applications' rate limits, held in this process with `governor`. One process owns the store's file, so
 //! in-memory limiters are shared by every delivery there is, and nothing needs to be durable (a restart
-//! starts each endpoint with a fresh bucket). Across processes this would be wrong (each would allow the full
+//! starts each budget fresh). Across processes this would be wrong (each would allow the full
 //! rate), which is why the shared backends keep rates beside their queue.
 
 use std::collections::HashMap;
@@ -12,16 +12,15 @@ use async_trait::async_trait;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use xwebhook_engine::id::EndpointId;
-use xwebhook_engine::store::{Admission, RateLimits, StoreResult, burst};
+use xwebhook_engine::store::{Admission, Limited, RateLimits, StoreResult, burst};
 
 use crate::EmbeddedStore;
 
-/// Idle keys are swept out of the limiters once every this many calls, so that endpoints that went quiet do
+/// Idle keys are swept out of the limiters once every this many calls, so that budgets that went quiet do
 /// not keep their state forever.
 const SWEEP_EVERY: u32 = 4096;
 
-type Limiter = DefaultKeyedRateLimiter<EndpointId>;
+type Limiter = DefaultKeyedRateLimiter<Limited>;
 
 /// One keyed limiter per distinct rate, since a `governor` keyed limiter applies one quota to all its keys.
 #[derive(Default)]
@@ -56,8 +55,8 @@ impl LocalRateLimits {
             .clone()
     }
 
-    /// Forgets endpoints whose bucket is full again (they would be admitted as if new), and limiters that
-    /// hold no endpoint any more.
+    /// Forgets budgets whose bucket is full again (they would be admitted as if new), and limiters that hold
+    /// none any more.
     fn sweep(&self) {
         let mut by_rate = self
             .by_rate
@@ -72,12 +71,12 @@ impl LocalRateLimits {
 
 #[async_trait]
 impl RateLimits for LocalRateLimits {
-    async fn admit(&self, endpoint: &EndpointId, per_second: NonZeroU32) -> StoreResult<Admission> {
+    async fn admit(&self, limited: &Limited, per_second: NonZeroU32) -> StoreResult<Admission> {
         if self.calls.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             self.sweep();
         }
-        // A changed rate moves the endpoint to another limiter, where it starts with a full (small) bucket.
-        let admission = match self.limiter(per_second).check_key(endpoint) {
+        // A changed rate moves the budget to another limiter, where it starts with a full (small) bucket.
+        let admission = match self.limiter(per_second).check_key(limited) {
             Ok(()) => Admission::Now,
             Err(not_until) => Admission::After(not_until.wait_time_from(self.clock.now())),
         };
@@ -87,7 +86,7 @@ impl RateLimits for LocalRateLimits {
 
 #[async_trait]
 impl RateLimits for EmbeddedStore {
-    async fn admit(&self, endpoint: &EndpointId, per_second: NonZeroU32) -> StoreResult<Admission> {
-        self.rate_limits.admit(endpoint, per_second).await
+    async fn admit(&self, limited: &Limited, per_second: NonZeroU32) -> StoreResult<Admission> {
+        self.rate_limits.admit(limited, per_second).await
     }
 }

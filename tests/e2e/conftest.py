@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,10 +40,17 @@ class Server:
     log_path: Path
     # Set by the fixture: SIGKILLs the process and starts it again on the same port, data and settings.
     _kill_and_restart: object = None
+    # Set by the fixture: starts another process of the same deployment; None on the embedded store.
+    _start_peer: object = None
 
     def kill_and_restart(self):
         """`kill -9`, then the same server again; returns once it answers. Later tests use the new process."""
         self._kill_and_restart()
+
+    def start_peer(self, data_dir):
+        """A second process sharing this deployment's Redis (and Postgres), with its own port and `data_dir`: a
+        `(url, stop)` pair, or None on the embedded store, whose data directory one process owns."""
+        return self._start_peer(data_dir)
 
     def raw(self, method, path, body=None, token=None, headers=None):
         """A request outside the SDK, with the session's token unless another (or "" for none) is given."""
@@ -95,7 +103,7 @@ def server(tmp_path_factory):
     command = [binary, "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"]
     server = Server(url=url, token=token, jwt_secret=JWT_SECRET, log_path=log_path)
 
-    def start():
+    def start(command=command, url=url):
         with open(log_path, "ab") as log:
             started = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -110,6 +118,21 @@ def server(tmp_path_factory):
         return started
 
     process = start()
+
+    def start_peer(peer_dir):
+        if not redis_url:
+            return None
+        peer_port = _free_port()
+        peer_url = f"http://127.0.0.1:{peer_port}"
+        peer = start([binary, "serve", "--data-dir", str(peer_dir), "--listen", f"127.0.0.1:{peer_port}"], peer_url)
+
+        def stop():
+            peer.send_signal(signal.SIGTERM)
+            assert peer.wait(timeout=DEADLINE_SECONDS) == 0, f"the peer did not stop cleanly:\n{server.log()}"
+
+        return peer_url, stop
+
+    server._start_peer = start_peer
 
     def kill_and_restart():
         nonlocal process
@@ -148,6 +171,7 @@ class Received:
     headers: dict  # lower-cased names
     body: bytes
     status: int  # what the receiver answered
+    at: float  # time.monotonic() on arrival
 
 
 class Receiver:
@@ -166,7 +190,7 @@ class Receiver:
                 status = receiver._answer(self.path)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with receiver._cond:
-                    receiver._requests.append(Received(self.path, headers, body, status))
+                    receiver._requests.append(Received(self.path, headers, body, status, time.monotonic()))
                     receiver._cond.notify_all()
                 reply = b'{"ok":true}' if status < 300 else b'{"error":"scripted"}'
                 self.send_response(status)

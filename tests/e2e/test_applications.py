@@ -4,7 +4,7 @@ import pytest
 from svix import Svix, SvixOptions
 from svix.api import ApplicationListOptions
 from svix.exceptions import HttpError
-from svix.models import ApplicationIn, ApplicationPatch
+from svix.models import ApplicationIn, ApplicationPatch, EndpointIn
 
 from helpers import org_token, unique
 
@@ -121,3 +121,31 @@ def test_duplicate_uid_is_409(svix):
         svix.application.create(ApplicationIn(name="two", uid=uid))
     assert e.value.status_code == 409
     assert e.value.code == "conflict"
+
+
+def test_list_leaves_out_applications_by_their_endpoints(server):
+    own = Svix(org_token(server.jwt_secret, f"org_{unique('ex').replace('-', '')}"),
+               SvixOptions(server_url=server.url, retry_schedule=[]))
+    bare = own.application.create(ApplicationIn(name="no endpoints")).id
+    off = own.application.create(ApplicationIn(name="only disabled endpoints")).id
+    own.endpoint.create(off, EndpointIn(url="https://example.com/off", disabled=True))
+    live = own.application.create(ApplicationIn(name="an enabled endpoint")).id
+    own.endpoint.create(live, EndpointIn(url="https://example.com/off", disabled=True))
+    own.endpoint.create(live, EndpointIn(url="https://example.com/on"))
+
+    def listed(**filters):
+        # One application a page, so that the filtered walk crosses pages.
+        ids, iterator = [], None
+        while True:
+            page = own.application.list(ApplicationListOptions(limit=1, iterator=iterator, **filters))
+            ids += [a.id for a in page.data]
+            if page.done:
+                return sorted(ids)
+            iterator = page.iterator
+
+    assert listed() == sorted([bare, off, live])
+    assert listed(exclude_apps_with_no_endpoints=True) == sorted([off, live])
+    assert listed(exclude_apps_with_disabled_endpoints=True) == sorted([bare, live])
+    assert listed(exclude_apps_with_no_endpoints=True, exclude_apps_with_disabled_endpoints=True) == [live]
+    # Xwebhook has no Svix Play endpoints, so no application has only those.
+    assert listed(exclude_apps_with_svix_play_endpoints=True) == sorted([bare, off, live])

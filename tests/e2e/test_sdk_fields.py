@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from svix.api import ApplicationListOptions, MessageAttemptListByMsgOptions
+from svix.api import MessageAttemptListByMsgOptions
 from svix.exceptions import HTTPValidationError
-from svix.models import ApplicationIn, EventExampleIn, MessageIn
+from svix.models import EventExampleIn, MessageIn
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,8 +37,6 @@ def test_unsupported_body_fields_are_refused_by_name(svix, app):
             ["body", "transformationsParams"])
     refused(lambda: svix.message.create(app.id, MessageIn(**message, payload_retention_hours=12)),
             ["body", "payloadRetentionHours"])
-    refused(lambda: svix.application.create(ApplicationIn(name="throttled", throttle_rate=5)),
-            ["body", "throttleRate"])
     refused(lambda: svix.endpoint.send_example(app.id, "ep_unknown", EventExampleIn(event_type="svix.ping",
                                                                                       payload={"custom": 1})),
             ["body", "payload"])
@@ -49,7 +47,3 @@ def test_unsupported_body_fields_are_refused_by_name(svix, app):
 def test_unsupported_query_parameters_are_refused_by_name(svix, app):
     refused(lambda: svix.message_attempt.list_by_msg(app.id, "msg_unknown", MessageAttemptListByMsgOptions(tag="t")),
             ["query", "tag"])
-    refused(lambda: svix.application.list(ApplicationListOptions(exclude_apps_with_no_endpoints=True)),
-            ["query", "exclude_apps_with_no_endpoints"])
-    # `false` asks for what Xwebhook does anyway.
-    assert svix.application.list(ApplicationListOptions(exclude_apps_with_no_endpoints=False)).data

@@ -6,7 +6,6 @@ use utoipa::ToSchema;
 use xwebhook_engine::domain::{Application, BoundedMetadata, Metadata, Name, Uid};
 
 use super::double_option;
-use super::not_supported::NotSupported;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -17,15 +16,15 @@ pub struct ApplicationIn {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub uid: Option<Uid>,
-    /// Not supported by Xwebhook: an older Svix name of `throttleRate`, refused like it.
+    /// The older name of `throttleRate`; `throttleRate` wins when both are sent.
     #[serde(default)]
-    #[schema(value_type = Option<u16>, format = "uint16")]
-    pub rate_limit: NotSupported,
-    /// Not supported by Xwebhook: an application-wide delivery rate is not enforced yet (each endpoint's own
-    /// `throttleRate` is); leave it out or send null, any other value is answered 422.
+    #[schema(format = "uint16", minimum = 1)]
+    pub rate_limit: Option<u16>,
+    /// The most messages per second delivered to this application's endpoints taken together, across every
+    /// process, beside each endpoint's own `throttleRate`; at least 1. None: no application-wide limit.
     #[serde(default)]
-    #[schema(value_type = Option<u16>, format = "uint16")]
-    pub throttle_rate: NotSupported,
+    #[schema(format = "uint16", minimum = 1)]
+    pub throttle_rate: Option<u16>,
     /// At most 64 keys of at most 256 characters, 16 KiB of keys and values in all, no NUL.
     #[serde(default)]
     #[schema(value_type = Option<HashMap<String, String>>)]
@@ -42,15 +41,15 @@ pub struct ApplicationPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub uid: Option<Option<Uid>>,
-    /// Not supported by Xwebhook: an older Svix name of `throttleRate`, refused like it.
-    #[serde(default)]
-    #[schema(value_type = Option<u16>, format = "uint16")]
-    pub rate_limit: NotSupported,
-    /// Not supported by Xwebhook: an application-wide delivery rate is not enforced yet (each endpoint's own
-    /// `throttleRate` is); leave it out or send null, any other value is answered 422.
-    #[serde(default)]
-    #[schema(value_type = Option<u16>, format = "uint16")]
-    pub throttle_rate: NotSupported,
+    /// The older name of `throttleRate`; `throttleRate` wins when both are sent.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(format = "uint16", minimum = 1)]
+    pub rate_limit: Option<Option<u16>>,
+    /// The most messages per second delivered to this application's endpoints taken together, across every
+    /// process, beside each endpoint's own `throttleRate`; at least 1. Null removes the limit; absent keeps it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(format = "uint16", minimum = 1)]
+    pub throttle_rate: Option<Option<u16>>,
     /// At most 64 keys of at most 256 characters, 16 KiB of keys and values in all, no NUL.
     #[serde(default)]
     #[schema(value_type = Option<HashMap<String, String>>)]

@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use xwebhook_engine::domain::{Application, Uid};
-use xwebhook_engine::id::AppId;
-use xwebhook_engine::store::{Order, Page, Ref};
+use xwebhook_engine::domain::{Application, Endpoint, Uid};
+use xwebhook_engine::id::{AppId, OrgId};
+use xwebhook_engine::store::{Cursor, ListQuery, MAX_LIMIT, Order, Page, Ref};
 
-use super::lookup;
+use super::{lookup, rate};
 use crate::auth::Auth;
 use crate::dto::application::{ApplicationIn, ApplicationOut, ApplicationPatch};
 use crate::error::{ApiError, ApiResult};
@@ -15,35 +15,113 @@ use crate::extract::{JsonBody, QueryParams};
 use crate::pagination::{ListResponse, list_query};
 use crate::state::AppState;
 
-/// The SDK's filters of the application list, not implemented: the list is every application.
-const EXCLUDE_FILTERS: [&str; 3] = [
-    "exclude_apps_with_no_endpoints",
-    "exclude_apps_with_disabled_endpoints",
-    "exclude_apps_with_svix_play_endpoints",
-];
+/// The most applications one filtered listing reads before it answers with what it found (see [`filtered`]).
+const FILTERED_SCAN_MAX: usize = 10 * MAX_LIMIT;
+
+/// Which applications a listing leaves out, by their endpoints.
+#[derive(Debug, Clone, Copy, Default)]
+struct Exclude {
+    no_endpoints: bool,
+    only_disabled_endpoints: bool,
+}
+
+impl Exclude {
+    fn from_query(q: &QueryParams) -> ApiResult<Self> {
+        Ok(Self {
+            no_endpoints: q
+                .parse::<bool>("exclude_apps_with_no_endpoints")?
+                .unwrap_or(false),
+            only_disabled_endpoints: q
+                .parse::<bool>("exclude_apps_with_disabled_endpoints")?
+                .unwrap_or(false),
+        })
+    }
+
+    fn any(self) -> bool {
+        self.no_endpoints || self.only_disabled_endpoints
+    }
+
+    fn keeps(self, endpoints: &[Endpoint]) -> bool {
+        match endpoints {
+            [] => !self.no_endpoints,
+            _ => !(self.only_disabled_endpoints && endpoints.iter().all(|e| e.disabled)),
+        }
+    }
+}
 
 #[utoipa::path(get, path = "/api/v1/app", tag = "Application",
     params(("limit" = Option<u64>, Query, format = "uint64"), ("iterator" = Option<String>, Query), ("order" = Option<String>, Query),
-        ("exclude_apps_with_no_endpoints" = Option<bool>, Query, description = "Not supported by Xwebhook when true: leave it out or send false"),
-        ("exclude_apps_with_disabled_endpoints" = Option<bool>, Query, description = "Not supported by Xwebhook when true: leave it out or send false"),
-        ("exclude_apps_with_svix_play_endpoints" = Option<bool>, Query, description = "Not supported by Xwebhook when true: leave it out or send false (Xwebhook has no Svix Play endpoints, so false is what it does)")),
+        ("exclude_apps_with_no_endpoints" = Option<bool>, Query, description = "Leave out applications that have no endpoints. A filtered page may hold fewer than `limit` applications when more remain (`done` says which): one request reads at most 2 500 applications."),
+        ("exclude_apps_with_disabled_endpoints" = Option<bool>, Query, description = "Leave out applications whose endpoints are all disabled (applications without endpoints stay unless `exclude_apps_with_no_endpoints`)."),
+        ("exclude_apps_with_svix_play_endpoints" = Option<bool>, Query, description = "Accepted and changes nothing: Xwebhook has no Svix Play endpoints, so no application has only those.")),
     responses((status = 200, body = ListResponse<ApplicationOut>)))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
     q: QueryParams,
 ) -> ApiResult<Json<ListResponse<ApplicationOut>>> {
-    for exclude in EXCLUDE_FILTERS {
-        q.not_supported_if_true(exclude)?;
-    }
+    let exclude = Exclude::from_query(&q)?;
+    q.parse::<bool>("exclude_apps_with_svix_play_endpoints")?;
     let query = list_query(&q, Order::Ascending)?;
-    let rows = state
-        .stores
-        .applications
-        .list_applications(&auth.org_id, &query)
-        .await?;
-    let page = Page::from_walk(rows, &query, |a| a.id.to_string());
+    let page = if exclude.any() {
+        filtered(&state, &auth.org_id, &query, exclude).await?
+    } else {
+        let rows = state
+            .stores
+            .applications
+            .list_applications(&auth.org_id, &query)
+            .await?;
+        Page::from_walk(rows, &query, |a| a.id.to_string())
+    };
     Ok(Json(page.map(ApplicationOut::from).into()))
+}
+
+/// A page of the applications `exclude` keeps: the listing is walked from the query's cursor, reading each
+/// application's endpoints, until a page and one more are kept or [`FILTERED_SCAN_MAX`] were read. In the latter
+/// case the page may be short (even empty) and is not done; its iterator resumes after the last one read, so a
+/// client walking to `done` sees every kept application once.
+async fn filtered(
+    state: &AppState,
+    org: &OrgId,
+    query: &ListQuery,
+    exclude: Exclude,
+) -> ApiResult<Page<Application>> {
+    let (mut kept, mut scanned) = (Vec::new(), 0);
+    let mut walk = query.clone();
+    let last_read = loop {
+        let rows = state.stores.applications.list_applications(org, &walk).await?;
+        let exhausted = rows.len() < walk.walk().take;
+        let Some(last) = rows.last().map(|a| a.id.to_string()) else {
+            break None;
+        };
+        for app in rows {
+            scanned += 1;
+            if exclude.keeps(&state.stores.endpoints.endpoints_of_app(org, &app.id).await?) {
+                kept.push(app);
+            }
+            if kept.len() > query.limit {
+                break;
+            }
+        }
+        if exhausted || kept.len() > query.limit {
+            break None;
+        }
+        if scanned >= FILTERED_SCAN_MAX {
+            break Some(last);
+        }
+        let backward = walk.cursor.as_ref().is_some_and(|c| c.backward);
+        walk.cursor = Some(Cursor { key: last, backward });
+    };
+    let mut page = Page::from_walk(kept, query, |a| a.id.to_string());
+    if let Some(last) = last_read {
+        page.done = false;
+        if query.cursor.as_ref().is_some_and(|c| c.backward) {
+            page.prev_iterator = Some(format!("-{last}"));
+        } else {
+            page.iterator = Some(last);
+        }
+    }
+    Ok(page)
 }
 
 #[utoipa::path(post, path = "/api/v1/app", tag = "Application", request_body = ApplicationIn,
@@ -77,14 +155,14 @@ pub async fn create_application(
     body: ApplicationIn,
 ) -> ApiResult<Application> {
     check_uid(body.uid.as_ref())?;
+    let rate_limit = rate::chosen(body.throttle_rate, body.rate_limit)?;
     let now = state.clock.now();
     let app = Application {
         id: AppId::generate(),
         org_id: auth.org_id.clone(),
         uid: body.uid,
         name: body.name.into(),
-        // An application-wide rate is refused at the edge (`NotSupported`) until it is enforced.
-        rate_limit: None,
+        rate_limit,
         metadata: body.metadata.map(Into::into).unwrap_or_default(),
         created_at: now,
         updated_at: now,
@@ -123,6 +201,7 @@ pub async fn upsert(
     match lookup::application(&state, &auth, &app_id).await {
         Ok(mut app) => {
             check_uid(body.uid.as_ref())?;
+            app.rate_limit = rate::chosen(body.throttle_rate, body.rate_limit)?;
             app.name = body.name.into();
             app.uid = body.uid.or(app.uid);
             app.metadata = body.metadata.map(Into::into).unwrap_or_default();
@@ -163,6 +242,9 @@ pub async fn patch(
     }
     if let Some(metadata) = body.metadata {
         app.metadata = metadata.into();
+    }
+    if let Some(rate) = rate::patched(body.throttle_rate, body.rate_limit)? {
+        app.rate_limit = rate;
     }
     check_uid(app.uid.as_ref())?;
     app.updated_at = state.clock.now();

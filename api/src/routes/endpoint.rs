@@ -12,7 +12,7 @@ use xwebhook_engine::id::EndpointId;
 use xwebhook_engine::operational::{EndpointRef, OperationalEvent};
 use xwebhook_engine::store::{Order, Page, Ref};
 
-use super::{headers, lookup};
+use super::{headers, lookup, rate};
 use crate::auth::Auth;
 use crate::dto::endpoint::{EndpointIn, EndpointOut, EndpointPatch};
 use crate::error::{ApiError, ApiResult};
@@ -92,7 +92,7 @@ async fn apply_in(state: &AppState, auth: &Auth, endpoint: &mut Endpoint, body: 
     let event_types = body.filter_types.or(body.event_types);
     check_event_types(state, auth, endpoint, event_types.as_ref()).await?;
     check_channels(body.channels.as_ref())?;
-    check_rate(body.rate_limit.or(body.throttle_rate))?;
+    let rate_limit = rate::chosen(body.throttle_rate, body.rate_limit)?;
     endpoint.uid = body.uid.or(endpoint.uid.take());
     check_uid(endpoint.uid.as_ref())?;
     endpoint.url = body.url;
@@ -100,7 +100,7 @@ async fn apply_in(state: &AppState, auth: &Auth, endpoint: &mut Endpoint, body: 
     endpoint.disabled = body.disabled.unwrap_or(false);
     endpoint.event_types = event_types;
     endpoint.channels = body.channels;
-    endpoint.rate_limit = body.rate_limit.or(body.throttle_rate);
+    endpoint.rate_limit = rate_limit;
     endpoint.metadata = body.metadata.map(Into::into).unwrap_or_default();
     Ok(())
 }
@@ -145,16 +145,6 @@ fn check_channels(channels: Option<&BTreeSet<Channel>>) -> ApiResult<()> {
         Some(c) if c.len() > MAX_CHANNELS => Err(ApiError::invalid(
             &["body", "channels"],
             format!("at most {MAX_CHANNELS} channels"),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn check_rate(rate: Option<u16>) -> ApiResult<()> {
-    match rate {
-        Some(0) => Err(ApiError::invalid(
-            &["body", "rateLimit"],
-            "must be at least 1 message per second",
         )),
         _ => Ok(()),
     }
@@ -229,8 +219,7 @@ pub async fn patch(
         check_channels(channels.as_ref())?;
         endpoint.channels = channels;
     }
-    if let Some(rate) = body.rate_limit.or(body.throttle_rate) {
-        check_rate(rate)?;
+    if let Some(rate) = rate::patched(body.throttle_rate, body.rate_limit)? {
         endpoint.rate_limit = rate;
     }
     if let Some(uid) = body.uid {

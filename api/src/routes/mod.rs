@@ -14,6 +14,7 @@ pub mod logout;
 pub(crate) mod lookup;
 pub mod message;
 pub mod portal;
+pub(crate) mod rate;
 pub mod recover;
 pub mod secret;
 pub mod stats;

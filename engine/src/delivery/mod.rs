@@ -9,13 +9,15 @@
 //! - `news`: which attempts make operational news (failing, exhausted, recovered).
 //! - `health`: failing streaks per endpoint, and when one has lasted long enough to disable it.
 //! - `gates`: per-endpoint concurrency (bounded in flight and waiting, fair across endpoints).
-//! - `throttle`: what a delivery refused by its endpoint's rate limit does (wait in memory, or reschedule).
+//! - `throttle`: what a delivery refused by a rate limit does (wait in memory, or reschedule); `app_rates`:
+//!   applications' rates, read once every few seconds per process.
 //! - `http`: the pooled client, the address-checking resolver, bounded response reads.
 //! - `recorder`: attempt records written in batches.
 //! - `recent`: messages just accepted or fanned out, shared by reference with their first deliveries.
 //! - `address`: which IP addresses may be delivered to.
 
 mod address;
+mod app_rates;
 mod attempt;
 mod gates;
 mod health;

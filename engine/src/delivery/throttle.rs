@@ -1,12 +1,13 @@
-//! What a delivery does when its endpoint's rate limit says "not yet": wait in memory when its slot is near,
-//! else go back to the queue until about when its slot should come, so that a backlog is rescheduled about
-//! once per task instead of bouncing through the queue.
+//! What a delivery does when a rate limit (its endpoint's own, or its application's, which all the
+//! application's endpoints share) says "not yet": wait in memory when its slot is near, else go back to the
+//! queue until about when its slot should come, so that a backlog is rescheduled about once per task instead of
+//! bouncing through the queue.
 //!
 //! A refusal only says when the *next* slot frees (at most one emission interval away), not how many tasks
-//! want it: this process keeps, per endpoint, how many of its tasks wait in memory and the latest time it
-//! gave a deferred task, and places each newcomer behind them, one interval apiece. Tasks waiting in memory
-//! stand in one line per endpoint, and only the first asks the limit (again after the wait it is told), so
-//! a line costs one limit call per slot, not one per waiting task.
+//! want it: this process keeps, per limit, how many of its tasks wait in memory and the latest time it gave a
+//! deferred task, and places each newcomer behind them, one interval apiece. Tasks waiting in memory stand in
+//! one line per limit, and only the first asks the limit (again after the wait it is told), so a line costs
+//! one limit call per slot, not one per waiting task.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -18,15 +19,14 @@ use chrono::{DateTime, Utc};
 use tracing::debug;
 
 use crate::clock::Clock;
-use crate::id::EndpointId;
-use crate::store::{Admission, RateLimits, StoreResult, emission_interval};
+use crate::store::{Admission, Limited, RateLimits, StoreResult, emission_interval};
 
 /// Forgotten backlogs (nobody waiting, last deferral due) are swept once every this many plans.
 const SWEEP_EVERY: u32 = 1024;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Backlog {
-    /// Tasks of this endpoint waiting in memory for their slot.
+    /// Tasks waiting in memory for a slot of this limit.
     in_memory: u32,
     /// When the last task this process deferred is due.
     horizon: Option<DateTime<Utc>>,
@@ -41,7 +41,7 @@ impl Backlog {
 /// One decision, before its bookkeeping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
-    /// Wait in memory, in the endpoint's line.
+    /// Wait in memory, in the limit's line.
     Line,
     /// Give the task back to the queue, due at this time.
     Defer(DateTime<Utc>),
@@ -69,7 +69,7 @@ fn plan(
 
 /// What the caller does with a refused delivery.
 pub enum Decision<'a> {
-    /// Wait in the endpoint's line (the guard counts this task in it), then ask the limit until admitted.
+    /// Wait in the limit's line (the guard counts this task in it), then ask the limit until admitted.
     Line(Waiting<'a>),
     /// Finish the task with a retry at this time; it is not an attempt.
     Defer(DateTime<Utc>),
@@ -83,14 +83,14 @@ struct Entry {
 
 pub struct Throttle {
     max_in_memory: Duration,
-    entries: Mutex<HashMap<EndpointId, Entry>>,
+    entries: Mutex<HashMap<Limited, Entry>>,
     plans: AtomicU32,
 }
 
 /// Counts a task as waiting in memory until dropped.
 pub struct Waiting<'a> {
     throttle: &'a Throttle,
-    endpoint: EndpointId,
+    limited: Limited,
     line: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -106,50 +106,50 @@ impl Throttle {
         }
     }
 
-    /// Takes a slot of `endpoint`'s rate limit (messages per second), if it has one, waiting in memory while
+    /// Takes a slot of `limited`'s rate limit (messages per second), if it has one, waiting in memory while
     /// the slot is near; `Some(due)` when the task should rather go back to the queue until then (not an
     /// attempt: nothing is recorded and the attempt number stays).
     pub async fn slot(
         &self,
         limits: &dyn RateLimits,
         clock: &dyn Clock,
-        endpoint: &EndpointId,
+        limited: &Limited,
         rate_limit: Option<u16>,
     ) -> StoreResult<Option<DateTime<Utc>>> {
         let Some(per_second) = rate_limit.and_then(|r| NonZeroU32::new(u32::from(r))) else {
             return Ok(None);
         };
-        let wait = match limits.admit(endpoint, per_second).await? {
+        let wait = match limits.admit(limited, per_second).await? {
             Admission::Now => return Ok(None),
             Admission::After(wait) => wait,
         };
-        let waiting = match self.decide(endpoint, clock.now(), wait, emission_interval(per_second)) {
+        let waiting = match self.decide(limited, clock.now(), wait, emission_interval(per_second)) {
             Decision::Line(waiting) => waiting,
             Decision::Defer(due) => {
-                debug!(endpoint_id = %endpoint, %due, "rate limited; delivery rescheduled");
+                debug!(%limited, %due, "rate limited; delivery rescheduled");
                 return Ok(Some(due));
             }
         };
         let _front = waiting.line.lock().await;
         // At the front: the next slot is at most one interval away, unless other processes take it first.
         loop {
-            match limits.admit(endpoint, per_second).await? {
+            match limits.admit(limited, per_second).await? {
                 Admission::Now => return Ok(None),
                 Admission::After(wait) => tokio::time::sleep(wait).await,
             }
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EndpointId, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Limited, Entry>> {
         self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Decides for a delivery to `endpoint` told to `wait` by a limit of one slot per `interval`.
+    /// Decides for a delivery under `limited` told to `wait` by a limit of one slot per `interval`.
     pub fn decide(
         &self,
-        endpoint: &EndpointId,
+        limited: &Limited,
         now: DateTime<Utc>,
         wait: Duration,
         interval: Duration,
@@ -159,7 +159,7 @@ impl Throttle {
         if sweep {
             entries.retain(|_, e| !e.backlog.idle(now));
         }
-        let entry = entries.entry(endpoint.clone()).or_insert_with(|| Entry {
+        let entry = entries.entry(limited.clone()).or_insert_with(|| Entry {
             backlog: Backlog::default(),
             line: Arc::new(tokio::sync::Mutex::new(())),
         });
@@ -168,7 +168,7 @@ impl Throttle {
                 entry.backlog.in_memory += 1;
                 Decision::Line(Waiting {
                     throttle: self,
-                    endpoint: endpoint.clone(),
+                    limited: limited.clone(),
                     line: entry.line.clone(),
                 })
             }
@@ -180,18 +180,18 @@ impl Throttle {
     }
 
     #[cfg(test)]
-    fn backlog(&self, endpoint: &EndpointId) -> Option<Backlog> {
-        self.lock().get(endpoint).map(|e| e.backlog)
+    fn backlog(&self, limited: &Limited) -> Option<Backlog> {
+        self.lock().get(limited).map(|e| e.backlog)
     }
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         let mut entries = self.throttle.lock();
-        if let Some(entry) = entries.get_mut(&self.endpoint) {
+        if let Some(entry) = entries.get_mut(&self.limited) {
             entry.backlog.in_memory = entry.backlog.in_memory.saturating_sub(1);
             if entry.backlog.idle(Utc::now()) {
-                entries.remove(&self.endpoint);
+                entries.remove(&self.limited);
             }
         }
     }
@@ -200,6 +200,7 @@ impl Drop for Waiting<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::EndpointId;
 
     fn ms(ms: u64) -> Duration {
         Duration::from_millis(ms)
@@ -249,7 +250,7 @@ mod tests {
         // far beyond the time this test takes).
         let (wait, interval) = (ms(10), Duration::from_secs(1));
         let throttle = Throttle::new(ms(1_500));
-        let endpoint = EndpointId::generate();
+        let endpoint = Limited::Endpoint(EndpointId::generate());
         let now = Utc::now();
         let Decision::Line(first) = throttle.decide(&endpoint, now, wait, interval) else {
             panic!("the first task waits in memory");
@@ -275,7 +276,7 @@ mod tests {
         drop((first, second));
         // Still known while deferred tasks are not due: newcomers line up behind them.
         assert_eq!(throttle.backlog(&endpoint).map(|b| b.in_memory), Some(0));
-        let other = EndpointId::generate();
+        let other = Limited::Endpoint(EndpointId::generate());
         let Decision::Line(waiting) = throttle.decide(&other, now, wait.to_std().expect("positive"), ms(1))
         else {
             panic!("a near slot is waited for");
@@ -293,7 +294,7 @@ mod tests {
 
     #[async_trait::async_trait]
     impl RateLimits for Gcra {
-        async fn admit(&self, _: &EndpointId, _: NonZeroU32) -> StoreResult<Admission> {
+        async fn admit(&self, _: &Limited, _: NonZeroU32) -> StoreResult<Admission> {
             let now = tokio::time::Instant::now();
             let mut arrival = self.arrival.lock().expect("not poisoned");
             let tat = arrival.unwrap_or(now).max(now);
@@ -315,7 +316,7 @@ mod tests {
             arrival: Mutex::new(None),
         });
         let clock = Arc::new(crate::clock::TokioClock::starting_at(Utc::now()));
-        let endpoint = EndpointId::generate();
+        let endpoint = Limited::Endpoint(EndpointId::generate());
         let started = tokio::time::Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..60 {

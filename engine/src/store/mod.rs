@@ -25,7 +25,7 @@ pub use page::{Cursor, DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Order, Page, Pager, 
 pub use queue::{
     DeadLetter, DeliverTask, DeliveryQueue, FollowUp, Leased, QueueDepths, Receipt, Task, TaskKind,
 };
-pub use rate_limit::{Admission, RateLimits, burst, emission_interval};
+pub use rate_limit::{Admission, Limited, RateLimits, burst, emission_interval};
 pub use records::{
     ApplicationStore, AttemptRecord, AttemptStore, EndpointStore, EventTypeStore, MessageStore, Ref,
     StatusCounts,

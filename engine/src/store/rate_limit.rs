@@ -1,8 +1,9 @@
-//! The rate-limit port: per-endpoint message rates, shared by every process that delivers for the endpoint.
+//! The rate-limit port: message rates per endpoint and per application, shared by every process that delivers
+//! for them.
 //!
 //! The contract is that of GCRA (the generic cell rate algorithm, a leaky bucket kept as one timestamp): each
-//! endpoint has an emission interval `1 / per_second` and a small burst ([`burst`]); a call either takes a
-//! slot now or says how long until the next one frees, without taking it.
+//! limited endpoint or application has an emission interval `1 / per_second` and a small burst ([`burst`]); a
+//! call either takes a slot now or says how long until the next one frees, without taking it.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::id::EndpointId;
+use crate::id::{AppId, EndpointId};
 
 /// What an endpoint's limit says about one more message now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,13 +22,38 @@ pub enum Admission {
     After(Duration),
 }
 
+/// Whose budget a slot is taken from: an endpoint's own (`throttleRate` on the endpoint), or its application's,
+/// shared by all the application's endpoints (`throttleRate` on the application).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Limited {
+    Endpoint(EndpointId),
+    Application(AppId),
+}
+
+impl Limited {
+    /// A key that names one budget: ids carry their kind's prefix (`ep_`, `app_`), so an endpoint's key never
+    /// equals an application's.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Endpoint(id) => id.as_str(),
+            Self::Application(id) => id.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for Limited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
 #[async_trait]
 pub trait RateLimits: Send + Sync {
-    /// Takes a slot of `endpoint`'s budget of `per_second` messages per second, or says when the next frees.
+    /// Takes a slot of `limited`'s budget of `per_second` messages per second, or says when the next frees.
     /// At most `per_second × t + burst(per_second)` calls are admitted in any span `t`, across every process
-    /// sharing the backend. Endpoints never share a budget. A call with a different rate for the same endpoint
-    /// (its limit was changed) applies the new rate from then on.
-    async fn admit(&self, endpoint: &EndpointId, per_second: NonZeroU32) -> StoreResult<Admission>;
+    /// sharing the backend. No two endpoints or applications share a budget. A call with a different rate for
+    /// the same key (its limit was changed) applies the new rate from then on.
+    async fn admit(&self, limited: &Limited, per_second: NonZeroU32) -> StoreResult<Admission>;
 }
 
 /// How many messages may go at once after a quiet spell: a twentieth of a second's worth, at least one, so

@@ -1,11 +1,11 @@
-//! Rate limits: a fresh endpoint is admitted, a burst beyond its bucket is told when to come back, and
-//! endpoints do not share a budget. Bounds are logical (counts against the time the calls took), never speeds.
+//! Rate limits: a fresh endpoint is admitted, a burst beyond its bucket is told when to come back, and no two
+//! endpoints or applications share a budget. Bounds are logical (counts against the time the calls took), never speeds.
 
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use crate::id::EndpointId;
-use crate::store::{Admission, Stores, burst, emission_interval};
+use crate::id::{AppId, EndpointId};
+use crate::store::{Admission, Limited, Stores, burst, emission_interval};
 
 fn rate(per_second: u32) -> NonZeroU32 {
     NonZeroU32::new(per_second).expect("a non-zero rate")
@@ -15,14 +15,14 @@ fn rate(per_second: u32) -> NonZeroU32 {
 /// how long the calls took.
 async fn hammer(
     s: &Stores,
-    endpoint: &EndpointId,
+    limited: &Limited,
     per_second: NonZeroU32,
     calls: usize,
 ) -> (u64, Duration, Duration) {
     let started = Instant::now();
     let (mut admitted, mut longest) = (0, Duration::ZERO);
     for _ in 0..calls {
-        match s.rate_limits.admit(endpoint, per_second).await.expect("admit") {
+        match s.rate_limits.admit(limited, per_second).await.expect("admit") {
             Admission::Now => admitted += 1,
             Admission::After(d) => longest = longest.max(d),
         }
@@ -38,7 +38,7 @@ fn most_admitted(per_second: NonZeroU32, elapsed: Duration) -> u64 {
 
 pub async fn rate_limit_admits_a_burst_then_defers(s: Stores) {
     let per_second = rate(100);
-    let endpoint = EndpointId::generate();
+    let endpoint = Limited::Endpoint(EndpointId::generate());
     let (admitted, longest, elapsed) = hammer(&s, &endpoint, per_second, 20).await;
     assert!(
         admitted >= u64::from(burst(per_second).get()),
@@ -54,7 +54,7 @@ pub async fn rate_limit_admits_a_burst_then_defers(s: Stores) {
 
 pub async fn rate_limit_first_call_is_admitted_then_told_when(s: Stores) {
     let per_second = rate(1);
-    let endpoint = EndpointId::generate();
+    let endpoint = Limited::Application(AppId::generate());
     let started = Instant::now();
     let first = s.rate_limits.admit(&endpoint, per_second).await.expect("admit");
     assert_eq!(first, Admission::Now);
@@ -75,14 +75,28 @@ pub async fn rate_limit_first_call_is_admitted_then_told_when(s: Stores) {
 
 pub async fn rate_limit_endpoints_do_not_share_a_budget(s: Stores) {
     let per_second = rate(1);
-    let (a, b) = (EndpointId::generate(), EndpointId::generate());
-    assert_eq!(
-        s.rate_limits.admit(&a, per_second).await.expect("admit"),
-        Admission::Now
-    );
-    assert_eq!(
-        s.rate_limits.admit(&b, per_second).await.expect("admit"),
-        Admission::Now,
-        "another endpoint's spent budget does not touch this one"
+    let app = AppId::generate();
+    let budgets = [
+        Limited::Endpoint(EndpointId::generate()),
+        Limited::Endpoint(EndpointId::generate()),
+        Limited::Application(app.clone()),
+        Limited::Application(AppId::generate()),
+    ];
+    for limited in &budgets {
+        assert_eq!(
+            s.rate_limits.admit(limited, per_second).await.expect("admit"),
+            Admission::Now,
+            "{limited}: the others' spent budgets do not touch this one"
+        );
+    }
+    assert!(
+        matches!(
+            s.rate_limits
+                .admit(&Limited::Application(app), per_second)
+                .await
+                .expect("admit"),
+            Admission::After(_)
+        ),
+        "an application's own budget is spent by its slot"
     );
 }

@@ -1,5 +1,6 @@
-//! Per-endpoint rate limits: every message is delivered once, and no second receives more than the rate allows
-//! (a bound on counts, not on speed), with one process on the embedded store and with two sharing Redis.
+//! Rate limits, an endpoint's own and an application's across its endpoints: every message is delivered once,
+//! and no second receives more than the rate allows (a bound on counts, not on speed), with one process on the
+//! embedded store and with two sharing Redis.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -41,9 +42,13 @@ async fn send_all(clients: &[&Client], app_id: &str) -> BTreeSet<String> {
     ids
 }
 
-/// The most requests `rx` received at `path` within any one second.
-fn most_in_one_second(rx: &Receiver, path: &str) -> usize {
-    let mut at: Vec<_> = rx.received(path).iter().map(|r| r.at).collect();
+/// The most requests `rx` received at `paths` together within any one second.
+fn most_in_one_second(rx: &Receiver, paths: &[&str]) -> usize {
+    let mut at: Vec<_> = paths
+        .iter()
+        .flat_map(|path| rx.received(path))
+        .map(|r| r.at)
+        .collect();
     at.sort();
     (0..at.len())
         .map(|i| {
@@ -60,7 +65,7 @@ fn most_in_one_second(rx: &Receiver, path: &str) -> usize {
 async fn assert_delivered_within_rate(rx: &Receiver, path: &str, sent: &BTreeSet<String>) {
     rx.wait_for_ids(path, sent).await;
     assert_eq!(rx.received(path).len(), MESSAGES, "each message exactly once");
-    let most = most_in_one_second(rx, path);
+    let most = most_in_one_second(rx, &[path]);
     let allowed = RATE + RATE / 10 + BURST;
     assert!(
         most <= allowed,
@@ -104,4 +109,59 @@ async fn two_processes_sharing_redis_keep_an_endpoint_to_its_rate() {
     let sent = send_all(&[&a.client, &via_b], &app_id).await;
     assert_delivered_within_rate(&rx, "/shared", &sent).await;
     assert_one_attempt_each(&a, &app_id, &ep_id).await;
+}
+
+/// An application limited to `RATE` with three unlimited endpoints, at `paths` of `rx`.
+async fn rate_limited_application(client: &Client, rx: &Receiver, paths: &[&str]) -> String {
+    let app = client
+        .create("/app", json!({"name": "throttled", "throttleRate": RATE}))
+        .await;
+    assert_eq!(app["throttleRate"], json!(RATE));
+    let app_id = app["id"].as_str().expect("app id").to_owned();
+    for path in paths {
+        client
+            .create(&format!("/app/{app_id}/endpoint"), json!({"url": rx.url(path)}))
+            .await;
+    }
+    app_id
+}
+
+/// Every message reached every endpoint once, and the endpoints together stayed within the application's rate.
+async fn assert_application_within_rate(rx: &Receiver, paths: &[&str], sent: &BTreeSet<String>) {
+    for path in paths {
+        rx.wait_for_ids(path, sent).await;
+        assert_eq!(rx.received(path).len(), MESSAGES, "each message once at {path}");
+    }
+    let most = most_in_one_second(rx, paths);
+    let allowed = RATE + RATE / 10 + BURST;
+    assert!(
+        most <= allowed,
+        "{most} requests within one second across {paths:?} at {RATE}/s for the application (allowed {allowed})"
+    );
+}
+
+const APP_PATHS: [&str; 3] = ["/app-a", "/app-b", "/app-c"];
+
+#[tokio::test]
+async fn one_process_keeps_an_application_to_its_rate_across_its_endpoints() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    let app_id = rate_limited_application(&app, &rx, &APP_PATHS).await;
+    let sent = send_all(&[&app.client], &app_id).await;
+    assert_application_within_rate(&rx, &APP_PATHS, &sent).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_sharing_redis_keep_an_application_to_its_rate() {
+    let prefix = format!("xwt:{}", ulid::Ulid::new());
+    let env = [
+        ("XWEBHOOK_REDIS_URL", "redis://127.0.0.1:6379"),
+        ("XWEBHOOK_REDIS_PREFIX", prefix.as_str()),
+    ];
+    let (a, b) = (spawn_app_with(&env).await, spawn_app_with(&env).await);
+    let rx = Receiver::start().await;
+    let app_id = rate_limited_application(&a, &rx, &APP_PATHS).await;
+    let via_b = a.client.on(&b.base);
+    let sent = send_all(&[&a.client, &via_b], &app_id).await;
+    assert_application_within_rate(&rx, &APP_PATHS, &sent).await;
 }

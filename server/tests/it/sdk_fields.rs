@@ -216,7 +216,8 @@ async fn every_refused_field_is_answered_422_naming_it() {
     let app = spawn_app().await;
     let ours = our_document(&app).await;
     let refused = refused_fields(&ours);
-    assert!(refused.len() >= 5, "refused fields found: {refused:?}");
+    // Guards the walk itself: fields are still refused (`transformationsParams`, at least).
+    assert!(!refused.is_empty(), "no refused field found");
     let auth = format!("Bearer {}", app.token);
     let headers = [
         ("authorization", auth.as_str()),
@@ -245,7 +246,8 @@ async fn every_refused_query_parameter_is_answered_422_naming_it() {
     let app = spawn_app().await;
     let ours = our_document(&app).await;
     let refused = refused_parameters(&ours);
-    assert!(refused.len() >= 5, "refused parameters found: {refused:?}");
+    // Guards the walk itself: parameters are still refused (`with_msg`, at least).
+    assert!(!refused.is_empty(), "no refused parameter found");
     let auth = format!("Bearer {}", app.token);
     for (method, path, name) in refused {
         let url = format!("{}{path}?{name}=true", app.base);

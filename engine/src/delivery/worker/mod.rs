@@ -4,11 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use rand::Rng as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, Span, debug, info, info_span, warn};
 
+use super::app_rates::AppRates;
 use super::attempt::{self, Delivery, Recorded};
 use super::gates::EndpointGates;
 use super::health::HealthTracker;
@@ -24,7 +26,7 @@ use crate::fan_out::FanOut;
 use crate::log_limit::FailureLog;
 use crate::metrics;
 use crate::operational::{EndpointRef, OperationalEvent, OperationalEvents};
-use crate::store::{FollowUp, Leased, Ref, StoreResult, Stores, Task, TaskKind};
+use crate::store::{FollowUp, Leased, Limited, Ref, StoreResult, Stores, Task, TaskKind};
 use crate::trace;
 
 mod messages;
@@ -46,6 +48,7 @@ pub struct Worker {
     slots: Arc<Semaphore>,
     gates: EndpointGates,
     throttle: Throttle,
+    app_rates: AppRates,
     recent: Arc<RecentMessages>,
     recorder: Recorder,
     events: Arc<dyn OperationalEvents>,
@@ -78,6 +81,7 @@ impl Worker {
             slots,
             gates,
             throttle,
+            app_rates: AppRates::default(),
             recent,
             recorder,
             events,
@@ -249,17 +253,40 @@ impl Worker {
             self.end_untried(task, &endpoint).await?;
             return Ok(FollowUp::none());
         }
-        let (limits, clock) = (self.stores.rate_limits.as_ref(), self.clock.as_ref());
-        if let Some(due) = self
-            .throttle
-            .slot(limits, clock, &endpoint.id, endpoint.rate_limit)
-            .await?
-        {
+        if let Some(due) = self.rate_slots(&endpoint).await? {
             return Ok(FollowUp::retry_at(task.clone(), due));
         }
         let message = &found.message;
         let recorded = self.attempt(delivery, message, &endpoint).await;
         self.conclude(delivery, message, &endpoint, recorded).await
+    }
+
+    /// Takes a slot of the endpoint's own rate limit, then of its application's, where they have one; `Some(due)`
+    /// when the task should go back to the queue until then. The endpoint's is asked first: a slot it grants
+    /// that the application then refuses is lost to this endpoint alone, where the other order would waste
+    /// slots that the application's other endpoints could use.
+    async fn rate_slots(&self, endpoint: &Endpoint) -> StoreResult<Option<DateTime<Utc>>> {
+        let (limits, clock) = (self.stores.rate_limits.as_ref(), self.clock.as_ref());
+        if endpoint.rate_limit.is_some() {
+            let limited = Limited::Endpoint(endpoint.id.clone());
+            let due = self
+                .throttle
+                .slot(limits, clock, &limited, endpoint.rate_limit)
+                .await?;
+            if due.is_some() {
+                return Ok(due);
+            }
+        }
+        let applications = self.stores.applications.as_ref();
+        let app_rate = self
+            .app_rates
+            .rate(applications, &endpoint.org_id, &endpoint.app_id)
+            .await?;
+        if app_rate.is_none() {
+            return Ok(None);
+        }
+        let limited = Limited::Application(endpoint.app_id.clone());
+        self.throttle.slot(limits, clock, &limited, app_rate).await
     }
 
     /// The delivery's endpoint: as its message was fanned out to it in this process (see `recent`), else as
@@ -350,11 +377,7 @@ impl Worker {
 
     /// Disables the endpoint as a `PATCH {"disabled": true}` would, and reports it; true when the endpoint is
     /// disabled now (by us, or already), false when it is gone.
-    async fn disable(
-        &self,
-        endpoint: &Endpoint,
-        fail_since: chrono::DateTime<chrono::Utc>,
-    ) -> StoreResult<bool> {
+    async fn disable(&self, endpoint: &Endpoint, fail_since: DateTime<Utc>) -> StoreResult<bool> {
         let (org, app) = (&endpoint.org_id, &endpoint.app_id);
         // Reloaded, so that changes made since this delivery loaded it are kept.
         let Some(mut current) = self
