@@ -10,7 +10,6 @@ use serde::de::DeserializeOwned;
 use xwebhook_engine::domain::Uid;
 use xwebhook_engine::store::Ref;
 
-use crate::dto::not_supported::{NOT_SUPPORTED_PARAMETER, NOT_SUPPORTED_WHEN_TRUE};
 use crate::error::{ApiError, ValidationError};
 
 /// A JSON body parsed into `T`; unknown fields are ignored, as Svix does.
@@ -161,23 +160,6 @@ impl QueryParams {
                 )),
             })
             .transpose()
-    }
-
-    /// Refuses a parameter of the Svix API that Xwebhook does not implement: absent is fine, any value is
-    /// answered 422 naming it (see [`crate::dto::not_supported`]).
-    pub fn not_supported(&self, name: &str) -> Result<(), ApiError> {
-        match self.get(name) {
-            None => Ok(()),
-            Some(_) => Err(ApiError::invalid(&["query", name], NOT_SUPPORTED_PARAMETER)),
-        }
-    }
-
-    /// Refuses `true` for a flag whose `false` is what Xwebhook always does.
-    pub fn not_supported_if_true(&self, name: &str) -> Result<(), ApiError> {
-        match self.bool(name)? {
-            Some(true) => Err(ApiError::invalid(&["query", name], NOT_SUPPORTED_WHEN_TRUE)),
-            _ => Ok(()),
-        }
     }
 
     /// Like [`Self::bool`], but a bare `?name` (no `=value`) reads as `true`, as a flag on a command line does.

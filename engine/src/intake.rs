@@ -202,6 +202,7 @@ impl Intake {
                 ..TimeTypeChannel::default()
             },
             status: Some(MessageStatus::Fail),
+            tag: None,
         };
         let (mut queued, mut pager) = (0, Pager::new(Order::Ascending));
         while let Some(query) = pager.next_query() {

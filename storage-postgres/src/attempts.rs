@@ -48,7 +48,8 @@ fn attempt_filter(q: &mut Query, f: &AttemptFilter) {
         q.eq("endpoint_id", ep.as_str().to_owned());
     }
     q.time_bounds("created_at", &f.common)
-        .types_and_channel(&f.common);
+        .types_and_channel(&f.common)
+        .tagged(f.tag.as_ref());
 }
 
 /// A destination's time bounds apply to its message's id time, exact to the millisecond, so they are ranges
@@ -68,7 +69,7 @@ fn destination_filter(q: &mut Query, f: &DestinationFilter) {
     if let Some(status) = f.status {
         q.eq("status", i16::from(status.code()));
     }
-    q.types_and_channel(&f.common);
+    q.types_and_channel(&f.common).tagged(f.tag.as_ref());
 }
 
 /// Attempts of one endpoint or one message (`parent` names the column), ordered by attempt id.

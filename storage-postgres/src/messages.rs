@@ -111,14 +111,8 @@ pub(crate) fn list_query(org: &OrgId, app: &AppId, filter: &MessageFilter, query
     if let Some(before) = common.before {
         q.and("id < ?", vec![Box::new(id_bound(before + CLOCK_SLACK))]);
     }
-    if let Some(tag) = &filter.tag {
-        // Containment, not jsonb's `?` operator: `?` is this builder's placeholder.
-        q.and(
-            "doc->'tags' @> jsonb_build_array(?::text)",
-            vec![Box::new(tag.clone())],
-        );
-    }
-    q.time_bounds("created_at", common)
+    q.tagged(filter.tag.as_ref())
+        .time_bounds("created_at", common)
         .types_and_channel(common)
         .walk("id", &query.walk());
     q

@@ -100,6 +100,18 @@ impl Query {
         self
     }
 
+    /// Only rows whose document lists `tag` in its `tags` (a message's, or copied from it).
+    pub(crate) fn tagged(&mut self, tag: Option<&String>) -> &mut Self {
+        if let Some(tag) = tag {
+            // Containment, not jsonb's `?` operator: `?` is this builder's placeholder.
+            self.and(
+                "doc->'tags' @> jsonb_build_array(?::text)",
+                vec![Box::new(tag.clone())],
+            );
+        }
+        self
+    }
+
     pub(crate) fn sql(&self) -> &str {
         &self.sql
     }

@@ -4,7 +4,14 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from svix.api import MessageCreateOptions, MessageGetOptions, MessageListOptions
+from svix.api import (
+    MessageAttemptListAttemptedMessagesOptions,
+    MessageAttemptListByEndpointOptions,
+    MessageAttemptListByMsgOptions,
+    MessageCreateOptions,
+    MessageGetOptions,
+    MessageListOptions,
+)
 from svix.exceptions import HttpError, HTTPValidationError
 from svix.models import ApplicationIn, EndpointIn, EndpointPatch, MessageIn, MessagePrecheckIn
 from svix.webhooks import Webhook
@@ -181,3 +188,53 @@ def test_tags_are_kept_and_filter_the_listing(svix, app):
     with pytest.raises(HTTPValidationError) as e:
         svix.message.create(app.id, MessageIn(event_type="order.placed", payload={}, tags=[""]))
     assert e.value.detail[0].loc == ["body", "tags"]
+
+
+def test_tags_filter_the_attempt_listings(svix, app, receiver):
+    url, path = receiver.endpoint()
+    ep = svix.endpoint.create(app.id, EndpointIn(url=url))
+    eu = svix.message.create(app.id, MessageIn(event_type="order.placed", payload={}, tags=["eu"])).id
+    us = svix.message.create(app.id, MessageIn(event_type="order.placed", payload={}, tags=["us"])).id
+    receiver.wait_for(path, 2)
+    attempts = svix.message_attempt
+
+    def by_endpoint(tag):
+        return wait_until(lambda: {a.msg_id for a in attempts.list_by_endpoint(
+            app.id, ep.id, MessageAttemptListByEndpointOptions(tag=tag)).data}, f"attempts tagged {tag}")
+
+    assert by_endpoint("eu") == {eu}
+    assert by_endpoint("us") == {us}
+    assert attempts.list_by_endpoint(app.id, ep.id, MessageAttemptListByEndpointOptions(tag="asia")).data == []
+    assert [a.msg_id for a in attempts.list_by_msg(app.id, eu, MessageAttemptListByMsgOptions(tag="eu")).data] == [eu]
+    assert attempts.list_by_msg(app.id, eu, MessageAttemptListByMsgOptions(tag="us")).data == []
+    attempted = attempts.list_attempted_messages(app.id, ep.id, MessageAttemptListAttemptedMessagesOptions(tag="us"))
+    assert [m.id for m in attempted.data] == [us]
+
+
+def test_retention_in_hours_or_days_but_not_both(svix, app):
+    kept = svix.message.create(app.id, MessageIn(event_type="order.placed", payload={"a": 1}, payload_retention_hours=12))
+    assert svix.message.get(app.id, kept.id, MessageGetOptions(with_content=True)).payload == {"a": 1}
+    for fields, loc in [
+        (dict(payload_retention_hours=12, payload_retention_period=5), "payloadRetentionHours"),
+        (dict(payload_retention_hours=0), "payloadRetentionHours"),
+        (dict(payload_retention_hours=24 * 90 + 1), "payloadRetentionHours"),
+        (dict(payload_retention_period=4), "payloadRetentionPeriod"),
+    ]:
+        with pytest.raises(HTTPValidationError) as e:
+            svix.message.create(app.id, MessageIn(event_type="order.placed", payload={}, **fields))
+        assert e.value.detail[0].loc == ["body", loc], fields
+
+
+def test_attempts_carry_their_message_when_asked(svix, app, receiver):
+    url, path = receiver.endpoint()
+    ep = svix.endpoint.create(app.id, EndpointIn(url=url))
+    msg = svix.message.create(app.id, MessageIn(event_type="order.placed", payload={"secret": 1}, tags=["eu"]))
+    receiver.wait_for(path, 1)
+    attempts = svix.message_attempt
+    listed = wait_until(lambda: attempts.list_by_endpoint(
+        app.id, ep.id, MessageAttemptListByEndpointOptions(with_msg=True)).data, "the attempt to be listed")
+    (attempt,) = listed
+    assert (attempt.msg.id, attempt.msg.event_type, attempt.msg.tags) == (msg.id, "order.placed", ["eu"])
+    assert attempt.msg.payload == {}, "never the payload"
+    (plain,) = attempts.list_by_endpoint(app.id, ep.id).data
+    assert plain.msg is None

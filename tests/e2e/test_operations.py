@@ -1,5 +1,5 @@
 """The contract's remaining operations through the official SDK: event-type upsert (PUT), endpoint stats,
-send-example, recover, and expunging message and attempt content.
+send-example (a ping, and a custom payload), recover, and expunging message and attempt content.
 
 The server runs with XWEBHOOK_RETRY_SCHEDULE=1,1: three attempts in all, one second apart.
 """
@@ -7,8 +7,12 @@ The server runs with XWEBHOOK_RETRY_SCHEDULE=1,1: three attempts in all, one sec
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
+from svix import Svix, SvixOptions
 from svix.api import MessageAttemptListByMsgOptions
+from svix.exceptions import HttpError
 from svix.models import (
+    AppPortalAccessIn,
     EndpointIn,
     EventExampleIn,
     EventTypeIn,
@@ -50,6 +54,22 @@ def test_send_example_delivers_a_ping(svix, app, receiver):
     assert msg.event_type == "svix.ping"
     (delivery,) = receiver.wait_for(path, 1)
     assert delivery.headers["webhook-id"] == msg.id
+
+
+def test_send_example_sends_the_organizations_own_payload(server, svix, app, receiver):
+    url, path = receiver.endpoint()
+    ep = svix.endpoint.create(app.id, EndpointIn(url=url))
+    custom = {"order": {"id": "o_1", "total": 12.5}}
+    msg = svix.endpoint.send_example(app.id, ep.id, EventExampleIn(event_type="order.placed", payload=custom))
+    assert msg.payload == custom
+    (delivery,) = receiver.wait_for(path, 1)
+    assert json.loads(delivery.body) == custom
+    # A customer in the portal could otherwise have the sender sign whatever it likes.
+    portal = Svix(svix.authentication.app_portal_access(app.id, AppPortalAccessIn()).token,
+                  SvixOptions(server_url=server.url, retry_schedule=[]))
+    with pytest.raises(HttpError) as e:
+        portal.endpoint.send_example(app.id, ep.id, EventExampleIn(event_type="order.placed", payload=custom))
+    assert e.value.status_code == 403
 
 
 def test_recover_resends_what_failed(svix, app, receiver):

@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from svix.api import MessageAttemptListByMsgOptions
 from svix.exceptions import HTTPValidationError
-from svix.models import EventExampleIn, MessageIn
+from svix.models import MessageIn
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,15 +34,6 @@ def test_unsupported_body_fields_are_refused_by_name(svix, app):
     message = dict(event_type="user.created", payload={"a": 1})
     refused(lambda: svix.message.create(app.id, MessageIn(**message, transformations_params={"x": 1})),
             ["body", "transformationsParams"])
-    refused(lambda: svix.message.create(app.id, MessageIn(**message, payload_retention_hours=12)),
-            ["body", "payloadRetentionHours"])
-    refused(lambda: svix.endpoint.send_example(app.id, "ep_unknown", EventExampleIn(event_type="svix.ping",
-                                                                                      payload={"custom": 1})),
-            ["body", "payload"])
     # Nothing was stored by the refused calls.
     assert svix.message.list(app.id).data == []
 
-
-def test_unsupported_query_parameters_are_refused_by_name(svix, app):
-    refused(lambda: svix.message_attempt.list_by_msg(app.id, "msg_unknown", MessageAttemptListByMsgOptions(tag="t")),
-            ["query", "tag"])

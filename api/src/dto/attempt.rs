@@ -28,6 +28,10 @@ pub struct MessageAttemptOut {
     /// 0 scheduled, 1 manual.
     pub trigger_type: u8,
     pub timestamp: DateTime<Utc>,
+    /// The attempt's message, without its payload, when the listing is asked `with_msg=true`; absent when the
+    /// message is gone (its retention ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg: Option<MessageOut>,
 }
 
 impl From<Attempt> for MessageAttemptOut {
@@ -44,6 +48,7 @@ impl From<Attempt> for MessageAttemptOut {
             status_text: a.status.text().into(),
             trigger_type: a.trigger.code(),
             timestamp: a.created_at,
+            msg: None,
         }
     }
 }

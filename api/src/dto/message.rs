@@ -30,6 +30,7 @@ pub struct MessageIn {
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub channels: Option<BTreeSet<Channel>>,
+    /// Days the payload is kept, 5 to 90 (90 when neither this nor `payloadRetentionHours` is sent).
     #[serde(default)]
     pub payload_retention_period: Option<i64>,
     /// Creates the application on the fly when it does not exist.
@@ -44,9 +45,9 @@ pub struct MessageIn {
     pub tags: Option<Vec<String>>,
     #[serde(default)]
     pub transformations_params: NotSupported,
-    /// Not supported by Xwebhook: retention is kept in days (`payloadRetentionPeriod`).
+    /// Hours the payload is kept, 1 to 2160 (90 days); not with `payloadRetentionPeriod`.
     #[serde(default)]
-    pub payload_retention_hours: NotSupported,
+    pub payload_retention_hours: Option<i64>,
 }
 
 /// Would a message of this event type, on these channels, reach any endpoint now?

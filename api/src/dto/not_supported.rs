@@ -1,11 +1,9 @@
 //! A request field the SDK sends that Xwebhook does not implement (yet): accepted when absent or `null`, and
 //! otherwise refused with 422 naming it, so that a caller never believes a field took effect when it did not.
 //! The location comes from the body parser (`extract::parse_json`), which reports the failing field's path.
-//! Query parameters are refused the same way by `QueryParams::not_supported`.
 //!
-//! In our OpenAPI document the description of such a field or parameter starts with [`DOC_PREFIX`]: the field
-//! is a `$ref` to the `NotSupported` schema, or, where the contract types it (`throttleRate`), that type with
-//! the same words on the field. The test that walks the SDK's requests (`server/tests/it/sdk_fields.rs`)
+//! In our OpenAPI document the description of such a field starts with [`DOC_PREFIX`]: the field is a `$ref`
+//! to the `NotSupported` schema, or, where the contract types it, that type with the same words on the field. The test that walks the SDK's requests (`server/tests/it/sdk_fields.rs`)
 //! finds them there and sends each one.
 
 use serde::de::{Error, IgnoredAny};
@@ -16,14 +14,9 @@ use utoipa::openapi::{ObjectBuilder, RefOr, Schema};
 /// What the caller is told, after the field's location.
 pub const NOT_SUPPORTED: &str = "not supported by Xwebhook: leave it out or send null";
 
-/// How the OpenAPI description of every refused field and parameter starts. utoipa's attributes take
+/// How the OpenAPI description of every refused field starts. utoipa's attributes take
 /// literals only, so each one spells it out; the SDK walk test reads it.
 pub const DOC_PREFIX: &str = "Not supported by Xwebhook";
-
-/// What a refused query parameter is answered (`QueryParams::not_supported`).
-pub const NOT_SUPPORTED_PARAMETER: &str = "not supported by Xwebhook: leave it out";
-/// What `true` is answered for a flag whose `false` is what Xwebhook always does.
-pub const NOT_SUPPORTED_WHEN_TRUE: &str = "`true` is not supported by Xwebhook: leave it out or send false";
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NotSupported;

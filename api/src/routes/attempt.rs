@@ -1,16 +1,19 @@
 //! Delivery attempts and per-destination state: by endpoint, by message, one attempt, and resend.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use xwebhook_engine::domain::MessageStatus;
-use xwebhook_engine::id::{AttemptId, EndpointId};
+use xwebhook_engine::domain::{Application, Attempt, MessageStatus};
+use xwebhook_engine::id::{AttemptId, EndpointId, MessageId};
 use xwebhook_engine::store::{AttemptFilter, DestinationFilter, Order, Page, Ref};
 
 use super::lookup;
-use super::message::{self, message_filter};
+use super::message::{self, message_filter, tag_filter};
 use crate::auth::Auth;
 use crate::dto::attempt::{EndpointMessageOut, MessageAttemptOut, MessageEndpointOut};
+use crate::dto::message::MessageOut;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{QueryParams, id};
 use crate::pagination::{ListResponse, list_query};
@@ -32,14 +35,8 @@ fn expanded_statuses(q: &QueryParams) -> ApiResult<()> {
     q.bool("expanded_statuses").map(drop)
 }
 
-/// The SDK's `tag` filter of attempt listings: their records do not carry their message's tags yet.
-fn refuse_tag(q: &QueryParams) -> ApiResult<()> {
-    q.not_supported("tag")
-}
-
 fn attempt_filter(q: &QueryParams) -> ApiResult<AttemptFilter> {
     expanded_statuses(q)?;
-    refuse_tag(q)?;
     let class = q.parse::<u16>("status_code_class")?;
     if let Some(c) = class.filter(|c| ![0, 100, 200, 300, 400, 500].contains(c)) {
         return Err(ApiError::invalid(
@@ -52,6 +49,7 @@ fn attempt_filter(q: &QueryParams) -> ApiResult<AttemptFilter> {
         status: status(q)?,
         status_code_class: class,
         endpoint_id: None,
+        tag: tag_filter(q)?,
     })
 }
 
@@ -68,8 +66,8 @@ fn attempt_out(with_content: bool) -> impl Fn(xwebhook_engine::domain::Attempt) 
     params(("app_id" = String, Path), ("endpoint_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"),
         ("iterator" = Option<String>, Query), ("status" = Option<u8>, Query), ("status_code_class" = Option<u16>, Query),
         ("channel" = Option<String>, Query), ("before" = Option<String>, Query), ("after" = Option<String>, Query),
-        ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query), ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: attempts are not filtered by their message's tags yet, so a tag is refused (422)"),
-        ("with_msg" = Option<bool>, Query, description = "Not supported by Xwebhook when true: attempts are listed without their message (leave it out or send false)"),
+        ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query), ("tag" = Option<String>, Query, description = "Only attempts of messages carrying this tag"),
+        ("with_msg" = Option<bool>, Query, description = "When true, each attempt carries its message (`msg`), never with its payload"),
         ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
     responses((status = 200, body = ListResponse<MessageAttemptOut>)))]
 pub async fn list_by_endpoint(
@@ -81,7 +79,7 @@ pub async fn list_by_endpoint(
     let query = list_query(&q, Order::Descending)?;
     let filter = attempt_filter(&q)?;
     let with_content = q.bool("with_content")?.unwrap_or(true);
-    q.not_supported_if_true("with_msg")?;
+    let with_msg = q.bool("with_msg")?.unwrap_or(false);
     let app = lookup::application(&state, &auth, &app_id).await?;
     let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
     let rows = state
@@ -90,7 +88,42 @@ pub async fn list_by_endpoint(
         .list_attempts_by_endpoint(&app.org_id, &app.id, &endpoint.id, &filter, &query)
         .await?;
     let page = Page::from_walk(rows, &query, |a| a.id.to_string());
-    Ok(Json(page.map(attempt_out(with_content)).into()))
+    let messages = match with_msg {
+        true => messages_of(&state, &app, &page.items).await?,
+        false => HashMap::new(),
+    };
+    let out = attempt_out(with_content);
+    Ok(Json(
+        page.map(|a| {
+            let msg = messages.get(&a.msg_id).cloned();
+            MessageAttemptOut { msg, ..out(a) }
+        })
+        .into(),
+    ))
+}
+
+/// The messages of a page of attempts, each read once, without payloads (as `with_msg` promises); messages
+/// that are gone are left out.
+async fn messages_of(
+    state: &AppState,
+    app: &Application,
+    attempts: &[Attempt],
+) -> ApiResult<HashMap<MessageId, MessageOut>> {
+    let mut messages = HashMap::new();
+    for a in attempts {
+        if messages.contains_key(&a.msg_id) {
+            continue;
+        }
+        let found = state
+            .stores
+            .messages
+            .get_message(&app.org_id, &app.id, &a.msg_id)
+            .await?;
+        if let Some(m) = found {
+            messages.insert(a.msg_id.clone(), MessageOut::new(m, false));
+        }
+    }
+    Ok(messages)
 }
 
 #[utoipa::path(get, path = "/api/v1/app/{app_id}/attempt/msg/{msg_id}", tag = "Message Attempt",
@@ -98,7 +131,7 @@ pub async fn list_by_endpoint(
         ("iterator" = Option<String>, Query), ("status" = Option<u8>, Query), ("status_code_class" = Option<u16>, Query),
         ("channel" = Option<String>, Query), ("endpoint_id" = Option<String>, Query), ("before" = Option<String>, Query),
         ("after" = Option<String>, Query), ("with_content" = Option<bool>, Query), ("event_types" = Option<Vec<String>>, Query),
-        ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: attempts are not filtered by their message's tags yet, so a tag is refused (422)"), ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
+        ("tag" = Option<String>, Query, description = "Only attempts of messages carrying this tag"), ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
     responses((status = 200, body = ListResponse<MessageAttemptOut>)))]
 pub async fn list_by_message(
     State(state): State<AppState>,
@@ -189,7 +222,7 @@ pub async fn list_destinations(
     params(("app_id" = String, Path), ("endpoint_id" = String, Path), ("limit" = Option<u64>, Query, format = "uint64"),
         ("iterator" = Option<String>, Query), ("channel" = Option<String>, Query), ("status" = Option<u8>, Query),
         ("before" = Option<String>, Query), ("after" = Option<String>, Query), ("with_content" = Option<bool>, Query),
-        ("event_types" = Option<Vec<String>>, Query), ("tag" = Option<String>, Query, description = "Not supported by Xwebhook: attempts are not filtered by their message's tags yet, so a tag is refused (422)"), ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
+        ("event_types" = Option<Vec<String>>, Query), ("tag" = Option<String>, Query, description = "Only attempts of messages carrying this tag"), ("expanded_statuses" = Option<bool>, Query, description = "Accepted: nothing cancels an attempt, so the Canceled status (4) never appears and true and false list the same")),
     responses((status = 200, body = ListResponse<EndpointMessageOut>)))]
 pub async fn list_endpoint_messages(
     State(state): State<AppState>,
@@ -201,9 +234,9 @@ pub async fn list_endpoint_messages(
     let filter = DestinationFilter {
         common: message_filter(&q)?,
         status: status(&q)?,
+        tag: tag_filter(&q)?,
     };
     expanded_statuses(&q)?;
-    refuse_tag(&q)?;
     let with_content = q.bool("with_content")?.unwrap_or(true);
     let app = lookup::application(&state, &auth, &app_id).await?;
     let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;

@@ -1,5 +1,6 @@
 //! `/endpoint/{id}/send-example`: sends one example event to one endpoint, to test a receiver. `svix.ping`
-//! always exists; any other event type sends an example of its JSON schema (the first, or `exampleIndex`).
+//! always exists; any other event type sends an example of its JSON schema (the first, or `exampleIndex`), or
+//! the organization's own `payload`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,7 +13,6 @@ use xwebhook_engine::id::MessageId;
 use super::lookup;
 use crate::auth::Auth;
 use crate::dto::message::{DEFAULT_RETENTION_DAYS, MessageOut};
-use crate::dto::not_supported::NotSupported;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
 use crate::state::AppState;
@@ -27,10 +27,11 @@ pub struct EventExampleIn {
     /// Which of the schema's `examples` to send (default 0, the first); ignored for `svix.ping`.
     #[serde(default)]
     pub example_index: Option<u32>,
-    /// Not supported by Xwebhook: a custom payload, which Svix keeps for allow-listed customers.
+    /// A payload of the caller's own to send instead of the schema's example (a JSON object). Svix keeps it for
+    /// allow-listed customers; here organization tokens may send one, application tokens get 403.
     #[serde(default)]
-    #[expect(dead_code, reason = "its type refuses any value; there is nothing to read")]
-    pub payload: NotSupported,
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<Box<RawValue>>,
 }
 
 #[utoipa::path(post, path = "/api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example", tag = "Endpoint",
@@ -44,8 +45,13 @@ pub async fn send_example(
 ) -> ApiResult<Json<MessageOut>> {
     let app = lookup::application(&state, &auth, &app_id).await?;
     let endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
-    let index = body.example_index.unwrap_or(0);
-    let payload = example_payload(&state, &auth, &body.event_type, index).await?;
+    let payload = match body.payload {
+        Some(custom) => custom_payload(&auth, custom)?,
+        None => {
+            let index = body.example_index.unwrap_or(0);
+            example_payload(&state, &auth, &body.event_type, index).await?
+        }
+    };
     let message = Message {
         id: MessageId::generate(),
         org_id: app.org_id.clone(),
@@ -55,12 +61,25 @@ pub async fn send_example(
         channels: None,
         payload,
         retention_days: DEFAULT_RETENTION_DAYS,
+        retention_hours: None,
         created_at: state.clock.now(),
         deliver_at: None,
         tags: Vec::new(),
     };
     state.intake.send_example(&message, &endpoint).await?;
     Ok(Json(MessageOut::new(message, true)))
+}
+
+/// A custom example: the sender's own payload, signed with the endpoint's secret like any message. Only the
+/// organization may send one, since an application token's holder (a customer in the portal) would otherwise
+/// have the sender sign whatever it likes.
+fn custom_payload(auth: &Auth, custom: Box<RawValue>) -> ApiResult<Payload> {
+    if auth.app_id.is_some() {
+        return Err(ApiError::Forbidden(
+            "`payload` may only be sent with an organization token".into(),
+        ));
+    }
+    Payload::from_sender(custom).map_err(|e| ApiError::invalid(&["body", "payload"], e.to_string()))
 }
 
 async fn example_payload(

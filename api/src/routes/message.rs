@@ -27,6 +27,8 @@ use crate::state::AppState;
 
 const MAX_CHANNELS: usize = 5;
 const RETENTION_DAYS: std::ops::RangeInclusive<i64> = 5..=90;
+/// Up to the longest period in days; from an hour, as short as the SDK's field can say.
+const RETENTION_HOURS: std::ops::RangeInclusive<i64> = 1..=90 * 24;
 
 #[utoipa::path(post, path = "/api/v1/app/{app_id}/msg", tag = "Message", request_body = MessageIn,
     params(("app_id" = String, Path), ("with_content" = Option<bool>, Query)),
@@ -39,7 +41,8 @@ pub async fn create(
     JsonBody(body): JsonBody<MessageIn>,
 ) -> ApiResult<(StatusCode, Json<MessageOut>)> {
     let with_content = q.bool("with_content")?.unwrap_or(true);
-    let retention_days = retention_days(body.payload_retention_period)?;
+    let (retention_days, retention_hours) =
+        retention(body.payload_retention_period, body.payload_retention_hours)?;
     let now = state.clock.now();
     check_deliver_at(body.deliver_at, now, state.config.deliver_at_min_delay)?;
     let tags = check_tags(body.tags.unwrap_or_default())?;
@@ -56,6 +59,7 @@ pub async fn create(
         channels: body.channels,
         payload,
         retention_days,
+        retention_hours,
         created_at: now,
         deliver_at: body.deliver_at,
         tags,
@@ -144,20 +148,32 @@ fn check_deliver_at(at: Option<DateTime<Utc>>, now: DateTime<Utc>, min_ahead: Du
     ))
 }
 
-fn retention_days(period: Option<i64>) -> ApiResult<u16> {
-    match period {
-        None => Ok(DEFAULT_RETENTION_DAYS),
-        Some(days) if RETENTION_DAYS.contains(&days) => {
-            Ok(u16::try_from(days).unwrap_or(DEFAULT_RETENTION_DAYS))
-        }
-        Some(_) => Err(ApiError::invalid(
-            &["body", "payloadRetentionPeriod"],
-            format!(
-                "must be between {} and {} days",
-                RETENTION_DAYS.start(),
-                RETENTION_DAYS.end()
-            ),
+/// How long the payload is kept: days (`payloadRetentionPeriod`) or hours (`payloadRetentionHours`), never
+/// both; 90 days when neither is sent. Hours are kept beside the default days, which they override.
+fn retention(days: Option<i64>, hours: Option<i64>) -> ApiResult<(u16, Option<u16>)> {
+    let within = |value: i64, range: &std::ops::RangeInclusive<i64>, field: &str, unit: &str| match range
+        .contains(&value)
+    {
+        true => Ok(u16::try_from(value).unwrap_or(u16::MAX)),
+        false => Err(ApiError::invalid(
+            &["body", field],
+            format!("must be between {} and {} {unit}", range.start(), range.end()),
         )),
+    };
+    match (days, hours) {
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            &["body", "payloadRetentionHours"],
+            "cannot be sent with `payloadRetentionPeriod`: send one of them",
+        )),
+        (Some(days), None) => Ok((
+            within(days, &RETENTION_DAYS, "payloadRetentionPeriod", "days")?,
+            None,
+        )),
+        (None, Some(hours)) => {
+            let hours = within(hours, &RETENTION_HOURS, "payloadRetentionHours", "hours")?;
+            Ok((DEFAULT_RETENTION_DAYS, Some(hours)))
+        }
+        (None, None) => Ok((DEFAULT_RETENTION_DAYS, None)),
     }
 }
 
@@ -198,7 +214,7 @@ pub async fn list(
     let query = list_query(&q, Order::Descending)?;
     let filter = MessageFilter {
         common: message_filter(&q)?,
-        tag: q.get("tag").map(tag_filter).transpose()?,
+        tag: tag_filter(&q)?,
     };
     let with_content = q.bool("with_content")?.unwrap_or(true);
     let app = lookup::application(&state, &auth, &app_id).await?;
@@ -211,13 +227,14 @@ pub async fn list(
     Ok(Json(page.map(|m| MessageOut::new(m, with_content)).into()))
 }
 
-fn tag_filter(tag: &str) -> ApiResult<String> {
-    match valid_tag(tag) {
-        true => Ok(tag.to_owned()),
-        false => Err(ApiError::invalid(
+/// The `tag` filter of message and attempt listings: only records of messages carrying it.
+pub fn tag_filter(q: &QueryParams) -> ApiResult<Option<String>> {
+    match q.get("tag") {
+        Some(tag) if !valid_tag(tag) => Err(ApiError::invalid(
             &["query", "tag"],
             format!("not a tag: 1 to {MAX_TAG_LEN} characters, no NUL"),
         )),
+        tag => Ok(tag.map(str::to_owned)),
     }
 }
 

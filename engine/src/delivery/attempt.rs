@@ -232,6 +232,7 @@ fn attempt_row(
         trigger,
         event_type: message.event_type.clone(),
         channels: message.channels.clone(),
+        tags: message.tags.clone(),
         created_at: now,
     }
 }
@@ -254,6 +255,7 @@ fn destination_row(
         attempts: tried,
         event_type: message.event_type.clone(),
         channels: message.channels.clone(),
+        tags: message.tags.clone(),
         updated_at: now,
     }
 }
@@ -283,6 +285,7 @@ mod tests {
             channels: None,
             payload: Payload::from_raw(raw).expect("object"),
             retention_days: 90,
+            retention_hours: None,
             created_at: now,
             deliver_at: None,
             tags: Vec::new(),

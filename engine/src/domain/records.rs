@@ -114,8 +114,11 @@ pub struct Message {
     pub event_id: Option<Uid>,
     pub channels: Option<BTreeSet<Channel>>,
     pub payload: Payload,
-    /// Days the payload is kept (the contract's `payloadRetentionPeriod`).
+    /// Days the payload is kept (the contract's `payloadRetentionPeriod`), unless `retention_hours` is set.
     pub retention_days: u16,
+    /// Hours the payload is kept, when the sender said so in hours (the SDK's `payloadRetentionHours`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_hours: Option<u16>,
     pub created_at: DateTime<Utc>,
     /// When its first deliveries are due (the sender's `deliverAt`); `None`: at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,6 +206,9 @@ pub struct Attempt {
     /// Copied from the message so attempt listings filter without a join.
     pub event_type: EventTypeName,
     pub channels: Option<BTreeSet<Channel>>,
+    /// The message's tags, copied like its type; attempts recorded before tags existed read as untagged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -218,6 +224,9 @@ pub struct Destination {
     pub attempts: u16,
     pub event_type: EventTypeName,
     pub channels: Option<BTreeSet<Channel>>,
+    /// The message's tags, copied like its type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -234,6 +243,7 @@ impl Destination {
             attempts: 0,
             event_type: message.event_type.clone(),
             channels: message.channels.clone(),
+            tags: message.tags.clone(),
             updated_at: now,
         }
     }

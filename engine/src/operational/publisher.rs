@@ -131,6 +131,7 @@ fn operator_message(
         channels: None,
         payload: Payload::from_raw(raw)?,
         retention_days: DEFAULT_RETENTION_DAYS,
+        retention_hours: None,
         created_at: now,
         deliver_at: None,
         tags: Vec::new(),

@@ -45,7 +45,7 @@ impl MessageFilter {
     pub fn matches_message(&self, m: &Message) -> bool {
         self.common
             .matches(m.created_at, &m.event_type, m.channels.as_ref())
-            && self.tag.as_ref().is_none_or(|t| m.tags.contains(t))
+            && has_tag(self.tag.as_ref(), &m.tags)
     }
 }
 
@@ -69,6 +69,8 @@ pub struct AttemptFilter {
     pub status: Option<MessageStatus>,
     pub status_code_class: Option<u16>,
     pub endpoint_id: Option<EndpointId>,
+    /// Only attempts of messages carrying this tag.
+    pub tag: Option<String>,
 }
 
 impl AttemptFilter {
@@ -80,6 +82,7 @@ impl AttemptFilter {
                 .status_code_class
                 .is_none_or(|c| c == status_code_class(a.response_status_code))
             && self.endpoint_id.as_ref().is_none_or(|e| *e == a.endpoint_id)
+            && has_tag(self.tag.as_ref(), &a.tags)
     }
 }
 
@@ -88,6 +91,8 @@ pub struct DestinationFilter {
     /// Bounds apply to the message's creation time.
     pub common: TimeTypeChannel,
     pub status: Option<MessageStatus>,
+    /// Only destinations of messages carrying this tag.
+    pub tag: Option<String>,
 }
 
 impl DestinationFilter {
@@ -97,7 +102,13 @@ impl DestinationFilter {
             &d.event_type,
             d.channels.as_ref(),
         ) && self.status.is_none_or(|s| s == d.status)
+            && has_tag(self.tag.as_ref(), &d.tags)
     }
+}
+
+/// Whether a record with `tags` passes a filter on `tag` (none: every record does).
+fn has_tag(tag: Option<&String>, tags: &[String]) -> bool {
+    tag.is_none_or(|t| tags.contains(t))
 }
 
 #[cfg(test)]

@@ -245,6 +245,7 @@ pub trait AttemptStore: Send + Sync {
         let filter = DestinationFilter {
             common: window.clone(),
             status: None,
+            tag: None,
         };
         let (mut counts, mut pager) = (StatusCounts::default(), Pager::new(Order::Ascending));
         while let Some(query) = pager.next_query() {

@@ -8,9 +8,14 @@ use super::StoreResult;
 use crate::domain::Message;
 use crate::id::MessageId;
 
-/// When a message's payload stops being kept: its creation plus its own `retention_days`.
+/// When a message's payload stops being kept: its creation plus its own retention, in hours when the sender
+/// gave hours, else in days.
 pub fn payload_expires_at(message: &Message) -> DateTime<Utc> {
-    message.created_at + chrono::Duration::days(i64::from(message.retention_days))
+    let kept = match message.retention_hours {
+        Some(hours) => chrono::Duration::hours(i64::from(hours)),
+        None => chrono::Duration::days(i64::from(message.retention_days)),
+    };
+    message.created_at + kept
 }
 
 /// The smallest message id created at or after `cutoff`: prune takes the messages whose id sorts below it.

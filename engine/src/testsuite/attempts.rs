@@ -17,13 +17,20 @@ struct World {
     ep2: EndpointId,
 }
 
-/// Two messages, two endpoints, three attempts: (m1, ep1, 200), (m1, ep2, 500), (m2, ep1, no response).
+/// Two messages, two endpoints, three attempts: (m1, ep1, 200), (m1, ep2, 500), (m2, ep1, no response). m1 is
+/// tagged `t1`, m2 `t2`.
 async fn world(s: &Stores) -> (World, Vec<Attempt>) {
     let org = OrgId::generate();
     let app = AppId::generate();
-    let m1 = message(&org, &app, "a.b", None, &["x"]);
+    let m1 = Message {
+        tags: vec!["t1".into()],
+        ..message(&org, &app, "a.b", None, &["x"])
+    };
     next_millisecond().await;
-    let m2 = message(&org, &app, "c.d", None, &[]);
+    let m2 = Message {
+        tags: vec!["t2".into()],
+        ..message(&org, &app, "c.d", None, &[])
+    };
     let (mut ep1, mut ep2) = (EndpointId::generate(), EndpointId::generate());
     if ep2 < ep1 {
         std::mem::swap(&mut ep1, &mut ep2);
@@ -89,6 +96,12 @@ pub async fn attempts_listing_and_filters(s: Stores) {
         ..Default::default()
     };
     assert_eq!(by(ok_class).await, [a[0].id.to_string()], "status code class");
+    let tagged = |tag: &str| AttemptFilter {
+        tag: Some(tag.into()),
+        ..Default::default()
+    };
+    assert_eq!(by(tagged("t2")).await, [a[2].id.to_string()], "tag");
+    assert!(by(tagged("t3")).await.is_empty(), "a tag no message carries");
 
     let of_m1 = |f: AttemptFilter| {
         let (s, org, app, msg) = (s.clone(), w.org.clone(), w.app.clone(), w.m1.id.clone());
@@ -109,6 +122,8 @@ pub async fn attempts_listing_and_filters(s: Stores) {
         ..Default::default()
     };
     assert_eq!(of_m1(to_ep2).await, [a[1].id.to_string()], "endpoint filter");
+    assert_eq!(of_m1(tagged("t1")).await.len(), 2, "the message's own tag");
+    assert!(of_m1(tagged("t2")).await.is_empty(), "another message's tag");
 
     let got = s
         .attempts
@@ -191,6 +206,15 @@ pub async fn destinations_listing_and_filters(s: Stores) {
         to_ep1(failed, Order::Ascending).await,
         std::slice::from_ref(&w.m2.id),
         "status"
+    );
+    let tagged = DestinationFilter {
+        tag: Some("t1".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        to_ep1(tagged, Order::Ascending).await,
+        std::slice::from_ref(&w.m1.id),
+        "tag"
     );
     let typed = DestinationFilter {
         common: crate::store::TimeTypeChannel {

@@ -91,6 +91,7 @@ pub fn message(org: &OrgId, app: &AppId, type_: &str, event_id: Option<&str>, ch
         channels: channels(chans),
         payload: Payload::from_raw(raw).expect("an object"),
         retention_days: 90,
+        retention_hours: None,
         deliver_at: None,
         tags: Vec::new(),
     }
@@ -111,6 +112,7 @@ pub fn attempt(msg: &Message, ep: &EndpointId, status: MessageStatus, code: i16)
         trigger: TriggerType::Scheduled,
         event_type: msg.event_type.clone(),
         channels: msg.channels.clone(),
+        tags: msg.tags.clone(),
         created_at: Utc::now(),
     }
 }
@@ -126,6 +128,7 @@ pub fn destination(msg: &Message, ep: &EndpointId, status: MessageStatus) -> Des
         attempts: 0,
         event_type: msg.event_type.clone(),
         channels: msg.channels.clone(),
+        tags: msg.tags.clone(),
         updated_at: Utc::now(),
     }
 }

@@ -9,13 +9,26 @@ use crate::store::{AttemptFilter, AttemptRecord, ListQuery, MessageFilter, Order
 
 /// A message created `age` ago that keeps its payload `retention_days`.
 async fn old_message(s: &Stores, org: &OrgId, app: &AppId, age: Duration, retention_days: u16) -> Message {
-    let id = MessageId::generate_at(Utc::now() - age);
     let m = Message {
-        created_at: id.timestamp(),
-        id,
         retention_days,
         ..message(org, app, "a.b", None, &[])
     };
+    store_created_ago(s, age, m).await
+}
+
+/// A message created `age` ago that keeps its payload `hours` (the default days say longer).
+async fn old_message_in_hours(s: &Stores, org: &OrgId, app: &AppId, age: Duration, hours: u16) -> Message {
+    let m = Message {
+        retention_hours: Some(hours),
+        ..message(org, app, "a.b", None, &[])
+    };
+    store_created_ago(s, age, m).await
+}
+
+/// Stores `m` as if created `age` ago.
+async fn store_created_ago(s: &Stores, age: Duration, mut m: Message) -> Message {
+    m.id = MessageId::generate_at(Utc::now() - age);
+    m.created_at = m.id.timestamp();
     s.messages.create_message(&m, &[]).await.expect("create message");
     m
 }
@@ -53,6 +66,8 @@ pub async fn retention_expires_each_message_by_its_own_period(s: Stores) {
     let other_tenant = old_message(&s, &org2, &app2, Duration::days(10), 7).await;
     let fresh = old_message(&s, &org2, &app2, Duration::zero(), 1).await;
     let forgotten = old_message(&s, &org1, &app1, Duration::days(3), 1).await;
+    let hours_due = old_message_in_hours(&s, &org2, &app2, Duration::hours(3), 2).await;
+    let hours_kept = old_message_in_hours(&s, &org2, &app2, Duration::hours(3), 4).await;
     s.messages
         .expunge_message_content(&org1, &app1, &forgotten.id)
         .await
@@ -61,8 +76,18 @@ pub async fn retention_expires_each_message_by_its_own_period(s: Stores) {
     let now = Utc::now();
     let expunged = s.retention.expire_payloads(now, 100).await.expect("expire");
     assert_eq!(
-        expunged, 2,
+        expunged, 3,
         "a payload the sender expunged already is not counted"
+    );
+    assert_eq!(
+        payload(&s, &hours_due).await.as_deref(),
+        Some("{}"),
+        "kept for hours"
+    );
+    assert_eq!(
+        payload(&s, &hours_kept).await.as_deref(),
+        Some(KEPT),
+        "hours not over yet"
     );
     assert_eq!(payload(&s, &due).await.as_deref(), Some("{}"), "expunged");
     assert_eq!(
@@ -100,9 +125,10 @@ pub async fn retention_expires_each_message_by_its_own_period(s: Stores) {
     let later = fresh.created_at + Duration::days(1);
     assert_eq!(
         s.retention.expire_payloads(later, 100).await.expect("later"),
-        1,
-        "due at its end"
+        2,
+        "due at their ends: a day's and four hours'"
     );
+    assert_eq!(payload(&s, &hours_kept).await.as_deref(), Some("{}"));
 }
 
 pub async fn retention_expiry_batches_respect_limit(s: Stores) {

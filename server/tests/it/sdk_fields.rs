@@ -3,17 +3,14 @@
 //! those operations that our OpenAPI document serves:
 //! - every query parameter and every body field, nested models included, is in our document: implemented, or
 //!   refused by name, which the document says (its description starts with `DOC_PREFIX`);
-//! - every `NotSupported` field, and every query parameter documented as not supported, sent with a value, is
-//!   answered 422 with its location.
+//! - every `NotSupported` field, sent with a value, is answered 422 with its location.
 //!
 //! Operations we do not serve answer 404 as a whole, so their fields cannot be mistaken for working.
 
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use xwebhook_api::dto::not_supported::{
-    DOC_PREFIX, NOT_SUPPORTED, NOT_SUPPORTED_PARAMETER, NOT_SUPPORTED_WHEN_TRUE,
-};
+use xwebhook_api::dto::not_supported::{DOC_PREFIX, NOT_SUPPORTED};
 
 use crate::helpers::{TestApp, spawn_app};
 
@@ -196,21 +193,6 @@ fn refused_fields(ours: &Value) -> Vec<(String, String, String)> {
     refused
 }
 
-/// Each query parameter documented as not supported: (method, path, parameter).
-fn refused_parameters(ours: &Value) -> Vec<(String, String, String)> {
-    let mut refused = Vec::new();
-    for (method, path, operation) in operations(ours) {
-        for parameter in operation["parameters"].as_array().into_iter().flatten() {
-            let description = parameter["description"].as_str().unwrap_or_default();
-            if parameter["in"] == "query" && description.starts_with(DOC_PREFIX) {
-                let name = parameter["name"].as_str().expect("a named parameter");
-                refused.push((method.clone(), path.clone(), name.to_owned()));
-            }
-        }
-    }
-    refused
-}
-
 #[tokio::test]
 async fn every_refused_field_is_answered_422_naming_it() {
     let app = spawn_app().await;
@@ -237,34 +219,6 @@ async fn every_refused_field_is_answered_422_naming_it() {
         assert_eq!(
             answer["detail"][0]["msg"], NOT_SUPPORTED,
             "{method} {path}: {answer}"
-        );
-    }
-}
-
-#[tokio::test]
-async fn every_refused_query_parameter_is_answered_422_naming_it() {
-    let app = spawn_app().await;
-    let ours = our_document(&app).await;
-    let refused = refused_parameters(&ours);
-    // Guards the walk itself: parameters are still refused (`with_msg`, at least).
-    assert!(!refused.is_empty(), "no refused parameter found");
-    let auth = format!("Bearer {}", app.token);
-    for (method, path, name) in refused {
-        let url = format!("{}{path}?{name}=true", app.base);
-        let (status, answer) = app
-            .http
-            .send(&method, &url, &[("authorization", &auth)], None)
-            .await;
-        assert_eq!(status, 422, "{method} {path}?{name}=true: {answer}");
-        assert_eq!(
-            answer["detail"][0]["loc"],
-            json!(["query", name]),
-            "{method} {path}: {answer}"
-        );
-        let msg = answer["detail"][0]["msg"].as_str().unwrap_or_default();
-        assert!(
-            [NOT_SUPPORTED_PARAMETER, NOT_SUPPORTED_WHEN_TRUE].contains(&msg),
-            "{method} {path}?{name}: {answer}"
         );
     }
 }

@@ -32,6 +32,7 @@ fn record(
         trigger: TriggerType::Scheduled,
         event_type: "a.b".parse().expect("name"),
         channels: Some(["x".parse().expect("channel"), "y".parse().expect("channel")].into()),
+        tags: vec!["t".into()],
         created_at: Utc::now(),
     };
     let destination = Destination {
@@ -44,6 +45,7 @@ fn record(
         attempts: 1,
         event_type: attempt.event_type.clone(),
         channels: attempt.channels.clone(),
+        tags: attempt.tags.clone(),
         updated_at: Utc::now(),
     };
     AttemptRecord { attempt, destination }
