@@ -112,7 +112,11 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
         ("GET", "/app/{app_id}/endpoint/{endpoint_id}/headers") => Application(ViewBase),
         ("PUT" | "PATCH", "/app/{app_id}/endpoint/{endpoint_id}/headers") => Application(ManageEndpoint),
         ("GET", "/app/{app_id}/endpoint/{endpoint_id}/msg") => Application(ViewBase),
-        ("GET", "/app/{app_id}/endpoint/{endpoint_id}/stats") => Application(ViewBase),
+        (
+            "GET",
+            "/app/{app_id}/endpoint/{endpoint_id}/stats"
+            | "/app/{app_id}/endpoint/{endpoint_id}/attempt-stats",
+        ) => Application(ViewBase),
         ("POST", "/app/{app_id}/endpoint/{endpoint_id}/send-example") => Application(CreateAttempts),
         ("POST", "/app/{app_id}/endpoint/{endpoint_id}/recover") => Application(CreateAttempts),
 

@@ -118,6 +118,7 @@ fn endpoint_routes() -> Router<AppState> {
         .route(&format!("{ONE}/send-example"), post(example::send_example))
         .route(&format!("{ONE}/recover"), post(recover::recover))
         .route(&format!("{ONE}/stats"), get(stats::stats))
+        .route(&format!("{ONE}/attempt-stats"), get(stats::attempt_stats))
 }
 
 fn message_routes() -> Router<AppState> {

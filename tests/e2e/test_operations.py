@@ -1,5 +1,5 @@
 """The contract's remaining operations through the official SDK: event-type upsert (PUT), endpoint stats,
-send-example (a ping, and a custom payload), recover, and expunging message and attempt content.
+attempt stats, send-example (a ping, and a custom payload), recover, and expunging message and attempt content.
 
 The server runs with XWEBHOOK_RETRY_SCHEDULE=1,1: three attempts in all, one second apart.
 """
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from svix import Svix, SvixOptions
-from svix.api import MessageAttemptListByMsgOptions
+from svix.api import EndpointGetAttemptStatsOptions, MessageAttemptListByMsgOptions
 from svix.exceptions import HttpError
 from svix.models import (
     AppPortalAccessIn,
@@ -45,6 +45,24 @@ def test_stats_count_destinations_by_status(svix, app, receiver):
         "both deliveries counted as successes",
     )
     assert (stats.fail, stats.pending, stats.sending) == (0, 0, 0)
+
+
+def test_attempt_stats_count_what_happened(svix, app, receiver):
+    # The first delivery fails once and succeeds on its retry a second later; the second succeeds at once.
+    url, path = receiver.endpoint([500])
+    ep = svix.endpoint.create(app.id, EndpointIn(url=url))
+    for _ in range(2):
+        svix.message.create(app.id, MessageIn(event_type="stats.test", payload={}))
+    receiver.wait_for(path, 3)
+    stats = wait_until(
+        lambda: (s := svix.endpoint.get_attempt_stats(app.id, ep.id)) and s.success == 2 and s,
+        "three attempts counted",
+    )
+    assert (stats.success, stats.fail, stats.canceled) == (2, 1, 0)
+    # Windows are whole hours: one that ended before this hour counts nothing.
+    two_hours_ago = datetime.now(timezone.utc) - timedelta(hours=2)
+    earlier = svix.endpoint.get_attempt_stats(app.id, ep.id, EndpointGetAttemptStatsOptions(until=two_hours_ago))
+    assert (earlier.success, earlier.fail) == (0, 0)
 
 
 def test_send_example_delivers_a_ping(svix, app, receiver):

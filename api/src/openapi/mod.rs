@@ -64,6 +64,7 @@ use crate::routes::{
         example::send_example,
         recover::recover,
         stats::stats,
+        stats::attempt_stats,
         expunge::message_content,
         expunge::attempt_content,
     ),
@@ -99,6 +100,7 @@ use crate::routes::{
         recover::RecoverIn,
         recover::RecoverOut,
         stats::EndpointStats,
+        stats::EndpointAttemptStats,
     )),
     modifiers(&HeaderDoc, &ErrorDoc)
 )]

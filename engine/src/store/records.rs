@@ -259,9 +259,36 @@ pub trait AttemptStore: Send + Sync {
         }
         Ok(counts)
     }
+
+    /// How many of the endpoint's attempts, made within `window`, ended in each status (an attempt is a
+    /// success or a failure). Derived by paging through [`Self::list_attempts_by_endpoint`], like
+    /// [`Self::destination_counts`].
+    async fn attempt_counts(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        endpoint: &EndpointId,
+        window: &TimeTypeChannel,
+    ) -> StoreResult<StatusCounts> {
+        let filter = AttemptFilter {
+            common: window.clone(),
+            ..AttemptFilter::default()
+        };
+        let (mut counts, mut pager) = (StatusCounts::default(), Pager::new(Order::Ascending));
+        while let Some(query) = pager.next_query() {
+            let rows = self
+                .list_attempts_by_endpoint(org, app, endpoint, &filter, &query)
+                .await?;
+            pager
+                .advance(rows, &query, |a| a.id.to_string())
+                .iter()
+                .for_each(|a| counts.add(a.status));
+        }
+        Ok(counts)
+    }
 }
 
-/// Destinations by status.
+/// Destinations, or attempts, by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatusCounts {
     pub success: u64,

@@ -401,3 +401,44 @@ pub async fn expunge_forgets_content_only(s: Stores) {
         .await;
     assert_kind(absent, StoreErrorKind::NotFound, "an absent attempt");
 }
+
+pub async fn attempt_counts_by_status(s: Stores) {
+    let (w, a) = world(&s).await;
+    let counts = |window: TimeTypeChannel| {
+        let (s, org, app, ep) = (s.clone(), w.org.clone(), w.app.clone(), w.ep1.clone());
+        async move {
+            s.attempts
+                .attempt_counts(&org, &app, &ep, &window)
+                .await
+                .expect("counts")
+        }
+    };
+    let all = counts(TimeTypeChannel::default()).await;
+    assert_eq!(
+        all,
+        StatusCounts {
+            success: 1,
+            fail: 1,
+            ..StatusCounts::default()
+        },
+        "ep1's two attempts; ep2's failure is not counted"
+    );
+    let later = TimeTypeChannel {
+        after: Some(a[0].created_at),
+        ..TimeTypeChannel::default()
+    };
+    assert_eq!(
+        counts(later).await,
+        StatusCounts {
+            fail: 1,
+            ..StatusCounts::default()
+        },
+        "the window is on the attempt's time"
+    );
+    let other_org = s
+        .attempts
+        .attempt_counts(&OrgId::generate(), &w.app, &w.ep1, &TimeTypeChannel::default())
+        .await
+        .expect("counts");
+    assert_eq!(other_org, StatusCounts::default(), "tenant-scoped");
+}

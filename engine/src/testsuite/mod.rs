@@ -95,6 +95,7 @@ macro_rules! conformance_suite {
             destinations_listing_and_filters,
             create_destinations_keeps_existing,
             destination_counts_by_status,
+            attempt_counts_by_status,
             expunge_forgets_content_only,
             queue_enqueue_receive_finish,
             queue_consumers_never_share_tasks,

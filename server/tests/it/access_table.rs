@@ -118,6 +118,12 @@ fn rows() -> Vec<Row> {
         ("GET", "/app/{app}/endpoint/{ep}/msg", None, [Y, Y, N, U]),
         ("GET", "/app/{app}/endpoint/{ep}/stats", None, [Y, Y, N, U]),
         (
+            "GET",
+            "/app/{app}/endpoint/{ep}/attempt-stats",
+            None,
+            [Y, Y, N, U],
+        ),
+        (
             "POST",
             "/app/{app}/endpoint/{ep}/send-example",
             Some(json!({"eventType": "svix.ping"})),
