@@ -129,6 +129,13 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
         ("GET", "/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}") => Application(ViewBase),
         ("GET", "/app/{app_id}/attempt/endpoint/{endpoint_id}") => Application(ViewBase),
         ("GET", "/app/{app_id}/attempt/msg/{msg_id}") => Application(ViewBase),
+
+        // A tenant's own operational webhook endpoints (see `routes::operational_webhook`).
+        ("GET" | "POST", "/operational-webhook/endpoint") => Organization,
+        ("GET" | "PUT" | "DELETE", "/operational-webhook/endpoint/{endpoint_id}") => Organization,
+        ("GET" | "PUT", "/operational-webhook/endpoint/{endpoint_id}/headers") => Organization,
+        ("GET", "/operational-webhook/endpoint/{endpoint_id}/secret") => Organization,
+        ("POST", "/operational-webhook/endpoint/{endpoint_id}/secret/rotate") => Organization,
         _ => return None,
     };
     Some(access)

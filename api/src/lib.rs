@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(endpoint_routes())
         .merge(message_routes())
         .merge(event_type_routes())
+        .merge(operational_webhook_routes())
         .merge(operator_routes())
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         // Both run after routing, so they see the route template; the one added last runs first: access, then
@@ -166,6 +167,20 @@ fn event_type_routes() -> Router<AppState> {
                 .patch(event_type::patch)
                 .delete(event_type::delete),
         )
+}
+
+fn operational_webhook_routes() -> Router<AppState> {
+    use routes::operational_webhook as ow;
+    const ONE: &str = "/operational-webhook/endpoint/{endpoint_id}";
+    Router::new()
+        .route("/operational-webhook/endpoint", get(ow::list).post(ow::create))
+        .route(ONE, get(ow::get).put(ow::upsert).delete(ow::delete))
+        .route(
+            &format!("{ONE}/headers"),
+            get(ow::get_headers).put(ow::set_headers),
+        )
+        .route(&format!("{ONE}/secret"), get(ow::get_secret))
+        .route(&format!("{ONE}/secret/rotate"), post(ow::rotate_secret))
 }
 
 /// Health, the OpenAPI document, and operator actions outside the Svix contract.

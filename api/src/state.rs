@@ -22,6 +22,9 @@ pub struct ApiConfig {
     pub idempotency_wait: Duration,
     /// The deployment's operator, the only organization that may call the operator routes (`/admin/…`).
     pub operator_org: OrgId,
+    /// Where tenants' operational webhook endpoints live: in this organization's application whose uid is the
+    /// tenant's organization id (see `routes::operational_webhook`).
+    pub operational_webhooks_org: OrgId,
     /// The address customers reach this API at (`https://…` behind TLS), for the portal links it hands out.
     pub public_url: String,
     /// How far ahead a message's `deliverAt` must be at least.
@@ -35,6 +38,7 @@ impl Default for ApiConfig {
             idempotency_ttl: Duration::from_secs(12 * 60 * 60),
             idempotency_wait: Duration::from_secs(30),
             operator_org: OrgId::default_org(),
+            operational_webhooks_org: OrgId::operational_webhooks(),
             public_url: "http://127.0.0.1:8071".into(),
             deliver_at_min_delay: Duration::from_secs(60),
         }

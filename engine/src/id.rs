@@ -137,9 +137,18 @@ impl OrgId {
     /// configured otherwise, it is also the deployment's operator.
     pub const DEFAULT: &'static str = "org_23rb8YdGqMT0qIzpgGwdXfHirMu";
 
+    /// Where operational webhooks go unless configured otherwise: an organization of the deployment's own, so
+    /// that no tenant's (the default one's included) is the operator's, whose events are never reported.
+    pub const OPERATIONAL_WEBHOOKS: &'static str = "org_xwebhookOperationalWebhooks";
+
     /// The [`OrgId::DEFAULT`] organization.
     pub fn default_org() -> Self {
         Self(Self::DEFAULT.to_owned())
+    }
+
+    /// The [`OrgId::OPERATIONAL_WEBHOOKS`] organization.
+    pub fn operational_webhooks() -> Self {
+        Self(Self::OPERATIONAL_WEBHOOKS.to_owned())
     }
 
     pub fn parse(s: &str) -> Result<Self, InvalidId> {

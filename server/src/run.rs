@@ -12,7 +12,7 @@ use xwebhook_api::{ApiConfig, AppParts, AppState, ConnectionLimits, JwtAuth};
 use xwebhook_engine::clock::{Clock, SystemClock};
 use xwebhook_engine::delivery::{AddressPolicy, RecentMessages, Worker, WorkerConfig};
 use xwebhook_engine::intake::{Admission, Intake};
-use xwebhook_engine::operational::{Discard, InBackground, OperationalEvents, OperatorWebhooks};
+use xwebhook_engine::operational::{InBackground, OperationalEvents, OperatorWebhooks};
 use xwebhook_engine::retention::{CleanerConfig, PayloadCleaner};
 use xwebhook_engine::retry::RetryPolicy;
 use xwebhook_engine::store::Stores;
@@ -133,22 +133,21 @@ fn consumer_name() -> String {
     format!("worker-{}-{}", std::process::id(), ulid::Ulid::new())
 }
 
-/// Where the API and the worker report operational events: the operator's applications when
-/// `XWEBHOOK_OPERATIONAL_WEBHOOKS_ORG` is set, else nowhere.
+/// Where the API and the worker report operational events: the applications of the operational webhooks
+/// organization (`XWEBHOOK_OPERATIONAL_WEBHOOKS_ORG`), one per tenant that listens.
 pub fn operational_events(
     config: &Config,
     stores: &Stores,
     intake: &Intake,
     clock: &Arc<dyn Clock>,
 ) -> Arc<dyn OperationalEvents> {
-    match &config.operational.webhooks_org {
-        Some(org) => {
-            info!(operator_org = %org, "operational webhooks on");
-            let publisher = OperatorWebhooks::new(stores.clone(), intake.clone(), org.clone(), clock.clone());
-            Arc::new(publisher)
-        }
-        None => Arc::new(Discard),
-    }
+    let org = config.operational.webhooks_org.clone();
+    Arc::new(OperatorWebhooks::new(
+        stores.clone(),
+        intake.clone(),
+        org,
+        clock.clone(),
+    ))
 }
 
 /// A started process: its API address (when it runs the API) and its running roles.
@@ -346,6 +345,7 @@ async fn spawn_api(
         config: ApiConfig {
             max_body_bytes: config.listener.max_body_bytes,
             operator_org: config.auth.operator_org.clone(),
+            operational_webhooks_org: config.operational.webhooks_org.clone(),
             public_url: public_url(config, addr),
             deliver_at_min_delay: config.intake.deliver_at_min_delay,
             ..ApiConfig::default()

@@ -10,6 +10,7 @@ pub mod endpoint;
 pub mod event_type;
 pub mod message;
 pub mod not_supported;
+pub mod operational_webhook;
 
 use serde::{Deserialize, Deserializer};
 

@@ -11,7 +11,7 @@ use crate::dto;
 use crate::idempotency::HeaderDoc;
 use crate::routes::{
     admin, application, attempt, endpoint, event_type, example, expunge, headers, health, logout, message,
-    portal, recover, secret, stats,
+    operational_webhook, portal, recover, secret, stats,
 };
 
 #[derive(OpenApi)]
@@ -67,6 +67,15 @@ use crate::routes::{
         stats::attempt_stats,
         expunge::message_content,
         expunge::attempt_content,
+        operational_webhook::list,
+        operational_webhook::create,
+        operational_webhook::get,
+        operational_webhook::upsert,
+        operational_webhook::delete,
+        operational_webhook::get_headers,
+        operational_webhook::set_headers,
+        operational_webhook::get_secret,
+        operational_webhook::rotate_secret,
     ),
     components(schemas(
         dto::application::ApplicationIn,
@@ -91,6 +100,9 @@ use crate::routes::{
         dto::attempt::MessageAttemptOut,
         dto::attempt::MessageEndpointOut,
         dto::attempt::EndpointMessageOut,
+        dto::operational_webhook::OperationalWebhookEndpointIn,
+        dto::operational_webhook::OperationalWebhookEndpointUpsertIn,
+        dto::operational_webhook::OperationalWebhookEndpointOut,
         crate::error::ValidationError,
         admin::RedriveOut,
         portal::AppPortalAccessIn,

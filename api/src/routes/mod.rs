@@ -13,6 +13,7 @@ pub mod health;
 pub mod logout;
 pub(crate) mod lookup;
 pub mod message;
+pub mod operational_webhook;
 pub mod portal;
 pub(crate) mod rate;
 pub mod recover;

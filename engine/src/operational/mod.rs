@@ -69,6 +69,24 @@ pub enum OperationalEvent {
 }
 
 impl OperationalEvent {
+    /// Every name [`Self::event_type`] gives, with what it means: the event types an operational webhook
+    /// endpoint may subscribe to.
+    pub const TYPES: [(&'static str, &'static str); 7] = [
+        ("endpoint.created", "An endpoint was created"),
+        ("endpoint.updated", "An endpoint was updated"),
+        ("endpoint.deleted", "An endpoint was deleted"),
+        (
+            "endpoint.disabled",
+            "An endpoint was disabled after failing for too long",
+        ),
+        ("message.attempt.exhausted", "Every attempt of a delivery failed"),
+        (
+            "message.attempt.failing",
+            "A delivery's fourth attempt failed; retries go on",
+        ),
+        ("message.attempt.recovered", "A failing delivery succeeded"),
+    ];
+
     /// The event type name, as Svix names it.
     pub fn event_type(&self) -> &'static str {
         match self {

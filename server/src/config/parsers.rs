@@ -379,18 +379,6 @@ impl Kind for OrgId {
     }
 }
 
-/// The operator's organization for operational webhooks; empty: none are sent.
-pub(super) struct OptionalOrg;
-impl Kind for OptionalOrg {
-    type Value = Option<OrgId>;
-    fn read(given: Given) -> Result<Option<OrgId>, String> {
-        if is_empty(&given) {
-            return Ok(None);
-        }
-        org_id(given).map(Some)
-    }
-}
-
 /// Where customers reach the API: an http(s) URL with a host, kept without its trailing slash.
 pub(super) struct PublicUrl;
 impl Kind for PublicUrl {

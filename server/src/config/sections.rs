@@ -306,19 +306,27 @@ impl Portal {
     }
 }
 
-/// Operational webhooks: events about tenants' endpoints, sent to the operator's applications.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Operational webhooks: events about tenants' endpoints, sent to the applications of one organization.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Operational {
-    /// The operator's organization, whose applications (uid = a tenant's org id) receive operational webhooks;
-    /// unset = none are sent.
-    #[serde(deserialize_with = "read::<OptionalOrg, _>")]
-    pub webhooks_org: Option<OrgId>,
+    /// The organization whose applications (uid = a tenant's org id) receive operational webhooks: those a
+    /// tenant makes with the SDK's `operational_webhook_endpoint` calls, and those an operator sets up by hand.
+    #[serde(deserialize_with = "read::<OrgId, _>")]
+    pub webhooks_org: OrgId,
+}
+
+impl Default for Operational {
+    fn default() -> Self {
+        Self {
+            webhooks_org: OrgId::operational_webhooks(),
+        }
+    }
 }
 
 impl Operational {
     pub(super) fn read_env(&mut self, env: &mut Env<'_>) {
-        env.read::<OptionalOrg>("XWEBHOOK_OPERATIONAL_WEBHOOKS_ORG", &mut self.webhooks_org);
+        env.read::<OrgId>("XWEBHOOK_OPERATIONAL_WEBHOOKS_ORG", &mut self.webhooks_org);
     }
 }
 

@@ -124,9 +124,9 @@ fn secrets_do_not_print() {
 }
 
 #[test]
-fn operational_webhooks_are_off_unless_an_organization_is_given() {
-    let off = Config::load(None, &HashMap::new(), &Overrides::default()).expect("valid");
-    assert_eq!(off.operational.webhooks_org, None);
+fn operational_webhooks_go_to_an_organization_of_their_own_unless_one_is_given() {
+    let default = Config::load(None, &HashMap::new(), &Overrides::default()).expect("valid");
+    assert_eq!(default.operational.webhooks_org, OrgId::operational_webhooks());
     let org = "org_2Xoperator1";
     let on = Config::load(
         None,
@@ -134,7 +134,7 @@ fn operational_webhooks_are_off_unless_an_organization_is_given() {
         &Overrides::default(),
     )
     .expect("valid");
-    assert_eq!(on.operational.webhooks_org.as_ref().map(OrgId::as_str), Some(org));
+    assert_eq!(on.operational.webhooks_org.as_str(), org);
     let bad = env(&[("XWEBHOOK_OPERATIONAL_WEBHOOKS_ORG", "app_123")]);
     let err = Config::load(None, &bad, &Overrides::default()).expect_err("not an org id");
     assert!(

@@ -166,17 +166,53 @@ fn rows() -> Vec<Row> {
         ("GET", "/app/{app}/msg/{msg}/attempt/{att}", None, [Y, Y, N, U]),
         ("GET", "/app/{app}/attempt/endpoint/{ep}", None, [Y, Y, N, U]),
         ("GET", "/app/{app}/attempt/msg/{msg}", None, [Y, Y, N, U]),
+        // The caller's own operational webhook endpoints: another organization has its own (none, or a new one).
+        ("GET", "/operational-webhook/endpoint", None, [Y, F, Y, U]),
+        ("POST", "/operational-webhook/endpoint", ep(), [Y, F, Y, U]),
+        ("GET", "/operational-webhook/endpoint/{oep}", None, [Y, F, N, U]),
+        ("PUT", "/operational-webhook/endpoint/{oep}", ep(), [Y, F, N, U]),
+        (
+            "DELETE",
+            "/operational-webhook/endpoint/{oep}",
+            None,
+            [Y, F, N, U],
+        ),
+        (
+            "GET",
+            "/operational-webhook/endpoint/{oep}/headers",
+            None,
+            [Y, F, N, U],
+        ),
+        (
+            "PUT",
+            "/operational-webhook/endpoint/{oep}/headers",
+            Some(json!({"headers": {"x-a": "b"}})),
+            [Y, F, N, U],
+        ),
+        (
+            "GET",
+            "/operational-webhook/endpoint/{oep}/secret",
+            None,
+            [Y, F, N, U],
+        ),
+        (
+            "POST",
+            "/operational-webhook/endpoint/{oep}/secret/rotate",
+            Some(json!({})),
+            [Y, F, N, U],
+        ),
     ]
 }
 
-/// An application with an endpoint, an event type, and a message with one recorded attempt.
+/// An application with an endpoint, an event type, a message with one recorded attempt, and, when asked, an
+/// operational webhook endpoint.
 struct Fixture {
     vars: Vec<(&'static str, String)>,
     portal_token: String,
 }
 
 impl Fixture {
-    async fn new(app: &TestApp, receiver: &Receiver, n: usize) -> Self {
+    async fn new(app: &TestApp, receiver: &Receiver, n: usize, with_operational_endpoint: bool) -> Self {
         let url = receiver.url("/access");
         let et = format!("access.event{n}");
         app.create("/event-type", json!({"name": et, "description": "d"}))
@@ -204,11 +240,22 @@ impl Fixture {
                 Some(json!({})),
             )
             .await;
+        // Only the rows that address one make it: it is the organization's, so later fixtures would see it too.
+        let oep = match with_operational_endpoint {
+            true => app
+                .create("/operational-webhook/endpoint", json!({"url": url}))
+                .await["id"]
+                .as_str()
+                .expect("endpoint id")
+                .to_owned(),
+            false => String::new(),
+        };
         let since = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
         Self {
             vars: vec![
                 ("{app}", app_id),
                 ("{ep}", ep_id),
+                ("{oep}", oep),
                 ("{msg}", msg_id),
                 ("{att}", att),
                 ("{et}", et),
@@ -249,7 +296,7 @@ async fn every_route_answers_each_kind_of_caller_as_the_access_table_says() {
             .zip(expected)
         {
             fixtures += 1;
-            let fixture = Fixture::new(&app, &receiver, fixtures).await;
+            let fixture = Fixture::new(&app, &receiver, fixtures, template.contains("{oep}")).await;
             let token = match caller {
                 "organization" => app.token.clone(),
                 "portal" => fixture.portal_token.clone(),
@@ -306,6 +353,11 @@ async fn the_table_covers_every_documented_operation() {
             .fold(path.trim_start_matches("/api/v1").to_owned(), |s, (a, b)| {
                 s.replace(a, b)
             });
+        // An operational webhook endpoint is a fixture of its own.
+        let route = match route.strip_prefix("/operational-webhook/endpoint/{ep}") {
+            Some(rest) => format!("/operational-webhook/endpoint/{{oep}}{rest}"),
+            None => route,
+        };
         for method in item.as_object().expect("path item").keys() {
             // HEAD is GET's twin (axum serves it with the GET handler, under GET's rule).
             let method = if method == "head" {
