@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use xwebhook_engine::domain::{EventType, EventTypeName, Schemas};
 use xwebhook_engine::store::{Order, Page};
 
+use super::labels::Labels;
 use crate::auth::Auth;
 use crate::dto::event_type::{EventTypeIn, EventTypeOut, EventTypePatch, EventTypeUpdate};
 use crate::error::{ApiError, ApiResult};
@@ -62,22 +63,16 @@ fn feature_flags(single: Option<String>, many: Option<Vec<String>>) -> ApiResult
 }
 
 /// Flags (of an event type or a portal token) are named like event types, at most 32, each kept once.
-pub(crate) fn check_feature_flags(mut flags: Vec<String>, loc: &[&str]) -> ApiResult<Vec<String>> {
-    if flags.len() > MAX_FEATURE_FLAGS {
-        return Err(ApiError::invalid(
-            loc,
-            format!("at most {MAX_FEATURE_FLAGS} feature flags"),
-        ));
-    }
-    if let Some(bad) = flags.iter().find(|f| f.parse::<EventTypeName>().is_err()) {
-        return Err(ApiError::invalid(
-            loc,
-            format!("`{bad}` is not a flag: letters, digits, '-', '_' and '.' only, at most 256"),
-        ));
-    }
-    let mut seen = std::collections::HashSet::new();
-    flags.retain(|f| seen.insert(f.clone()));
-    Ok(flags)
+const FEATURE_FLAGS: Labels = Labels {
+    one: "flag",
+    many: "feature flags",
+    max: MAX_FEATURE_FLAGS,
+    rule: "letters, digits, '-', '_' and '.' only, at most 256",
+    valid: |flag| flag.parse::<EventTypeName>().is_ok(),
+};
+
+pub(crate) fn check_feature_flags(flags: Vec<String>, loc: &[&str]) -> ApiResult<Vec<String>> {
+    FEATURE_FLAGS.checked(flags, loc)
 }
 
 /// A group name is named like an event type.

@@ -14,6 +14,7 @@ use xwebhook_engine::store::{MessageFilter, Order, Page, Ref, TimeTypeChannel};
 
 use super::application::create_application;
 use super::endpoint::parse_names;
+use super::labels::Labels;
 use super::lookup;
 use crate::auth::Auth;
 use crate::dto::application::ApplicationIn;
@@ -45,7 +46,7 @@ pub async fn create(
         retention(body.payload_retention_period, body.payload_retention_hours)?;
     let now = state.clock.now();
     check_deliver_at(body.deliver_at, now, state.config.deliver_at_min_delay)?;
-    let tags = check_tags(body.tags.unwrap_or_default())?;
+    let tags = TAGS.checked(body.tags.unwrap_or_default(), &["body", "tags"])?;
     check_channels(body.channels.as_ref())?;
     let payload = Payload::from_sender(body.payload)
         .map_err(|e| ApiError::invalid(&["body", "payload"], e.to_string()))?;
@@ -107,23 +108,13 @@ const MAX_TAGS: usize = 16;
 const MAX_TAG_LEN: usize = 128;
 
 /// Tags are 1 to 128 characters without NUL, at most 16 to a message, each kept once.
-fn check_tags(mut tags: Vec<String>) -> ApiResult<Vec<String>> {
-    if tags.len() > MAX_TAGS {
-        return Err(ApiError::invalid(
-            &["body", "tags"],
-            format!("at most {MAX_TAGS} tags"),
-        ));
-    }
-    if let Some(bad) = tags.iter().find(|t| !valid_tag(t)) {
-        return Err(ApiError::invalid(
-            &["body", "tags"],
-            format!("`{bad}` is not a tag: 1 to {MAX_TAG_LEN} characters, no NUL"),
-        ));
-    }
-    let mut seen = std::collections::HashSet::new();
-    tags.retain(|t| seen.insert(t.clone()));
-    Ok(tags)
-}
+const TAGS: Labels = Labels {
+    one: "tag",
+    many: "tags",
+    max: MAX_TAGS,
+    rule: "1 to 128 characters, no NUL",
+    valid: valid_tag,
+};
 
 fn valid_tag(tag: &str) -> bool {
     (1..=MAX_TAG_LEN).contains(&tag.chars().count()) && !tag.contains('\0')

@@ -10,6 +10,7 @@ pub mod example;
 pub mod expunge;
 pub mod headers;
 pub mod health;
+pub(crate) mod labels;
 pub mod logout;
 pub(crate) mod lookup;
 pub mod message;

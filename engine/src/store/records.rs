@@ -247,17 +247,12 @@ pub trait AttemptStore: Send + Sync {
             status: None,
             tag: None,
         };
-        let (mut counts, mut pager) = (StatusCounts::default(), Pager::new(Order::Ascending));
-        while let Some(query) = pager.next_query() {
-            let rows = self
-                .list_destinations_by_endpoint(org, app, endpoint, &filter, &query)
-                .await?;
-            pager
-                .advance(rows, &query, |d| d.msg_id.to_string())
-                .iter()
-                .for_each(|d| counts.add(d.status));
+        let mut tally = Tally::new();
+        while let Some(query) = tally.next_query() {
+            let rows = self.list_destinations_by_endpoint(org, app, endpoint, &filter, &query);
+            tally.add(rows.await?, &query, |d| d.msg_id.to_string(), |d| d.status);
         }
-        Ok(counts)
+        Ok(tally.counts)
     }
 
     /// How many of the endpoint's attempts, made within `window`, ended in each status (an attempt is a
@@ -274,17 +269,43 @@ pub trait AttemptStore: Send + Sync {
             common: window.clone(),
             ..AttemptFilter::default()
         };
-        let (mut counts, mut pager) = (StatusCounts::default(), Pager::new(Order::Ascending));
-        while let Some(query) = pager.next_query() {
-            let rows = self
-                .list_attempts_by_endpoint(org, app, endpoint, &filter, &query)
-                .await?;
-            pager
-                .advance(rows, &query, |a| a.id.to_string())
-                .iter()
-                .for_each(|a| counts.add(a.status));
+        let mut tally = Tally::new();
+        while let Some(query) = tally.next_query() {
+            let rows = self.list_attempts_by_endpoint(org, app, endpoint, &filter, &query);
+            tally.add(rows.await?, &query, |a| a.id.to_string(), |a| a.status);
         }
-        Ok(counts)
+        Ok(tally.counts)
+    }
+}
+
+/// Statuses counted over a whole listing, paged through from its start.
+struct Tally {
+    counts: StatusCounts,
+    pager: Pager,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Self {
+            counts: StatusCounts::default(),
+            pager: Pager::new(Order::Ascending),
+        }
+    }
+
+    fn next_query(&mut self) -> Option<ListQuery> {
+        self.pager.next_query()
+    }
+
+    /// Counts one page: `key` is a row's listing key, `status` what it counts as.
+    fn add<T>(
+        &mut self,
+        rows: Vec<T>,
+        query: &ListQuery,
+        key: impl Fn(&T) -> String,
+        status: impl Fn(&T) -> MessageStatus,
+    ) {
+        let page = self.pager.advance(rows, query, key);
+        page.iter().for_each(|row| self.counts.add(status(row)));
     }
 }
 

@@ -95,14 +95,19 @@ async fn one_process_keeps_an_endpoint_to_its_rate() {
     assert_one_attempt_each(&app, &app_id, &ep_id).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_sharing_redis_keep_an_endpoint_to_its_rate() {
+/// Two processes sharing one Redis deployment (a key prefix of their own).
+async fn two_processes_sharing_redis() -> (TestApp, TestApp) {
     let prefix = format!("xwt:{}", ulid::Ulid::new());
     let env = [
         ("XWEBHOOK_REDIS_URL", "redis://127.0.0.1:6379"),
         ("XWEBHOOK_REDIS_PREFIX", prefix.as_str()),
     ];
-    let (a, b) = (spawn_app_with(&env).await, spawn_app_with(&env).await);
+    (spawn_app_with(&env).await, spawn_app_with(&env).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_sharing_redis_keep_an_endpoint_to_its_rate() {
+    let (a, b) = two_processes_sharing_redis().await;
     let rx = Receiver::start().await;
     let (app_id, ep_id) = rate_limited_endpoint(&a, &rx.url("/shared"), RATE).await;
     let via_b = a.client.on(&b.base);
@@ -153,12 +158,7 @@ async fn one_process_keeps_an_application_to_its_rate_across_its_endpoints() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_sharing_redis_keep_an_application_to_its_rate() {
-    let prefix = format!("xwt:{}", ulid::Ulid::new());
-    let env = [
-        ("XWEBHOOK_REDIS_URL", "redis://127.0.0.1:6379"),
-        ("XWEBHOOK_REDIS_PREFIX", prefix.as_str()),
-    ];
-    let (a, b) = (spawn_app_with(&env).await, spawn_app_with(&env).await);
+    let (a, b) = two_processes_sharing_redis().await;
     let rx = Receiver::start().await;
     let app_id = rate_limited_application(&a, &rx, &APP_PATHS).await;
     let via_b = a.client.on(&b.base);
