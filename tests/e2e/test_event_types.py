@@ -137,5 +137,5 @@ def test_a_flagged_event_type_is_seen_only_by_portal_tokens_with_its_flag(server
     assert e.value.status_code == 404
     with pytest.raises(HTTPValidationError) as e:
         nothing.endpoint.create(app.id, EndpointIn(url="https://example.com/hook", event_types=[flagged]))
-    assert e.value.detail[0].loc == ["body", "filterTypes"]
+    assert e.value.detail[0].loc == ["body", "eventTypes"]
     assert flagged in listed(svix)

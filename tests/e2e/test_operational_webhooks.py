@@ -74,6 +74,6 @@ def test_operational_endpoints_are_managed_like_endpoints_and_private(server, re
 
     with pytest.raises(HTTPValidationError) as e:
         ops.create(OperationalWebhookEndpointIn(url=url, event_types=["invoice.paid"]))
-    assert e.value.detail[0].loc == ["body", "filterTypes"]
+    assert e.value.detail[0].loc == ["body", "eventTypes"]
     ops.delete(created.id)
     assert ops.list().data == []

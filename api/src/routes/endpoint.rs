@@ -89,8 +89,9 @@ async fn new_endpoint(
 
 /// Applies a full (PUT/POST) body to an endpoint.
 async fn apply_in(state: &AppState, auth: &Auth, endpoint: &mut Endpoint, body: EndpointIn) -> ApiResult<()> {
+    let field = types_field(body.filter_types.is_some());
     let event_types = body.filter_types.or(body.event_types);
-    check_event_types(state, auth, endpoint, event_types.as_ref()).await?;
+    check_event_types(state, auth, endpoint, event_types.as_ref(), field).await?;
     check_channels(body.channels.as_ref())?;
     let rate_limit = rate::chosen(body.throttle_rate, body.rate_limit)?;
     endpoint.uid = body.uid.or(endpoint.uid.take());
@@ -107,16 +108,26 @@ async fn apply_in(state: &AppState, auth: &Auth, endpoint: &mut Endpoint, body: 
 
 /// Each named event type must exist, not archived, and be visible to the caller (a portal token does not learn
 /// of event types flagged for others).
+/// Which of the two names of the subscribed event types a body used: the contract's `filterTypes` (which wins
+/// when both are sent) or the SDK's `eventTypes`, so that an error names the field the caller sent.
+fn types_field(filter_types_sent: bool) -> &'static str {
+    match filter_types_sent {
+        true => "filterTypes",
+        false => "eventTypes",
+    }
+}
+
 async fn check_event_types(
     state: &AppState,
     auth: &Auth,
     endpoint: &Endpoint,
     types: Option<&BTreeSet<EventTypeName>>,
+    field: &str,
 ) -> ApiResult<()> {
     let Some(types) = types else { return Ok(()) };
     if types.is_empty() {
         return Err(ApiError::invalid(
-            &["body", "filterTypes"],
+            &["body", field],
             "must list at least one event type, or be null for all",
         ));
     }
@@ -128,7 +139,7 @@ async fn check_event_types(
             .await?;
         if found.is_none_or(|t| t.archived || !auth.can_see_event_type(&t)) {
             return Err(ApiError::invalid(
-                &["body", "filterTypes"],
+                &["body", field],
                 format!("event type `{name}` does not exist"),
             ));
         }
@@ -211,8 +222,9 @@ pub async fn patch(
 ) -> ApiResult<Json<EndpointOut>> {
     let app = lookup::application(&state, &auth, &app_id).await?;
     let mut endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
+    let field = types_field(body.filter_types.is_some());
     if let Some(types) = body.filter_types.or(body.event_types) {
-        check_event_types(&state, &auth, &endpoint, types.as_ref()).await?;
+        check_event_types(&state, &auth, &endpoint, types.as_ref(), field).await?;
         endpoint.event_types = types;
     }
     if let Some(channels) = body.channels {
