@@ -3,11 +3,13 @@
 use async_trait::async_trait;
 use chrono::Duration;
 use deadpool_postgres::Pool;
+use tokio_postgres::Row;
+use xwebhook_engine::domain::MessageStatus;
 use xwebhook_engine::domain::{Attempt, Destination};
 use xwebhook_engine::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
 use xwebhook_engine::store::{
-    AttemptFilter, AttemptRecord, AttemptStore, DestinationFilter, ListQuery, StoreError, StoreResult,
-    one_for_all,
+    AttemptFilter, AttemptRecord, AttemptStore, DestinationFilter, ListQuery, StatusCounts, StoreError,
+    StoreErrorKind, StoreResult, TimeTypeChannel, one_for_all,
 };
 
 use crate::PostgresStore;
@@ -70,6 +72,37 @@ fn destination_filter(q: &mut Query, f: &DestinationFilter) {
         q.eq("status", i16::from(status.code()));
     }
     q.types_and_channel(&f.common).tagged(f.tag.as_ref());
+}
+
+/// How many of one endpoint's rows of `table` are in each status, counted in place (`GROUP BY`, over the
+/// `(…, endpoint_id, status, …)` indexes) rather than paged through; `filter` adds the table's conditions.
+fn endpoint_counts(
+    table: &str,
+    org: &OrgId,
+    app: &AppId,
+    endpoint: &EndpointId,
+    filter: impl FnOnce(&mut Query),
+) -> Query {
+    let mut q = Query::select(&format!("SELECT status, count(*) FROM {table}"));
+    q.eq("org_id", org.as_str().to_owned())
+        .eq("app_id", app.as_str().to_owned())
+        .eq("endpoint_id", endpoint.as_str().to_owned());
+    filter(&mut q);
+    q.group_by("status");
+    q
+}
+
+fn status_counts(rows: &[Row]) -> StoreResult<StatusCounts> {
+    let mut counts = StatusCounts::default();
+    for row in rows {
+        let (code, count): (i16, i64) = (row.get(0), row.get(1));
+        let status = u8::try_from(code)
+            .ok()
+            .and_then(MessageStatus::from_code)
+            .ok_or_else(|| StoreError::new(StoreErrorKind::Corrupt, format!("`{code}` is not a status")))?;
+        counts.add_many(status, u64::try_from(count).unwrap_or(0));
+    }
+    Ok(counts)
 }
 
 /// Attempts of one endpoint or one message (`parent` names the column), ordered by attempt id.
@@ -281,6 +314,42 @@ impl AttemptStore for PostgresStore {
             .query(&q, "cannot list the destinations of a message")
             .await?;
         docs(&rows, 0, "a destination")
+    }
+
+    async fn destination_counts(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        endpoint: &EndpointId,
+        window: &TimeTypeChannel,
+    ) -> StoreResult<StatusCounts> {
+        let filter = DestinationFilter {
+            common: window.clone(),
+            ..DestinationFilter::default()
+        };
+        let q = endpoint_counts("destinations", org, app, endpoint, |q| {
+            destination_filter(q, &filter)
+        });
+        status_counts(
+            &self
+                .query(&q, "cannot count the destinations of an endpoint")
+                .await?,
+        )
+    }
+
+    async fn attempt_counts(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        endpoint: &EndpointId,
+        window: &TimeTypeChannel,
+    ) -> StoreResult<StatusCounts> {
+        let filter = AttemptFilter {
+            common: window.clone(),
+            ..AttemptFilter::default()
+        };
+        let q = endpoint_counts("attempts", org, app, endpoint, |q| attempt_filter(q, &filter));
+        status_counts(&self.query(&q, "cannot count the attempts of an endpoint").await?)
     }
 
     async fn list_destinations_by_endpoint(

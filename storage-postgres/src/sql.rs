@@ -100,6 +100,12 @@ impl Query {
         self
     }
 
+    /// Ends the query with `GROUP BY <column>`.
+    pub(crate) fn group_by(&mut self, column: &str) -> &mut Self {
+        self.sql.push_str(&format!(" GROUP BY {column}"));
+        self
+    }
+
     /// Only rows whose document lists `tag` in its `tags` (a message's, or copied from it).
     pub(crate) fn tagged(&mut self, tag: Option<&String>) -> &mut Self {
         if let Some(tag) = tag {

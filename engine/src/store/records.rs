@@ -234,7 +234,7 @@ pub trait AttemptStore: Send + Sync {
 
     /// How many of the endpoint's destinations are in each status, for messages created within `window`.
     /// Derived by paging through [`Self::list_destinations_by_endpoint`]; a backend that can count in place
-    /// (Postgres `GROUP BY`) should override it.
+    /// overrides it (Postgres, with `GROUP BY`).
     async fn destination_counts(
         &self,
         org: &OrgId,
@@ -321,6 +321,10 @@ pub struct StatusCounts {
 
 impl StatusCounts {
     pub fn add(&mut self, status: MessageStatus) {
+        self.add_many(status, 1);
+    }
+
+    pub fn add_many(&mut self, status: MessageStatus, count: u64) {
         let slot = match status {
             MessageStatus::Success => &mut self.success,
             MessageStatus::Pending => &mut self.pending,
@@ -328,6 +332,6 @@ impl StatusCounts {
             MessageStatus::Fail => &mut self.fail,
             MessageStatus::Canceled => &mut self.canceled,
         };
-        *slot += 1;
+        *slot += count;
     }
 }
