@@ -119,6 +119,10 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
         ) => Application(ViewBase),
         ("POST", "/app/{app_id}/endpoint/{endpoint_id}/send-example") => Application(CreateAttempts),
         ("POST", "/app/{app_id}/endpoint/{endpoint_id}/recover") => Application(CreateAttempts),
+        ("POST", "/app/{app_id}/endpoint/{endpoint_id}/replay-missing") => Application(CreateAttempts),
+        ("POST", "/app/{app_id}/endpoint/{endpoint_id}/bulk-replay") => Application(CreateAttempts),
+        // Tasks are the organization's: an application token starts a replay, and does not list them.
+        ("GET", "/background-task" | "/background-task/{task_id}") => Organization,
 
         ("GET", "/app/{app_id}/msg" | "/app/{app_id}/msg/{msg_id}") => Application(ViewBase),
         ("POST", "/app/{app_id}/msg" | "/app/{app_id}/msg/precheck/active") => Organization,

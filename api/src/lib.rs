@@ -46,8 +46,8 @@ pub use telemetry::{SVIX_REQ_ID, X_REQUEST_ID};
 
 use error::ApiError;
 use routes::{
-    admin, application, attempt, endpoint, event_type, example, expunge, headers, health, logout, message,
-    portal, recover, secret, stats,
+    admin, application, attempt, background_task, endpoint, event_type, example, expunge, headers, health,
+    logout, message, portal, recover, secret, stats,
 };
 
 /// The API's routes with their layers; requests to routes merged in later pass none of them.
@@ -59,6 +59,8 @@ pub fn router(state: AppState) -> Router {
         .merge(message_routes())
         .merge(event_type_routes())
         .merge(operational_webhook_routes())
+        .route("/background-task", get(background_task::list))
+        .route("/background-task/{task_id}", get(background_task::get))
         .merge(operator_routes())
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         // Both run after routing, so they see the route template; the one added last runs first: access, then
@@ -120,6 +122,11 @@ fn endpoint_routes() -> Router<AppState> {
         .route(&format!("{ONE}/recover"), post(recover::recover))
         .route(&format!("{ONE}/stats"), get(stats::stats))
         .route(&format!("{ONE}/attempt-stats"), get(stats::attempt_stats))
+        .route(
+            &format!("{ONE}/replay-missing"),
+            post(background_task::replay_missing),
+        )
+        .route(&format!("{ONE}/bulk-replay"), post(background_task::bulk_replay))
 }
 
 fn message_routes() -> Router<AppState> {

@@ -1,6 +1,7 @@
 //! The one way in for delivery work, whoever asks (the API on a tenant's behalf, the operational-webhook
-//! publisher on the operator's): accepting a message, sending an example to one endpoint, and resending stored
-//! messages (one to one endpoint, or all that failed to reach an endpoint in a window). Nothing else queues a
+//! publisher on the operator's): accepting a message, sending an example to one endpoint, resending stored
+//! messages (one to one endpoint, or all that failed to reach an endpoint in a window), and starting replays
+//! (background tasks, which `background_tasks::TaskRunner` runs). Nothing else queues a
 //! message's first delivery work.
 //!
 //! Accepting means: refuse a duplicate `eventId`, plan the fan-out ([`FanOut`]: the subscribed endpoints, read
@@ -30,9 +31,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 
 use crate::delivery::RecentMessages;
-use crate::domain::{Endpoint, Message, MessageStatus, TriggerType, Uid};
+use crate::domain::{BackgroundTask, Endpoint, Job, Message, MessageStatus, TriggerType, Uid};
 use crate::fan_out::FanOut;
-use crate::id::{BackgroundTaskId, MessageId};
+use crate::id::{BackgroundTaskId, MessageId, OrgId};
 use crate::store::{
     DeliverTask, DestinationFilter, Order, Pager, StoreError, StoreErrorKind, StoreResult, Stores, Task,
     TimeTypeChannel,
@@ -184,6 +185,13 @@ impl Intake {
             }
         });
         id
+    }
+
+    /// Starts a background task that queues deliveries (a replay), for a worker process's `TaskRunner` to run.
+    pub async fn start_task(&self, org: OrgId, job: Job, now: DateTime<Utc>) -> StoreResult<BackgroundTask> {
+        let task = BackgroundTask::new(org, job, now);
+        self.stores.background_tasks.create_task(&task).await?;
+        Ok(task)
     }
 
     /// Queues a fresh scheduled delivery of every message that failed to reach `endpoint` in the window, a page

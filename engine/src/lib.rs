@@ -23,6 +23,7 @@
 //! It must never depend on an HTTP routing framework, on the API crate, or on any one database; of metrics it knows only the
 //! facade, never an exporter; of traces only the OpenTelemetry API, never its SDK or an exporter.
 
+pub mod background_tasks;
 pub mod clock;
 pub mod delivery;
 pub mod domain;

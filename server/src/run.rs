@@ -1,7 +1,9 @@
 //! The composition root: the only place where backends are chosen and wired to the API and the worker.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
@@ -9,6 +11,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use xwebhook_api::{ApiConfig, AppParts, AppState, ConnectionLimits, JwtAuth};
+use xwebhook_engine::background_tasks::{TaskRunner, TaskRunnerConfig};
 use xwebhook_engine::clock::{Clock, SystemClock};
 use xwebhook_engine::delivery::{AddressPolicy, RecentMessages, Worker, WorkerConfig};
 use xwebhook_engine::intake::{Admission, Intake};
@@ -119,6 +122,16 @@ pub fn worker_config(config: &Config) -> WorkerConfig {
     w.svix_headers = config.delivery.svix_headers;
     w.disable_after = config.delivery.endpoint_failure_disable_after;
     w
+}
+
+fn task_runner_config(config: &Config) -> TaskRunnerConfig {
+    TaskRunnerConfig {
+        owner: consumer_name(),
+        lease: config.delivery.background_task_lease,
+        poll: Duration::from_secs(1),
+        rate: NonZeroU32::new(u32::try_from(config.delivery.replay_rate).unwrap_or(u32::MAX))
+            .unwrap_or(NonZeroU32::MIN),
+    }
 }
 
 fn cleaner_config(config: &Config) -> CleanerConfig {
@@ -239,6 +252,12 @@ fn spawn_worker(
     let worker_shutdown = shutdown.clone();
     tasks.spawn(async move {
         worker.run(worker_shutdown).await;
+        Ok(())
+    });
+    let runner = TaskRunner::new(stores.clone(), clock.clone(), task_runner_config(config));
+    let runner_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        runner.run(runner_shutdown).await;
         Ok(())
     });
     // Payload expiry runs wherever deliveries do, so an API-only process never writes in the background.

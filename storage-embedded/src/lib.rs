@@ -46,6 +46,7 @@
 
 mod applications;
 mod attempts;
+mod background_tasks;
 mod endpoints;
 mod error;
 mod event_types;

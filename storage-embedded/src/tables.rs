@@ -77,6 +77,11 @@ pub(crate) const EXPIRED_SCOPES: TableDefinition<'static, &'static str, (u64, u6
 pub(crate) const EXPIRED_SCOPES_EXPIRY: ExpiryIndex = TableDefinition::new("expired_scopes_expiry");
 
 pub(crate) const NEXT_SEQ: &str = "next_seq";
+/// Background tasks by `org/id`.
+pub(crate) const BACKGROUND_TASKS: Rows = TableDefinition::new("background_tasks");
+/// Each running background task's lease by `org/id`: `(until_ms, owner)`.
+pub(crate) const RUNNING_TASKS: TableDefinition<'static, &'static str, (u64, &'static str)> =
+    TableDefinition::new("running_background_tasks");
 
 /// Opens every table once so that read transactions never meet a missing one.
 pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
@@ -89,6 +94,7 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
         DESTINATIONS,
         IDEMPOTENCY,
         ENDPOINT_HEALTH,
+        BACKGROUND_TASKS,
     ] {
         tx.open_table(rows).context("cannot create a table")?;
     }
@@ -123,6 +129,8 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
         .context("cannot create the expired scopes table")?;
     tx.open_table(EXPIRED_SCOPES_EXPIRY)
         .context("cannot create the expired scopes expiry index")?;
+    tx.open_table(RUNNING_TASKS)
+        .context("cannot create the running background tasks table")?;
     Ok(())
 }
 

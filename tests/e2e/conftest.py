@@ -81,6 +81,13 @@ def server(tmp_path_factory):
         "XWEBHOOK_RETRY_SCHEDULE": "1,1",
         # Svix's documented minimum for `deliverAt` is a minute; the scheduling tests wait seconds instead.
         "XWEBHOOK_DELIVER_AT_MIN_DELAY": "1",
+        # Replays paced to 5 messages a second (pages of 5, a second apart), and a dead process's task taken
+        # over after 3 s, so that the replay tests can stop a server between two pages of one.
+        "XWEBHOOK_REPLAY_RATE": "5",
+        "XWEBHOOK_BACKGROUND_TASK_LEASE": "3",
+        # Deliveries a killed server had in flight are taken over when their lease lapses, after twice the
+        # request timeout and 10 s: 20 s here (70 s by default). The receivers answer at once.
+        "XWEBHOOK_REQUEST_TIMEOUT": "5",
     }
     # The deployment under test: the embedded store by default, Redis when E2E_REDIS_URL names one (each session
     # under its own key prefix, so runs never see each other's data).

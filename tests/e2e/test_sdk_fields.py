@@ -3,11 +3,12 @@ list of the SDK's requests that the server's tests walk (tests/sdk/requests.json
 
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from svix.exceptions import HTTPValidationError
-from svix.models import MessageIn
+from svix.models import BulkReplayIn, MessageIn
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,6 +35,9 @@ def test_unsupported_body_fields_are_refused_by_name(svix, app):
     message = dict(event_type="user.created", payload={"a": 1})
     refused(lambda: svix.message.create(app.id, MessageIn(**message, transformations_params={"x": 1})),
             ["body", "transformationsParams"])
+    refused(lambda: svix.endpoint.bulk_replay(app.id, "ep_unknown", BulkReplayIn(since=datetime.now(timezone.utc),
+                                                                              status_code_class=500)),
+            ["body", "statusCodeClass"])
     # Nothing was stored by the refused calls.
     assert svix.message.list(app.id).data == []
 

@@ -6,6 +6,7 @@
 
 pub mod application;
 pub mod attempt;
+pub mod background_task;
 pub mod endpoint;
 pub mod event_type;
 pub mod message;

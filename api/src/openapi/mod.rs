@@ -10,8 +10,8 @@ use utoipa::OpenApi;
 use crate::dto;
 use crate::idempotency::HeaderDoc;
 use crate::routes::{
-    admin, application, attempt, endpoint, event_type, example, expunge, headers, health, logout, message,
-    operational_webhook, portal, recover, secret, stats,
+    admin, application, attempt, background_task, endpoint, event_type, example, expunge, headers, health,
+    logout, message, operational_webhook, portal, recover, secret, stats,
 };
 
 #[derive(OpenApi)]
@@ -67,6 +67,10 @@ use crate::routes::{
         stats::attempt_stats,
         expunge::message_content,
         expunge::attempt_content,
+        background_task::replay_missing,
+        background_task::bulk_replay,
+        background_task::list,
+        background_task::get,
         operational_webhook::list,
         operational_webhook::create,
         operational_webhook::get,
@@ -100,6 +104,10 @@ use crate::routes::{
         dto::attempt::MessageAttemptOut,
         dto::attempt::MessageEndpointOut,
         dto::attempt::EndpointMessageOut,
+        dto::background_task::BackgroundTaskOut,
+        dto::background_task::ReplayOut,
+        dto::background_task::ReplayIn,
+        dto::background_task::BulkReplayIn,
         dto::operational_webhook::OperationalWebhookEndpointIn,
         dto::operational_webhook::OperationalWebhookEndpointUpsertIn,
         dto::operational_webhook::OperationalWebhookEndpointOut,

@@ -116,7 +116,7 @@ const TAGS: Labels = Labels {
     valid: valid_tag,
 };
 
-fn valid_tag(tag: &str) -> bool {
+pub(crate) fn valid_tag(tag: &str) -> bool {
     (1..=MAX_TAG_LEN).contains(&tag.chars().count()) && !tag.contains('\0')
 }
 

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod application;
 pub mod attempt;
+pub mod background_task;
 pub mod endpoint;
 pub mod event_type;
 pub mod example;

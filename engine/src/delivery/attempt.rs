@@ -318,6 +318,7 @@ mod tests {
             endpoint_id: e.id.clone(),
             attempt,
             trigger,
+            replay: None,
         };
         Task::deliver(m.org_id.clone(), m.app_id.clone(), m.id.clone(), deliver, None)
     }

@@ -1,5 +1,6 @@
 //! Domain types: validated names, bounded texts, secrets, payloads and the stored records.
 
+mod background_task;
 mod ed25519_key;
 mod names;
 mod payload;
@@ -7,6 +8,7 @@ mod records;
 mod secret;
 mod text;
 
+pub use background_task::{BackgroundTask, Job, ReplayFilter, TaskStatus};
 pub use ed25519_key::{Ed25519Key, Ed25519KeyError};
 pub use names::{Channel, EndpointUrl, EventTypeName, NameError, Uid};
 pub use payload::{Payload, PayloadError};

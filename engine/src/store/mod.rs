@@ -1,5 +1,6 @@
 //! Storage and queue ports: what any backend must provide, with each method's contract.
 
+mod background_tasks;
 mod coalesce;
 mod endpoint_health;
 mod error;
@@ -15,6 +16,7 @@ mod revocation;
 
 use std::sync::Arc;
 
+pub use background_tasks::BackgroundTasks;
 pub use coalesce::{Coalescer, GroupLimits, one_for_all};
 pub use endpoint_health::EndpointHealth;
 pub use error::{StoreError, StoreErrorKind, StoreResult};
@@ -50,6 +52,8 @@ pub struct Stores {
     pub revocations: Arc<dyn TokenRevocations>,
     /// Endpoints' message rates: beside the queue too, since every worker process must share them.
     pub rate_limits: Arc<dyn RateLimits>,
+    /// Long jobs (replays) and their leases: beside the queue, since any worker process may run them.
+    pub background_tasks: Arc<dyn BackgroundTasks>,
 }
 
 impl Stores {
@@ -67,6 +71,7 @@ impl Stores {
             + RetentionStore
             + TokenRevocations
             + RateLimits
+            + BackgroundTasks
             + 'static,
     {
         Self {
@@ -80,7 +85,8 @@ impl Stores {
             endpoint_health: backend.clone(),
             retention: backend.clone(),
             revocations: backend.clone(),
-            rate_limits: backend,
+            rate_limits: backend.clone(),
+            background_tasks: backend,
         }
     }
 }

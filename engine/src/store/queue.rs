@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreResult;
 use crate::domain::TriggerType;
-use crate::id::{AppId, EndpointId, MessageId, OrgId};
+use crate::id::{AppId, BackgroundTaskId, EndpointId, MessageId, OrgId};
 
 /// One unit of delivery work. Tasks carry ids only: the payload is stored once, with the message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +77,10 @@ pub struct DeliverTask {
     /// How many earlier scheduled attempts of this destination there were.
     pub attempt: u16,
     pub trigger: TriggerType,
+    /// The background task that queued this delivery (a replay): the worker sends a message at most once per
+    /// replay, even when the task queued it twice (it resumed after a crash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<BackgroundTaskId>,
 }
 
 impl DeliverTask {
@@ -86,6 +90,15 @@ impl DeliverTask {
             endpoint_id,
             attempt: 0,
             trigger,
+            replay: None,
+        }
+    }
+
+    /// A replay's one manual try.
+    pub fn replay(endpoint_id: EndpointId, task: BackgroundTaskId) -> Self {
+        Self {
+            replay: Some(task),
+            ..Self::first(endpoint_id, TriggerType::Manual)
         }
     }
 
@@ -96,6 +109,7 @@ impl DeliverTask {
             endpoint_id: self.endpoint_id.clone(),
             attempt: tried,
             trigger: TriggerType::Scheduled,
+            replay: None,
         }
     }
 }

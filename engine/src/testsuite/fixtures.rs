@@ -149,6 +149,7 @@ pub fn delivery_task_to(endpoint_id: &EndpointId, attempt: u16) -> Task {
         endpoint_id: endpoint_id.clone(),
         attempt,
         trigger: TriggerType::Scheduled,
+        replay: None,
     };
     Task::deliver(
         OrgId::generate(),

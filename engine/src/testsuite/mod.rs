@@ -15,6 +15,7 @@
 //! prefix, a schema). The invoking crate needs `tokio` with `macros` and `rt-multi-thread`.
 
 mod attempts;
+mod background_tasks;
 mod endpoint_health;
 pub mod fixtures;
 mod idempotency;
@@ -31,6 +32,7 @@ mod revocation;
 use std::any::Any;
 
 pub use attempts::*;
+pub use background_tasks::*;
 pub use endpoint_health::*;
 pub use idempotency::*;
 pub use isolation::*;
@@ -127,6 +129,9 @@ macro_rules! conformance_suite {
             rate_limit_admits_a_burst_then_defers,
             rate_limit_first_call_is_admitted_then_told_when,
             rate_limit_endpoints_do_not_share_a_budget,
+            background_tasks_are_kept_per_organization,
+            background_task_is_claimed_by_one_runner_at_a_time,
+            background_task_lease_lapses_and_the_old_holder_is_fenced_off,
             probes_answer_when_up,
         );
     };

@@ -160,6 +160,8 @@ const MOVED: &[(&str, &str)] = &[
         "delivery.endpoint_failure_disable_after",
     ),
     ("allow_subnets", "delivery.allow_subnets"),
+    ("replay_rate", "delivery.replay_rate"),
+    ("background_task_lease", "delivery.background_task_lease"),
     ("intake_concurrency", "intake.concurrency"),
     ("intake_wait_ms", "intake.wait_ms"),
     ("deliver_at_min_delay", "intake.deliver_at_min_delay"),

@@ -139,6 +139,13 @@ pub struct Delivery {
     /// Networks that may be delivered to despite the private-network block.
     #[serde(deserialize_with = "read::<Subnets, _>")]
     pub allow_subnets: Vec<IpNet>,
+    /// Messages a replay (a background task) queues a second, at most.
+    #[serde(deserialize_with = "read::<Positive, _>")]
+    pub replay_rate: usize,
+    /// How long a background task stays with a process that stopped saving it (one that died) before another
+    /// takes it over.
+    #[serde(deserialize_with = "read::<PositiveSeconds, _>")]
+    pub background_task_lease: Duration,
 }
 
 impl Default for Delivery {
@@ -152,6 +159,8 @@ impl Default for Delivery {
             svix_headers: false,
             endpoint_failure_disable_after: Some(Duration::from_secs(120 * 3600)),
             allow_subnets: Vec::new(),
+            replay_rate: 1000,
+            background_task_lease: Duration::from_secs(30),
         }
     }
 }
@@ -167,6 +176,8 @@ impl Delivery {
             &mut self.endpoint_failure_disable_after,
         );
         env.read::<Subnets>("XWEBHOOK_ALLOW_SUBNETS", &mut self.allow_subnets);
+        env.read::<Positive>("XWEBHOOK_REPLAY_RATE", &mut self.replay_rate);
+        env.read::<PositiveSeconds>("XWEBHOOK_BACKGROUND_TASK_LEASE", &mut self.background_task_lease);
     }
 }
 

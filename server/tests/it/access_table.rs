@@ -166,6 +166,20 @@ fn rows() -> Vec<Row> {
         ("GET", "/app/{app}/msg/{msg}/attempt/{att}", None, [Y, Y, N, U]),
         ("GET", "/app/{app}/attempt/endpoint/{ep}", None, [Y, Y, N, U]),
         ("GET", "/app/{app}/attempt/msg/{msg}", None, [Y, Y, N, U]),
+        (
+            "POST",
+            "/app/{app}/endpoint/{ep}/replay-missing",
+            Some(json!({"since": "{since}"})),
+            [Y, Y, N, U],
+        ),
+        (
+            "POST",
+            "/app/{app}/endpoint/{ep}/bulk-replay",
+            Some(json!({"since": "{since}"})),
+            [Y, Y, N, U],
+        ),
+        ("GET", "/background-task", None, [Y, F, Y, U]),
+        ("GET", "/background-task/{task}", None, [Y, F, N, U]),
         // The caller's own operational webhook endpoints: another organization has its own (none, or a new one).
         ("GET", "/operational-webhook/endpoint", None, [Y, F, Y, U]),
         ("POST", "/operational-webhook/endpoint", ep(), [Y, F, Y, U]),
@@ -205,14 +219,17 @@ fn rows() -> Vec<Row> {
 }
 
 /// An application with an endpoint, an event type, a message with one recorded attempt, and, when asked, an
-/// operational webhook endpoint.
+/// operational webhook endpoint and a background task.
 struct Fixture {
     vars: Vec<(&'static str, String)>,
     portal_token: String,
 }
 
 impl Fixture {
-    async fn new(app: &TestApp, receiver: &Receiver, n: usize, with_operational_endpoint: bool) -> Self {
+    /// Makes what `template` addresses: every fixture has the application's objects; an operational endpoint and
+    /// a background task, which are the organization's (later fixtures would see them), only for the rows that
+    /// address one.
+    async fn new(app: &TestApp, receiver: &Receiver, n: usize, template: &str) -> Self {
         let url = receiver.url("/access");
         let et = format!("access.event{n}");
         app.create("/event-type", json!({"name": et, "description": "d"}))
@@ -240,8 +257,19 @@ impl Fixture {
                 Some(json!({})),
             )
             .await;
-        // Only the rows that address one make it: it is the organization's, so later fixtures would see it too.
-        let oep = match with_operational_endpoint {
+        let task = match template.contains("{task}") {
+            true => app
+                .create(
+                    &format!("/app/{app_id}/endpoint/{ep_id}/replay-missing"),
+                    json!({"since": chrono::Utc::now().to_rfc3339()}),
+                )
+                .await["id"]
+                .as_str()
+                .expect("task id")
+                .to_owned(),
+            false => String::new(),
+        };
+        let oep = match template.contains("{oep}") {
             true => app
                 .create("/operational-webhook/endpoint", json!({"url": url}))
                 .await["id"]
@@ -256,6 +284,7 @@ impl Fixture {
                 ("{app}", app_id),
                 ("{ep}", ep_id),
                 ("{oep}", oep),
+                ("{task}", task),
                 ("{msg}", msg_id),
                 ("{att}", att),
                 ("{et}", et),
@@ -296,7 +325,7 @@ async fn every_route_answers_each_kind_of_caller_as_the_access_table_says() {
             .zip(expected)
         {
             fixtures += 1;
-            let fixture = Fixture::new(&app, &receiver, fixtures, template.contains("{oep}")).await;
+            let fixture = Fixture::new(&app, &receiver, fixtures, template).await;
             let token = match caller {
                 "organization" => app.token.clone(),
                 "portal" => fixture.portal_token.clone(),
@@ -346,6 +375,7 @@ async fn the_table_covers_every_documented_operation() {
         ("{msg_id}", "{msg}"),
         ("{attempt_id}", "{att}"),
         ("{event_type_name}", "{et}"),
+        ("{task_id}", "{task}"),
     ];
     for (path, item) in doc["paths"].as_object().expect("paths") {
         let route = placeholders

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use xwebhook_engine::clock::SystemClock;
 use xwebhook_engine::delivery::{AddressPolicy, RecentMessages, Worker, WorkerConfig};
-use xwebhook_engine::id::{AppId, MessageId, OrgId};
-use xwebhook_engine::store::Task;
+use xwebhook_engine::id::{AppId, BackgroundTaskId, MessageId, OrgId};
+use xwebhook_engine::store::{DeliverTask, Task};
 use xwebhook_engine::testsuite::fixtures::{application, endpoint, message};
 
 use crate::delivery::header;
@@ -63,5 +63,49 @@ async fn fan_out_waits_for_its_message_and_drops_orphans() {
         (d.ready + d.in_flight + d.scheduled == 0).then_some(())
     })
     .await;
+    shutdown.cancel();
+}
+
+/// A replay's runner may queue a message twice (it resumed a page after a crash); the worker sends it once per
+/// replay, and a second replay sends it again.
+#[tokio::test]
+async fn a_replay_sends_each_message_once_however_often_it_is_queued() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stores = xwebhook::run::open_stores(&crate::helpers::test_config(dir.path(), &[]))
+        .await
+        .expect("stores");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let worker = Worker::new(
+        stores.clone(),
+        WorkerConfig::new("t"),
+        AddressPolicy::allow_all(),
+        Arc::new(SystemClock),
+        Arc::new(xwebhook_engine::operational::Discard),
+        Arc::new(RecentMessages::new(RecentMessages::DEFAULT_BYTES)),
+    );
+    tokio::spawn(worker.run(shutdown.clone()));
+    let rx = Receiver::start().await;
+    let org = OrgId::generate();
+    let app = application(&org, None);
+    let mut ep = endpoint(&org, &app.id, None);
+    ep.url = rx.url("/replayed").try_into().expect("valid url");
+    let msg = message(&org, &app.id, "a.b", None, &[]);
+    stores.applications.create_application(&app).await.expect("app");
+    stores.endpoints.create_endpoint(&ep).await.expect("endpoint");
+    stores.messages.create_message(&msg, &[]).await.expect("message");
+    let (first, second) = (BackgroundTaskId::generate(), BackgroundTaskId::generate());
+    let replay = |task: &BackgroundTaskId| {
+        let deliver = DeliverTask::replay(ep.id.clone(), task.clone());
+        Task::deliver(org.clone(), app.id.clone(), msg.id.clone(), deliver, None)
+    };
+    let copies = vec![replay(&first), replay(&first), replay(&first), replay(&second)];
+    stores.queue.enqueue(copies).await.expect("enqueue");
+    rx.wait_for("/replayed", 2).await;
+    eventually("every copy to be handled", || async {
+        let d = stores.queue.depths().await.expect("depths");
+        (d.ready + d.in_flight + d.scheduled == 0).then_some(())
+    })
+    .await;
+    assert_eq!(rx.received("/replayed").len(), 2, "once per replay");
     shutdown.cancel();
 }

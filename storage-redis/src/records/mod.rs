@@ -26,6 +26,7 @@
 
 mod applications;
 mod attempts;
+mod background_tasks;
 mod endpoints;
 mod event_types;
 mod listing;

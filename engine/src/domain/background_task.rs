@@ -1,0 +1,115 @@
+//! Background tasks: long jobs a request starts and a worker runs to the end, durably (they survive restarts
+//! and resume where they stopped) and once at a time each (a lease; see `store::BackgroundTasks`).
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Channel, EventTypeName, MessageStatus};
+use crate::id::{AppId, BackgroundTaskId, EndpointId, OrgId};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackgroundTask {
+    pub id: BackgroundTaskId,
+    pub org_id: OrgId,
+    pub job: Job,
+    pub status: TaskStatus,
+    /// The listing key the job has finished up to: where a resumed run continues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Messages the job has queued so far.
+    pub replayed: u64,
+    /// Why it failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl BackgroundTask {
+    pub fn new(org_id: OrgId, job: Job, now: DateTime<Utc>) -> Self {
+        Self {
+            id: BackgroundTaskId::generate(),
+            org_id,
+            job,
+            status: TaskStatus::Running,
+            cursor: None,
+            replayed: 0,
+            error: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    Running,
+    Finished,
+    Failed,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Finished => "finished",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// What a task does. Each sends messages to one endpoint again, as manual attempts, each at most once per task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Every message of the application created in `[since, until)` that the endpoint subscribes to and was never
+    /// sent to it (it has no delivery to the endpoint).
+    ReplayMissing {
+        app_id: AppId,
+        endpoint_id: EndpointId,
+        since: DateTime<Utc>,
+        #[serde(default)]
+        until: Option<DateTime<Utc>>,
+    },
+    /// Every message sent to the endpoint (it has a delivery there, whatever its outcome) that `filter` keeps.
+    BulkReplay {
+        app_id: AppId,
+        endpoint_id: EndpointId,
+        filter: ReplayFilter,
+    },
+}
+
+impl Job {
+    /// The SDK's `BackgroundTaskType`.
+    pub fn task_type(&self) -> &'static str {
+        match self {
+            Self::ReplayMissing { .. } => "endpoint.replay",
+            Self::BulkReplay { .. } => "endpoint.bulk-replay",
+        }
+    }
+
+    pub fn endpoint(&self) -> (&AppId, &EndpointId) {
+        match self {
+            Self::ReplayMissing {
+                app_id, endpoint_id, ..
+            }
+            | Self::BulkReplay {
+                app_id, endpoint_id, ..
+            } => (app_id, endpoint_id),
+        }
+    }
+}
+
+/// A bulk replay's choice of messages, by their creation time and the state of their delivery to the endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplayFilter {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub event_types: Option<BTreeSet<EventTypeName>>,
+    pub channel: Option<Channel>,
+    pub tag: Option<String>,
+    pub status: Option<MessageStatus>,
+}
