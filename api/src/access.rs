@@ -127,6 +127,7 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
         ("GET", "/app/{app_id}/msg" | "/app/{app_id}/msg/{msg_id}") => Application(ViewBase),
         ("POST", "/app/{app_id}/msg" | "/app/{app_id}/msg/precheck/active") => Organization,
         ("DELETE", "/app/{app_id}/msg/{msg_id}/content") => Organization,
+        ("POST", "/app/{app_id}/msg/bulk-expunge" | "/app/{app_id}/msg/expunge-all-contents") => Organization,
         ("DELETE", "/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}/content") => Organization,
         ("GET", "/app/{app_id}/msg/{msg_id}/endpoint") => Application(ViewBase),
         ("POST", "/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend") => Application(CreateAttempts),

@@ -133,6 +133,14 @@ fn message_routes() -> Router<AppState> {
     Router::new()
         .route("/app/{app_id}/msg", get(message::list).post(message::create))
         .route("/app/{app_id}/msg/precheck/active", post(message::precheck))
+        .route(
+            "/app/{app_id}/msg/bulk-expunge",
+            post(expunge::bulk_message_content),
+        )
+        .route(
+            "/app/{app_id}/msg/expunge-all-contents",
+            post(expunge::all_message_contents),
+        )
         .route("/app/{app_id}/msg/{msg_id}", get(message::get))
         .route(
             "/app/{app_id}/msg/{msg_id}/content",

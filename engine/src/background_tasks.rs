@@ -2,7 +2,8 @@
 //! the task after each page, which records its progress and renews its lease, until the job is done or the
 //! process stops. A task whose process died is taken over by any runner once its lease lapses, from its last
 //! saved page: that page's messages may be queued a second time, and the worker sends each once per task (see
-//! `DeliverTask::replay`). A task whose endpoint was deleted fails.
+//! `DeliverTask::replay`). A replay whose endpoint was deleted fails. A purge forgets payloads, which is the
+//! same however often it is done.
 //!
 //! Pages are paced to `rate` messages a second per task, so that a replay of millions joins the queue beside
 //! the live traffic instead of ahead of it.
@@ -18,7 +19,7 @@ use tracing::{info, warn};
 
 use crate::clock::Clock;
 use crate::domain::{BackgroundTask, Endpoint, Job, ReplayFilter, TaskStatus};
-use crate::id::MessageId;
+use crate::id::{AppId, EndpointId, MessageId, OrgId};
 use crate::log_limit::FailureLog;
 use crate::store::{
     Cursor, DeliverTask, DestinationFilter, ListQuery, MessageFilter, Order, Page, Ref, StoreResult, Stores,
@@ -52,12 +53,19 @@ pub struct TaskRunner {
     config: TaskRunnerConfig,
 }
 
-/// What one page of a job did.
-enum Step {
-    /// Queued this many messages; `cursor` is where the next page starts, `None` once the job is done.
-    Queued { count: u64, cursor: Option<String> },
-    /// The job cannot go on.
-    Failed(&'static str),
+/// Which messages a replay sends: those created in `[since, until)` the endpoint subscribes to and was never
+/// sent, or those it was sent that a filter keeps.
+enum Selection<'a> {
+    Missing(DateTime<Utc>, Option<DateTime<Utc>>),
+    Sent(&'a ReplayFilter),
+}
+
+/// What one page of a job did: handled `count` messages; `cursor` is where the next page starts, `None` once the
+/// job is done; `failed` says why the job cannot go on.
+struct Step {
+    count: u64,
+    cursor: Option<String>,
+    failed: Option<&'static str>,
 }
 
 impl TaskRunner {
@@ -110,21 +118,16 @@ impl TaskRunner {
         let page = self.config.page();
         while task.status == TaskStatus::Running && !shutdown.is_cancelled() {
             let started = tokio::time::Instant::now();
-            let queued = match self.step(&task, page).await? {
-                Step::Queued { count, cursor } => {
-                    task.replayed += count;
-                    match cursor {
-                        Some(cursor) => task.cursor = Some(cursor),
-                        None => task.status = TaskStatus::Finished,
-                    }
-                    count
-                }
-                Step::Failed(why) => {
+            let step = self.step(&task, page).await?;
+            task.progress += step.count;
+            match (step.failed, step.cursor) {
+                (Some(why), _) => {
                     task.status = TaskStatus::Failed;
                     task.error = Some(why.to_owned());
-                    0
                 }
-            };
+                (None, Some(cursor)) => task.cursor = Some(cursor),
+                (None, None) => task.status = TaskStatus::Finished,
+            }
             task.updated_at = self.clock.now();
             let (owner, lease) = (&self.config.owner, self.config.lease);
             if !self
@@ -136,16 +139,48 @@ impl TaskRunner {
                 warn!(task_id = %task.id, "background task lost its lease; another runner has it");
                 return Ok(());
             }
-            let paced = Duration::from_secs_f64(queued as f64 / f64::from(self.config.rate.get()));
+            let paced = Duration::from_secs_f64(step.count as f64 / f64::from(self.config.rate.get()));
             tokio::time::sleep_until(started + paced).await;
         }
-        info!(task_id = %task.id, status = task.status.as_str(), replayed = task.replayed, "background task stopped");
+        info!(task_id = %task.id, status = task.status.as_str(), progress = task.progress, "background task stopped");
         Ok(())
     }
 
-    /// Queues the next page of `task`'s job.
+    /// Runs the next page of `task`'s job.
     async fn step(&self, task: &BackgroundTask, page: usize) -> StoreResult<Step> {
-        let (app, endpoint_id) = task.job.endpoint();
+        let cursor = task.cursor.clone().map(|key| Cursor { key, backward: false });
+        let query = ListQuery::new(page, cursor, Order::Ascending);
+        match &task.job {
+            Job::PurgeContent { app_id } => self.purge(&task.org_id, app_id, &query).await,
+            Job::ReplayMissing {
+                app_id,
+                endpoint_id,
+                since,
+                until,
+            } => {
+                let missing = Selection::Missing(*since, *until);
+                self.replay(task, app_id, endpoint_id, missing, &query).await
+            }
+            Job::BulkReplay {
+                app_id,
+                endpoint_id,
+                filter,
+            } => {
+                let sent = Selection::Sent(filter);
+                self.replay(task, app_id, endpoint_id, sent, &query).await
+            }
+        }
+    }
+
+    /// Queues a page of a replay's messages, each a delivery that the worker sends once per replay.
+    async fn replay(
+        &self,
+        task: &BackgroundTask,
+        app: &AppId,
+        endpoint_id: &EndpointId,
+        selection: Selection<'_>,
+        query: &ListQuery,
+    ) -> StoreResult<Step> {
         let key = Ref::Id(endpoint_id.clone());
         let Some(endpoint) = self
             .stores
@@ -153,18 +188,16 @@ impl TaskRunner {
             .get_endpoint(&task.org_id, app, &key)
             .await?
         else {
-            return Ok(Step::Failed("the endpoint was deleted"));
+            let failed = Some("the endpoint was deleted");
+            return Ok(Step {
+                count: 0,
+                cursor: None,
+                failed,
+            });
         };
-        let query = ListQuery::new(
-            page,
-            task.cursor.clone().map(|key| Cursor { key, backward: false }),
-            Order::Ascending,
-        );
-        let (msg_ids, cursor) = match &task.job {
-            Job::ReplayMissing { since, until, .. } => {
-                self.missing(&endpoint, *since, *until, &query).await?
-            }
-            Job::BulkReplay { filter, .. } => self.sent(&endpoint, filter, &query).await?,
+        let (msg_ids, cursor) = match selection {
+            Selection::Missing(since, until) => self.missing(&endpoint, since, until, query).await?,
+            Selection::Sent(filter) => self.sent(&endpoint, filter, query).await?,
         };
         let tasks: Vec<Task> = msg_ids
             .into_iter()
@@ -177,7 +210,34 @@ impl TaskRunner {
         if !tasks.is_empty() {
             self.stores.queue.enqueue(tasks).await?;
         }
-        Ok(Step::Queued { count, cursor })
+        Ok(Step {
+            count,
+            cursor,
+            failed: None,
+        })
+    }
+
+    /// Forgets the payloads of a page of the application's messages.
+    async fn purge(&self, org: &OrgId, app: &AppId, query: &ListQuery) -> StoreResult<Step> {
+        let filter = MessageFilter::default();
+        let rows = self
+            .stores
+            .messages
+            .list_messages(org, app, &filter, query)
+            .await?;
+        let page = Page::from_walk(rows, query, |m| m.id.to_string());
+        let count = page.items.len() as u64;
+        for m in &page.items {
+            self.stores
+                .messages
+                .expunge_message_content(org, app, &m.id)
+                .await?;
+        }
+        Ok(Step {
+            count,
+            cursor: next(page.iterator, page.done),
+            failed: None,
+        })
     }
 
     /// A page of the application's messages in the window, and which of them the endpoint subscribes to but has

@@ -11,8 +11,10 @@ import pytest
 from svix import Svix, SvixOptions
 from svix.api import EndpointGetAttemptStatsOptions, MessageAttemptListByMsgOptions
 from svix.exceptions import HttpError
+from svix.api import MessageGetOptions
 from svix.models import (
     AppPortalAccessIn,
+    BulkExpungeContentsIn,
     EndpointIn,
     EventExampleIn,
     EventTypeIn,
@@ -138,3 +140,25 @@ def test_send_example_picks_the_example_by_index(svix, app, receiver):
     second = svix.endpoint.send_example(app.id, ep.id, EventExampleIn(event_type=name, example_index=1))
     assert (first.payload, second.payload) == ({"n": 0}, {"n": 1})
     assert sorted(json.loads(d.body)["n"] for d in receiver.wait_for(path, 2)) == [0, 1]
+
+
+def test_bulk_expunge_and_expunge_all_forget_payloads(svix, app):
+    secret = {"card": "4242"}
+    by_id = svix.message.create(app.id, MessageIn(event_type="expunge.test", payload=secret)).id
+    event_id = unique_event_type("evt").replace(".", "-")
+    svix.message.create(app.id, MessageIn(event_type="expunge.test", payload=secret, event_id=event_id))
+    kept = svix.message.create(app.id, MessageIn(event_type="expunge.test", payload=secret)).id
+
+    def payload(msg_id):
+        return svix.message.get(app.id, msg_id, MessageGetOptions(with_content=True)).payload
+
+    out = svix.message.bulk_expunge_content(app.id, BulkExpungeContentsIn(ids=[by_id, event_id, "msg_unknown"]))
+    assert {k: str(v) for k, v in out.results.items()} == {
+        by_id: "expunged", event_id: "expunged", "msg_unknown": "not-found"}
+    assert (payload(by_id), payload(event_id), payload(kept)) == ({}, {}, secret)
+
+    task = svix.message.expunge_all_contents(app.id)
+    assert task.task == "application.purge_content"
+    done = wait_until(lambda: (t := svix.background_task.get(task.id)).status == "finished" and t, "the purge")
+    assert done.data == {"messagesPurged": 3}
+    assert payload(kept) == {}

@@ -14,7 +14,8 @@ use super::not_supported::NotSupported;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BackgroundTaskOut {
-    /// What the task did: `replayed`, the messages it queued so far; `error`, why it failed.
+    /// What the task did: `replayed`, the messages a replay queued so far, or `messagesPurged`, the payloads a
+    /// purge forgot; `error`, why it failed.
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
     pub id: String,
@@ -27,7 +28,7 @@ pub struct BackgroundTaskOut {
 
 impl From<BackgroundTask> for BackgroundTaskOut {
     fn from(t: BackgroundTask) -> Self {
-        let mut data = json!({ "replayed": t.replayed });
+        let mut data = json!({ t.job.progress_name(): t.progress });
         if let Some(error) = &t.error {
             data["error"] = json!(error);
         }

@@ -18,8 +18,8 @@ pub struct BackgroundTask {
     /// The listing key the job has finished up to: where a resumed run continues.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    /// Messages the job has queued so far.
-    pub replayed: u64,
+    /// Messages the job has handled so far (queued, for a replay; purged, for a purge).
+    pub progress: u64,
     /// Why it failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -35,7 +35,7 @@ impl BackgroundTask {
             job,
             status: TaskStatus::Running,
             cursor: None,
-            replayed: 0,
+            progress: 0,
             error: None,
             created_at: now,
             updated_at: now,
@@ -61,7 +61,8 @@ impl TaskStatus {
     }
 }
 
-/// What a task does. Each sends messages to one endpoint again, as manual attempts, each at most once per task.
+/// What a task does: send messages to one endpoint again, as manual attempts, each at most once per task (the
+/// replays); or forget an application's payloads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
@@ -80,6 +81,8 @@ pub enum Job {
         endpoint_id: EndpointId,
         filter: ReplayFilter,
     },
+    /// Every payload of the application's messages, replaced by `{}` for good (as `expunge_message_content`).
+    PurgeContent { app_id: AppId },
 }
 
 impl Job {
@@ -88,17 +91,15 @@ impl Job {
         match self {
             Self::ReplayMissing { .. } => "endpoint.replay",
             Self::BulkReplay { .. } => "endpoint.bulk-replay",
+            Self::PurgeContent { .. } => "application.purge_content",
         }
     }
 
-    pub fn endpoint(&self) -> (&AppId, &EndpointId) {
+    /// What the task reports its progress as (`BackgroundTaskOut.data`), as the SDK documents it.
+    pub fn progress_name(&self) -> &'static str {
         match self {
-            Self::ReplayMissing {
-                app_id, endpoint_id, ..
-            }
-            | Self::BulkReplay {
-                app_id, endpoint_id, ..
-            } => (app_id, endpoint_id),
+            Self::ReplayMissing { .. } | Self::BulkReplay { .. } => "replayed",
+            Self::PurgeContent { .. } => "messagesPurged",
         }
     }
 }

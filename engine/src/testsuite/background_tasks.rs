@@ -78,7 +78,7 @@ pub async fn background_task_is_claimed_by_one_runner_at_a_time(s: Stores) {
         let winner = if a.is_some() { "a" } else { "b" };
         let finished = BackgroundTask {
             status: TaskStatus::Finished,
-            replayed: 3,
+            progress: 3,
             ..task
         };
         assert!(
@@ -133,7 +133,7 @@ pub async fn background_task_lease_lapses_and_the_old_holder_is_fenced_off(s: St
     );
     let progress = BackgroundTask {
         cursor: Some("msg_2".into()),
-        replayed: 2,
+        progress: 2,
         ..task
     };
     assert!(tasks.save_task(&progress, "heir", LONG).await.expect("save"));

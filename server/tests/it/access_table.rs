@@ -178,6 +178,18 @@ fn rows() -> Vec<Row> {
             Some(json!({"since": "{since}"})),
             [Y, Y, N, U],
         ),
+        (
+            "POST",
+            "/app/{app}/msg/bulk-expunge",
+            Some(json!({"ids": ["{msg}"]})),
+            [Y, F, N, U],
+        ),
+        (
+            "POST",
+            "/app/{app}/msg/expunge-all-contents",
+            None,
+            [Y, F, N, U],
+        ),
         ("GET", "/background-task", None, [Y, F, Y, U]),
         ("GET", "/background-task/{task}", None, [Y, F, N, U]),
         // The caller's own operational webhook endpoints: another organization has its own (none, or a new one).
