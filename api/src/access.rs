@@ -123,6 +123,7 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
         ("POST", "/app/{app_id}/endpoint/{endpoint_id}/bulk-replay") => Application(CreateAttempts),
         // Tasks are the organization's: an application token starts a replay, and does not list them.
         ("GET", "/background-task" | "/background-task/{task_id}") => Organization,
+        ("POST", "/stats/usage/app") | ("PUT", "/stats/usage/event-types") => Organization,
 
         ("GET", "/app/{app_id}/msg" | "/app/{app_id}/msg/{msg_id}") => Application(ViewBase),
         ("POST", "/app/{app_id}/msg" | "/app/{app_id}/msg/precheck/active") => Organization,

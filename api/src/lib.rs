@@ -35,7 +35,7 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tower_http::cors::CorsLayer;
 use tower_http::normalize_path::NormalizePathLayer;
 
@@ -47,7 +47,7 @@ pub use telemetry::{SVIX_REQ_ID, X_REQUEST_ID};
 use error::ApiError;
 use routes::{
     admin, application, attempt, background_task, endpoint, event_type, example, expunge, headers, health,
-    logout, message, portal, recover, secret, stats,
+    logout, message, portal, recover, secret, statistics, stats,
 };
 
 /// The API's routes with their layers; requests to routes merged in later pass none of them.
@@ -61,6 +61,8 @@ pub fn router(state: AppState) -> Router {
         .merge(operational_webhook_routes())
         .route("/background-task", get(background_task::list))
         .route("/background-task/{task_id}", get(background_task::get))
+        .route("/stats/usage/app", post(statistics::aggregate_app_stats))
+        .route("/stats/usage/event-types", put(statistics::aggregate_event_types))
         .merge(operator_routes())
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         // Both run after routing, so they see the route template; the one added last runs first: access, then

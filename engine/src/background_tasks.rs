@@ -8,17 +8,19 @@
 //! Pages are paced to `rate` messages a second per task, so that a replay of millions joins the queue beside
 //! the live traffic instead of ahead of it.
 
+use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::clock::Clock;
-use crate::domain::{BackgroundTask, Endpoint, Job, ReplayFilter, TaskStatus};
+use crate::domain::{Application, BackgroundTask, Endpoint, EventTypeName, Job, ReplayFilter, TaskStatus};
 use crate::id::{AppId, EndpointId, MessageId, OrgId};
 use crate::log_limit::FailureLog;
 use crate::store::{
@@ -60,12 +62,14 @@ enum Selection<'a> {
     Sent(&'a ReplayFilter),
 }
 
-/// What one page of a job did: handled `count` messages; `cursor` is where the next page starts, `None` once the
-/// job is done; `failed` says why the job cannot go on.
+/// What one page of a job did: handled `count` messages (or applications); `cursor` is where the next page
+/// starts, `None` once the job is done; `failed` says why the job cannot go on; `result`, the statistics so far.
+#[derive(Default)]
 struct Step {
     count: u64,
     cursor: Option<String>,
     failed: Option<&'static str>,
+    result: Option<serde_json::Value>,
 }
 
 impl TaskRunner {
@@ -120,6 +124,9 @@ impl TaskRunner {
             let started = tokio::time::Instant::now();
             let step = self.step(&task, page).await?;
             task.progress += step.count;
+            if step.result.is_some() {
+                task.result = step.result;
+            }
             match (step.failed, step.cursor) {
                 (Some(why), _) => {
                     task.status = TaskStatus::Failed;
@@ -152,6 +159,7 @@ impl TaskRunner {
         let query = ListQuery::new(page, cursor, Order::Ascending);
         match &task.job {
             Job::PurgeContent { app_id } => self.purge(&task.org_id, app_id, &query).await,
+            Job::AppStats { .. } | Job::EventTypeAggregate => self.statistics(task, &query).await,
             Job::ReplayMissing {
                 app_id,
                 endpoint_id,
@@ -190,9 +198,8 @@ impl TaskRunner {
         else {
             let failed = Some("the endpoint was deleted");
             return Ok(Step {
-                count: 0,
-                cursor: None,
                 failed,
+                ..Step::default()
             });
         };
         let (msg_ids, cursor) = match selection {
@@ -213,8 +220,93 @@ impl TaskRunner {
         Ok(Step {
             count,
             cursor,
-            failed: None,
+            ..Step::default()
         })
+    }
+
+    /// Gathers the statistics of a page of applications, and adds them to the task's result.
+    async fn statistics(&self, task: &BackgroundTask, query: &ListQuery) -> StoreResult<Step> {
+        let org = &task.org_id;
+        let (apps, cursor) = self.applications(task, query).await?;
+        let (list, mut result) = match &task.job {
+            Job::AppStats { .. } => (
+                "appStats",
+                task.result.clone().unwrap_or_else(|| json!({"appStats": []})),
+            ),
+            _ => (
+                "event_types",
+                task.result.clone().unwrap_or_else(|| json!({"event_types": []})),
+            ),
+        };
+        let mut rows = Vec::with_capacity(apps.len());
+        for app in &apps {
+            let endpoints = self.stores.endpoints.endpoints_of_app(org, &app.id).await?;
+            let row = match &task.job {
+                Job::AppStats { since, until, .. } => {
+                    let window = window(Some(*since), Some(*until));
+                    let mut destinations = 0;
+                    for ep in &endpoints {
+                        let c = self
+                            .stores
+                            .attempts
+                            .destination_counts(org, &app.id, &ep.id, &window)
+                            .await?;
+                        destinations += c.success + c.pending + c.sending + c.fail + c.canceled;
+                    }
+                    json!({"messageDestinations": destinations, "appId": app.id, "appUid": app.uid})
+                }
+                _ => {
+                    let named: BTreeSet<&EventTypeName> = endpoints
+                        .iter()
+                        .filter_map(|e| e.event_types.as_ref())
+                        .flatten()
+                        .collect();
+                    let catch_all = endpoints.iter().any(|e| e.event_types.is_none());
+                    json!({"appId": app.id, "explicitlySubscribedEventTypes": named, "hasCatchAllEndpoint": catch_all})
+                }
+            };
+            rows.push(row);
+        }
+        if let Some(all) = result[list].as_array_mut() {
+            all.extend(rows);
+        }
+        let count = apps.len() as u64;
+        Ok(Step {
+            count,
+            cursor,
+            result: Some(result),
+            ..Step::default()
+        })
+    }
+
+    /// A page of the applications a statistics job covers: those it names (the cursor counts them), or every one
+    /// of the organization's, in id order.
+    async fn applications(
+        &self,
+        task: &BackgroundTask,
+        query: &ListQuery,
+    ) -> StoreResult<(Vec<Application>, Option<String>)> {
+        let org = &task.org_id;
+        if let Job::AppStats {
+            app_ids: Some(ids), ..
+        } = &task.job
+        {
+            let start: usize = task.cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
+            let end = (start + query.limit).min(ids.len());
+            let mut apps = Vec::new();
+            for id in &ids[start..end] {
+                apps.extend(
+                    self.stores
+                        .applications
+                        .get_application(org, &Ref::Id(id.clone()))
+                        .await?,
+                );
+            }
+            return Ok((apps, (end < ids.len()).then(|| end.to_string())));
+        }
+        let rows = self.stores.applications.list_applications(org, query).await?;
+        let page = Page::from_walk(rows, query, |a| a.id.to_string());
+        Ok((page.items, next(page.iterator, page.done)))
     }
 
     /// Forgets the payloads of a page of the application's messages.
@@ -236,7 +328,7 @@ impl TaskRunner {
         Ok(Step {
             count,
             cursor: next(page.iterator, page.done),
-            failed: None,
+            ..Step::default()
         })
     }
 

@@ -14,8 +14,8 @@ use super::not_supported::NotSupported;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BackgroundTaskOut {
-    /// What the task did: `replayed`, the messages a replay queued so far, or `messagesPurged`, the payloads a
-    /// purge forgot; `error`, why it failed.
+    /// What the task did: `replayed`, the messages a replay queued so far; `messagesPurged`, the payloads a
+    /// purge forgot; `appStats` or `event_types`, the statistics gathered so far; `error`, why it failed.
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
     pub id: String,
@@ -28,7 +28,10 @@ pub struct BackgroundTaskOut {
 
 impl From<BackgroundTask> for BackgroundTaskOut {
     fn from(t: BackgroundTask) -> Self {
-        let mut data = json!({ t.job.progress_name(): t.progress });
+        let mut data = t.result.clone().unwrap_or_else(|| json!({}));
+        if let Some(name) = t.job.progress_name() {
+            data[name] = json!(t.progress);
+        }
         if let Some(error) = &t.error {
             data["error"] = json!(error);
         }

@@ -11,7 +11,7 @@ use crate::dto;
 use crate::idempotency::HeaderDoc;
 use crate::routes::{
     admin, application, attempt, background_task, endpoint, event_type, example, expunge, headers, health,
-    logout, message, operational_webhook, portal, recover, secret, stats,
+    logout, message, operational_webhook, portal, recover, secret, statistics, stats,
 };
 
 #[derive(OpenApi)]
@@ -73,6 +73,8 @@ use crate::routes::{
         background_task::bulk_replay,
         background_task::list,
         background_task::get,
+        statistics::aggregate_app_stats,
+        statistics::aggregate_event_types,
         operational_webhook::list,
         operational_webhook::create,
         operational_webhook::get,
@@ -107,6 +109,9 @@ use crate::routes::{
         dto::attempt::MessageEndpointOut,
         dto::attempt::EndpointMessageOut,
         dto::background_task::BackgroundTaskOut,
+        statistics::AppUsageStatsIn,
+        statistics::AppUsageStatsOut,
+        statistics::AggregateEventTypesOut,
         expunge::BulkExpungeContentsIn,
         expunge::BulkExpungeContentsOut,
         dto::background_task::ReplayOut,

@@ -20,4 +20,5 @@ pub mod portal;
 pub(crate) mod rate;
 pub mod recover;
 pub mod secret;
+pub mod statistics;
 pub mod stats;

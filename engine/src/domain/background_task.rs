@@ -20,6 +20,9 @@ pub struct BackgroundTask {
     pub cursor: Option<String>,
     /// Messages the job has handled so far (queued, for a replay; purged, for a purge).
     pub progress: u64,
+    /// What the job found so far, for jobs that report more than a count (the statistics), in the SDK's shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
     /// Why it failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -36,6 +39,7 @@ impl BackgroundTask {
             status: TaskStatus::Running,
             cursor: None,
             progress: 0,
+            result: None,
             error: None,
             created_at: now,
             updated_at: now,
@@ -62,7 +66,7 @@ impl TaskStatus {
 }
 
 /// What a task does: send messages to one endpoint again, as manual attempts, each at most once per task (the
-/// replays); or forget an application's payloads.
+/// replays); forget an application's payloads; or gather statistics across the organization's applications.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
@@ -83,6 +87,17 @@ pub enum Job {
     },
     /// Every payload of the application's messages, replaced by `{}` for good (as `expunge_message_content`).
     PurgeContent { app_id: AppId },
+    /// For each application (these, or every one of the organization), how many deliveries (message ×
+    /// endpoint) its messages created in `[since, until)` have.
+    AppStats {
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        #[serde(default)]
+        app_ids: Option<Vec<AppId>>,
+    },
+    /// For each of the organization's applications, the event types its endpoints subscribe to by name, and
+    /// whether one of them takes every event type.
+    EventTypeAggregate,
 }
 
 impl Job {
@@ -92,14 +107,18 @@ impl Job {
             Self::ReplayMissing { .. } => "endpoint.replay",
             Self::BulkReplay { .. } => "endpoint.bulk-replay",
             Self::PurgeContent { .. } => "application.purge_content",
+            Self::AppStats { .. } => "application.stats",
+            Self::EventTypeAggregate => "event-type.aggregate",
         }
     }
 
-    /// What the task reports its progress as (`BackgroundTaskOut.data`), as the SDK documents it.
-    pub fn progress_name(&self) -> &'static str {
+    /// What the task reports its count as (`BackgroundTaskOut.data`), as the SDK documents it; `None` for the
+    /// statistics, which report their `result`.
+    pub fn progress_name(&self) -> Option<&'static str> {
         match self {
-            Self::ReplayMissing { .. } | Self::BulkReplay { .. } => "replayed",
-            Self::PurgeContent { .. } => "messagesPurged",
+            Self::ReplayMissing { .. } | Self::BulkReplay { .. } => Some("replayed"),
+            Self::PurgeContent { .. } => Some("messagesPurged"),
+            Self::AppStats { .. } | Self::EventTypeAggregate => None,
         }
     }
 }

@@ -184,12 +184,14 @@ fn rows() -> Vec<Row> {
             Some(json!({"ids": ["{msg}"]})),
             [Y, F, N, U],
         ),
+        ("POST", "/app/{app}/msg/expunge-all-contents", None, [Y, F, N, U]),
         (
             "POST",
-            "/app/{app}/msg/expunge-all-contents",
-            None,
-            [Y, F, N, U],
+            "/stats/usage/app",
+            Some(json!({"since": "{since}", "until": "2100-01-01T00:00:00Z"})),
+            [Y, F, Y, U],
         ),
+        ("PUT", "/stats/usage/event-types", None, [Y, F, Y, U]),
         ("GET", "/background-task", None, [Y, F, Y, U]),
         ("GET", "/background-task/{task}", None, [Y, F, N, U]),
         // The caller's own operational webhook endpoints: another organization has its own (none, or a new one).
