@@ -45,7 +45,8 @@ impl From<BackgroundTask> for BackgroundTaskOut {
     }
 }
 
-/// What starting a replay answers: the task, to poll with `background_task.get`.
+/// What starting a background task answers (a replay, a purge, an event-type aggregate): the task, to poll with
+/// `background_task.get`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayOut {

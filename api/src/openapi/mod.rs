@@ -111,7 +111,6 @@ use crate::routes::{
         dto::background_task::BackgroundTaskOut,
         statistics::AppUsageStatsIn,
         statistics::AppUsageStatsOut,
-        statistics::AggregateEventTypesOut,
         expunge::BulkExpungeContentsIn,
         expunge::BulkExpungeContentsOut,
         dto::background_task::ReplayOut,

@@ -6,10 +6,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use xwebhook_engine::domain::{BackgroundTask, Job};
+use xwebhook_engine::domain::Job;
 
 use super::lookup;
 use crate::auth::Auth;
+use crate::dto::background_task::ReplayOut;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
 use crate::state::AppState;
@@ -36,26 +37,6 @@ pub struct AppUsageStatsOut {
     pub updated_at: DateTime<Utc>,
     /// The ids or UIDs given that name no application; the others are counted.
     pub unresolved_app_ids: Vec<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AggregateEventTypesOut {
-    pub id: String,
-    pub status: String,
-    pub task: String,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<BackgroundTask> for AggregateEventTypesOut {
-    fn from(t: BackgroundTask) -> Self {
-        Self {
-            id: t.id.to_string(),
-            status: t.status.as_str().to_owned(),
-            task: t.job.task_type().to_owned(),
-            updated_at: t.updated_at,
-        }
-    }
 }
 
 /// Counts, for each application, the deliveries (message × endpoint) of its messages created in
@@ -119,11 +100,11 @@ pub async fn aggregate_app_stats(
 /// Lists, for each application, the event types its endpoints subscribe to by name and whether one of them
 /// takes every event type; the task's `data.event_types` holds them.
 #[utoipa::path(put, path = "/api/v1/stats/usage/event-types", tag = "Statistics",
-    responses((status = 202, body = AggregateEventTypesOut)))]
+    responses((status = 202, body = ReplayOut)))]
 pub async fn aggregate_event_types(
     State(state): State<AppState>,
     auth: Auth,
-) -> ApiResult<(StatusCode, Json<AggregateEventTypesOut>)> {
+) -> ApiResult<(StatusCode, Json<ReplayOut>)> {
     let job = Job::EventTypeAggregate;
     let task = state
         .intake

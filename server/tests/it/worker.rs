@@ -4,25 +4,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
 use xwebhook_engine::clock::SystemClock;
 use xwebhook_engine::delivery::{AddressPolicy, RecentMessages, Worker, WorkerConfig};
 use xwebhook_engine::id::{AppId, BackgroundTaskId, MessageId, OrgId};
-use xwebhook_engine::store::{DeliverTask, Task};
+use xwebhook_engine::store::{DeliverTask, Stores, Task};
 use xwebhook_engine::testsuite::fixtures::{application, endpoint, message};
 
 use crate::delivery::header;
 use crate::helpers::{Receiver, eventually};
 
-/// The intake queues a message's first work (a fan-out task, for a message to many endpoints) before it stores
-/// the message; the worker must wait for a message that is not there yet, and drop the fan-out of one that will
-/// never be (its insert failed long ago).
-#[tokio::test]
-async fn fan_out_waits_for_its_message_and_drops_orphans() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let stores = xwebhook::run::open_stores(&crate::helpers::test_config(dir.path(), &[]))
+/// Stores in `dir`, and a worker on them until the token is cancelled.
+async fn running_worker(dir: &std::path::Path) -> (Stores, CancellationToken) {
+    let stores = xwebhook::run::open_stores(&crate::helpers::test_config(dir, &[]))
         .await
         .expect("stores");
-    let shutdown = tokio_util::sync::CancellationToken::new();
+    let shutdown = CancellationToken::new();
     let worker = Worker::new(
         stores.clone(),
         WorkerConfig::new("t"),
@@ -32,6 +29,16 @@ async fn fan_out_waits_for_its_message_and_drops_orphans() {
         Arc::new(RecentMessages::new(RecentMessages::DEFAULT_BYTES)),
     );
     tokio::spawn(worker.run(shutdown.clone()));
+    (stores, shutdown)
+}
+
+/// The intake queues a message's first work (a fan-out task, for a message to many endpoints) before it stores
+/// the message; the worker must wait for a message that is not there yet, and drop the fan-out of one that will
+/// never be (its insert failed long ago).
+#[tokio::test]
+async fn fan_out_waits_for_its_message_and_drops_orphans() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (stores, shutdown) = running_worker(dir.path()).await;
     let rx = Receiver::start().await;
     let org = OrgId::generate();
     let app = application(&org, None);
@@ -71,19 +78,7 @@ async fn fan_out_waits_for_its_message_and_drops_orphans() {
 #[tokio::test]
 async fn a_replay_sends_each_message_once_however_often_it_is_queued() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let stores = xwebhook::run::open_stores(&crate::helpers::test_config(dir.path(), &[]))
-        .await
-        .expect("stores");
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let worker = Worker::new(
-        stores.clone(),
-        WorkerConfig::new("t"),
-        AddressPolicy::allow_all(),
-        Arc::new(SystemClock),
-        Arc::new(xwebhook_engine::operational::Discard),
-        Arc::new(RecentMessages::new(RecentMessages::DEFAULT_BYTES)),
-    );
-    tokio::spawn(worker.run(shutdown.clone()));
+    let (stores, shutdown) = running_worker(dir.path()).await;
     let rx = Receiver::start().await;
     let org = OrgId::generate();
     let app = application(&org, None);
