@@ -147,7 +147,10 @@ impl TaskRunner {
                 return Ok(());
             }
             let paced = Duration::from_secs_f64(step.count as f64 / f64::from(self.config.rate.get()));
-            tokio::time::sleep_until(started + paced).await;
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep_until(started + paced) => {}
+            }
         }
         info!(task_id = %task.id, status = task.status.as_str(), progress = task.progress, "background task stopped");
         Ok(())

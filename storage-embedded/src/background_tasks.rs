@@ -130,6 +130,18 @@ impl BackgroundTasks for EmbeddedStore {
     }
 
     async fn claim_task(&self, owner: &str, lease: Duration) -> StoreResult<Option<BackgroundTask>> {
+        // Runners ask every second; a read answers an idle store without a write (and its sync to disk).
+        let tx = self.read()?;
+        let leases = tx
+            .open_table(RUNNING_TASKS)
+            .context("cannot open the running background tasks")?;
+        let now = now_ms();
+        let mut rows = leases
+            .iter()
+            .context("cannot scan the running background tasks")?;
+        if !rows.any(|row| row.is_ok_and(|(_, v)| v.value().0 <= now)) {
+            return Ok(None);
+        }
         let owner = owner.to_owned();
         self.writer.write(move |b| claim(b, &owner, lease)).await
     }

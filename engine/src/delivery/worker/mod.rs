@@ -47,9 +47,10 @@ const BUSY_ENDPOINT_DEFER: Duration = Duration::from_millis(250);
 /// A delivery refused by its endpoint's rate limit waits in memory for its slot when it is at most this much
 /// beyond the maintenance interval (which is how often deferred tasks come back, together); see `Throttle`.
 const RATE_WAIT_BEYOND_PROMOTION: Duration = Duration::from_millis(50);
-/// How long a replayed delivery is remembered as sent, against copies of it: far longer than a replay takes to
-/// queue its messages, or a copy to wait in the queue.
-const REPLAY_SENT_KEPT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// How long a replayed delivery is remembered as sent, against copies of it: copies come from a page queued
+/// again after a crash, so they are minutes behind the first, unless the queue is more than this far behind.
+/// Each replayed message keeps one key this long (about 100 bytes on Redis).
+const REPLAY_SENT_KEPT: Duration = Duration::from_secs(60 * 60);
 /// How soon a copy of a replayed delivery that another worker is sending looks again.
 const REPLAY_RECHECK: Duration = Duration::from_secs(1);
 /// Pause after a queue error, so an unreachable backend is not hammered.
