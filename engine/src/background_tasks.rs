@@ -2,7 +2,7 @@
 //! the task after each page, which records its progress and renews its lease, until the job is done or the
 //! process stops. A task whose process died is taken over by any runner once its lease lapses, from its last
 //! saved page: that page's messages may be queued a second time, and the worker sends each once per task (see
-//! `DeliverTask::replay`). A replay whose endpoint was deleted fails. A purge forgets payloads, which is the
+//! `DeliverTask::replay`). A replay or recovery whose endpoint was deleted fails. A purge forgets payloads, which is the
 //! same however often it is done.
 //!
 //! Pages are paced to `rate` messages a second per task, so that a replay of millions joins the queue beside
@@ -20,7 +20,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::clock::Clock;
-use crate::domain::{Application, BackgroundTask, Endpoint, EventTypeName, Job, ReplayFilter, TaskStatus};
+use crate::domain::{
+    Application, BackgroundTask, Endpoint, EventTypeName, Job, MessageStatus, ReplayFilter, TaskStatus,
+    TriggerType,
+};
 use crate::id::{AppId, EndpointId, MessageId, OrgId};
 use crate::log_limit::FailureLog;
 use crate::store::{
@@ -60,6 +63,8 @@ pub struct TaskRunner {
 enum Selection<'a> {
     Missing(DateTime<Utc>, Option<DateTime<Utc>>),
     Sent(&'a ReplayFilter),
+    /// A recovery's: those whose delivery failed (as `Sent` with that status), sent with retries.
+    Failed(&'a ReplayFilter),
 }
 
 /// What one page of a job did: handled `count` messages (or applications); `cursor` is where the next page
@@ -180,6 +185,21 @@ impl TaskRunner {
                 let sent = Selection::Sent(filter);
                 self.replay(task, app_id, endpoint_id, sent, &query).await
             }
+            Job::Recover {
+                app_id,
+                endpoint_id,
+                since,
+                until,
+            } => {
+                let failed = ReplayFilter {
+                    since: Some(*since),
+                    until: *until,
+                    status: Some(MessageStatus::Fail),
+                    ..ReplayFilter::default()
+                };
+                let selection = Selection::Failed(&failed);
+                self.replay(task, app_id, endpoint_id, selection, &query).await
+            }
         }
     }
 
@@ -205,14 +225,24 @@ impl TaskRunner {
                 ..Step::default()
             });
         };
-        let (msg_ids, cursor) = match selection {
-            Selection::Missing(since, until) => self.missing(&endpoint, since, until, query).await?,
-            Selection::Sent(filter) => self.sent(&endpoint, filter, query).await?,
+        let (msg_ids, cursor, trigger) = match selection {
+            Selection::Missing(since, until) => {
+                let (ids, cursor) = self.missing(&endpoint, since, until, query).await?;
+                (ids, cursor, TriggerType::Manual)
+            }
+            Selection::Sent(filter) => {
+                let (ids, cursor) = self.sent(&endpoint, filter, query).await?;
+                (ids, cursor, TriggerType::Manual)
+            }
+            Selection::Failed(filter) => {
+                let (ids, cursor) = self.sent(&endpoint, filter, query).await?;
+                (ids, cursor, TriggerType::Scheduled)
+            }
         };
         let tasks: Vec<Task> = msg_ids
             .into_iter()
             .map(|msg_id| {
-                let deliver = DeliverTask::replay(endpoint.id.clone(), task.id.clone());
+                let deliver = DeliverTask::replay(endpoint.id.clone(), task.id.clone(), trigger);
                 Task::deliver(task.org_id.clone(), app.clone(), msg_id, deliver, None)
             })
             .collect();

@@ -1,8 +1,7 @@
 //! The one way in for delivery work, whoever asks (the API on a tenant's behalf, the operational-webhook
 //! publisher on the operator's): accepting a message, sending an example to one endpoint, resending stored
-//! messages (one to one endpoint, or all that failed to reach an endpoint in a window), and starting replays
-//! (background tasks, which `background_tasks::TaskRunner` runs). Nothing else queues a
-//! message's first delivery work.
+//! messages (one to one endpoint), and starting replays and recoveries (background tasks, which
+//! `background_tasks::TaskRunner` runs). Nothing else queues a message's first delivery work.
 //!
 //! Accepting means: refuse a duplicate `eventId`, plan the fan-out ([`FanOut`]: the subscribed endpoints, read
 //! at ingest), queue the first deliveries, then store the message with their pending destinations in one write
@@ -31,13 +30,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 
 use crate::delivery::RecentMessages;
-use crate::domain::{BackgroundTask, Endpoint, Job, Message, MessageStatus, TriggerType, Uid};
+use crate::domain::{BackgroundTask, Endpoint, Job, Message, TriggerType, Uid};
 use crate::fan_out::FanOut;
-use crate::id::{BackgroundTaskId, MessageId, OrgId};
-use crate::store::{
-    DeliverTask, DestinationFilter, Order, Pager, StoreError, StoreErrorKind, StoreResult, Stores, Task,
-    TimeTypeChannel,
-};
+use crate::id::{MessageId, OrgId};
+use crate::store::{DeliverTask, StoreError, StoreErrorKind, StoreResult, Stores, Task};
 use crate::trace;
 
 /// How long a payload is kept when the sender does not say (the contract's default `payloadRetentionPeriod`).
@@ -102,7 +98,7 @@ impl Default for Admission {
 }
 
 /// The way in for all delivery work: new messages (`accept`, `send_example`) and new deliveries of stored ones
-/// (`resend`, `recover`). It holds the stores, and the admission every sender of the process shares; clones
+/// (`resend`, and the replays and recoveries of `start_task`). It holds the stores, and the admission every sender of the process shares; clones
 /// share both.
 #[derive(Clone)]
 pub struct Intake {
@@ -163,75 +159,12 @@ impl Intake {
             .await
     }
 
-    /// Starts sending again, in the background, every message that failed to reach `endpoint` between `since`
-    /// and `until` (or now); returns the background task's id at once. Each gets a fresh delivery with the whole
-    /// retry schedule. A process that stops mid-way leaves the rest of the window unrecovered.
-    pub fn recover(
-        &self,
-        endpoint: Endpoint,
-        since: DateTime<Utc>,
-        until: Option<DateTime<Utc>>,
-    ) -> BackgroundTaskId {
-        let id = BackgroundTaskId::generate();
-        let (intake, task_id) = (self.clone(), id.clone());
-        tokio::spawn(async move {
-            match intake.resend_failed(&endpoint, since, until).await {
-                Ok(count) => {
-                    tracing::info!(task_id = %task_id, endpoint_id = %endpoint.id, count, "endpoint recovery queued")
-                }
-                Err(e) => {
-                    tracing::warn!(task_id = %task_id, endpoint_id = %endpoint.id, error = %e, "endpoint recovery failed")
-                }
-            }
-        });
-        id
-    }
-
-    /// Starts a background task that queues deliveries (a replay), for a worker process's `TaskRunner` to run.
+    /// Starts a background task that queues deliveries (a replay, a recovery), for a worker process's
+    /// `TaskRunner` to run.
     pub async fn start_task(&self, org: OrgId, job: Job, now: DateTime<Utc>) -> StoreResult<BackgroundTask> {
         let task = BackgroundTask::new(org, job, now);
         self.stores.background_tasks.create_task(&task).await?;
         Ok(task)
-    }
-
-    /// Queues a fresh scheduled delivery of every message that failed to reach `endpoint` in the window, a page
-    /// at a time; returns how many.
-    pub async fn resend_failed(
-        &self,
-        endpoint: &Endpoint,
-        since: DateTime<Utc>,
-        until: Option<DateTime<Utc>>,
-    ) -> StoreResult<usize> {
-        let (org, app) = (&endpoint.org_id, &endpoint.app_id);
-        let filter = DestinationFilter {
-            common: TimeTypeChannel {
-                after: Some(since),
-                before: until,
-                ..TimeTypeChannel::default()
-            },
-            status: Some(MessageStatus::Fail),
-            tag: None,
-        };
-        let (mut queued, mut pager) = (0, Pager::new(Order::Ascending));
-        while let Some(query) = pager.next_query() {
-            let rows = self
-                .stores
-                .attempts
-                .list_destinations_by_endpoint(org, app, &endpoint.id, &filter, &query)
-                .await?;
-            let tasks: Vec<Task> = pager
-                .advance(rows, &query, |d| d.msg_id.to_string())
-                .into_iter()
-                .map(|d| {
-                    let deliver = DeliverTask::first(endpoint.id.clone(), TriggerType::Scheduled);
-                    // A recovery runs after its request has been answered: it starts its own traces.
-                    Task::deliver(org.clone(), app.clone(), d.msg_id, deliver, None)
-                })
-                .collect();
-            queued += tasks.len();
-            self.stores.queue.enqueue(tasks).await?;
-        }
-        Ok(queued)
     }
 
     /// Waits for a turn to write a message; the turn is held until the returned permit is dropped.

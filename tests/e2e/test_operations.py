@@ -104,7 +104,9 @@ def test_recover_resends_what_failed(svix, app, receiver):
     )
     since = datetime.now(timezone.utc) - timedelta(minutes=5)
     task = svix.endpoint.recover(app.id, ep.id, RecoverIn(since=since))
-    assert task.id.startswith("qtask_")
+    assert (task.id[:6], task.task) == ("qtask_", "endpoint.recover")
+    done = wait_until(lambda: (t := svix.background_task.get(task.id)).status == "finished" and t, "the recovery")
+    assert done.data == {"recovered": 1}
     receiver.wait_for(path, 4)
     wait_until(
         lambda: svix.endpoint.get_stats(app.id, ep.id).success == 1,

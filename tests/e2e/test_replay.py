@@ -86,7 +86,7 @@ def test_a_bulk_replay_survives_a_kill_and_sends_each_message_once(server, svix,
     assert sorted(a.trigger_type for a in attempts.data) == [0, 1], "the replay is a manual attempt"
 
 
-def test_bulk_replay_filters_and_the_task_list(svix, app, receiver):
+def test_bulk_replay_filters_and_the_task_list(server, svix, app, receiver):
     since = datetime.now(timezone.utc) - timedelta(seconds=1)
     url, path = receiver.endpoint([500, 500, 500])
     ep = svix.endpoint.create(app.id, EndpointIn(url=url))
@@ -106,6 +106,7 @@ def test_bulk_replay_filters_and_the_task_list(svix, app, receiver):
 
     listed = [t.id for t in svix.background_task.list(BackgroundTaskListOptions(task="endpoint.bulk-replay")).data]
     assert {by_status.id, by_tag.id} <= set(listed)
+    assert server.raw("GET", "/api/v1/background-task?status=done").status == 422
     with pytest.raises(HTTPValidationError) as e:
         svix.endpoint.bulk_replay(app.id, ep.id, BulkReplayIn(since=since, until=since))
     assert e.value.detail[0].loc == ["body", "until"]

@@ -126,7 +126,6 @@ use crate::routes::{
         portal::ApplicationTokenExpireIn,
         example::EventExampleIn,
         recover::RecoverIn,
-        recover::RecoverOut,
         stats::EndpointStats,
         stats::EndpointAttemptStats,
     )),

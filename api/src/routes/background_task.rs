@@ -28,7 +28,12 @@ fn check_window(since: DateTime<Utc>, until: Option<DateTime<Utc>>) -> ApiResult
     }
 }
 
-async fn start(state: &AppState, auth: &Auth, job: Job) -> ApiResult<(StatusCode, Json<ReplayOut>)> {
+/// Starts `job` as the caller's organization's background task; answers 202 with the task to poll.
+pub(crate) async fn start(
+    state: &AppState,
+    auth: &Auth,
+    job: Job,
+) -> ApiResult<(StatusCode, Json<ReplayOut>)> {
     let task = state
         .intake
         .start_task(auth.org_id.clone(), job, state.clock.now())
@@ -115,8 +120,8 @@ pub async fn list(
     q: QueryParams,
 ) -> ApiResult<Json<ListResponse<BackgroundTaskOut>>> {
     let query = list_query(&q, Order::Descending)?;
-    let status = q.get("status").map(str::to_owned);
-    let kind = q.get("task").map(str::to_owned);
+    let status = one_of(&q, "status", &["running", "finished", "failed"])?;
+    let kind = one_of(&q, "task", &TASK_TYPES)?;
     let rows = state
         .stores
         .background_tasks
@@ -128,6 +133,29 @@ pub async fn list(
             && kind.as_deref().is_none_or(|k| k == t.job.task_type())
     });
     Ok(Json(page.map(BackgroundTaskOut::from).into()))
+}
+
+/// The SDK's `BackgroundTaskType`s, those Xwebhook runs and those it never does (which list nothing).
+const TASK_TYPES: [&str; 8] = [
+    "endpoint.replay",
+    "endpoint.recover",
+    "application.stats",
+    "message.broadcast",
+    "sdk.generate",
+    "event-type.aggregate",
+    "application.purge_content",
+    "endpoint.bulk-replay",
+];
+
+/// The query parameter `name`, which must be one of `allowed` when given.
+fn one_of(q: &QueryParams, name: &str, allowed: &[&str]) -> ApiResult<Option<String>> {
+    match q.get(name) {
+        Some(value) if !allowed.contains(&value) => Err(ApiError::invalid(
+            &["query", name],
+            format!("`{value}` is not one of {}", allowed.join(", ")),
+        )),
+        value => Ok(value.map(str::to_owned)),
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/background-task/{task_id}", tag = "Background Tasks",

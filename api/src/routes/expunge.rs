@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use xwebhook_engine::domain::Job;
 use xwebhook_engine::id::AttemptId;
 
-use super::{lookup, message};
+use super::{background_task, lookup, message};
 use crate::auth::Auth;
 use crate::dto::background_task::ReplayOut;
 use crate::error::{ApiError, ApiResult};
@@ -117,9 +117,5 @@ pub async fn all_message_contents(
 ) -> ApiResult<(StatusCode, Json<ReplayOut>)> {
     let app = lookup::application(&state, &auth, &app_id).await?;
     let job = Job::PurgeContent { app_id: app.id };
-    let task = state
-        .intake
-        .start_task(auth.org_id.clone(), job, state.clock.now())
-        .await?;
-    Ok((StatusCode::ACCEPTED, Json(task.into())))
+    background_task::start(&state, &auth, job).await
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use xwebhook_engine::domain::Job;
 
-use super::lookup;
+use super::{background_task, lookup};
 use crate::auth::Auth;
 use crate::dto::background_task::ReplayOut;
 use crate::error::{ApiError, ApiResult};
@@ -105,10 +105,5 @@ pub async fn aggregate_event_types(
     State(state): State<AppState>,
     auth: Auth,
 ) -> ApiResult<(StatusCode, Json<ReplayOut>)> {
-    let job = Job::EventTypeAggregate;
-    let task = state
-        .intake
-        .start_task(auth.org_id.clone(), job, state.clock.now())
-        .await?;
-    Ok((StatusCode::ACCEPTED, Json(task.into())))
+    background_task::start(&state, &auth, Job::EventTypeAggregate).await
 }

@@ -65,14 +65,23 @@ impl TaskStatus {
     }
 }
 
-/// What a task does: send messages to one endpoint again, as manual attempts, each at most once per task (the
-/// replays); forget an application's payloads; or gather statistics across the organization's applications.
+/// What a task does: send messages to one endpoint again, each at most once per task (the replays, as manual
+/// attempts; a recovery, as scheduled deliveries with retries); forget an application's payloads; or gather statistics across the organization's applications.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
     /// Every message of the application created in `[since, until)` that the endpoint subscribes to and was never
     /// sent to it (it has no delivery to the endpoint).
     ReplayMissing {
+        app_id: AppId,
+        endpoint_id: EndpointId,
+        since: DateTime<Utc>,
+        #[serde(default)]
+        until: Option<DateTime<Utc>>,
+    },
+    /// Every message created in `[since, until)` whose delivery to the endpoint failed, each with a fresh
+    /// delivery and the whole retry schedule (`endpoint.recover`).
+    Recover {
         app_id: AppId,
         endpoint_id: EndpointId,
         since: DateTime<Utc>,
@@ -106,6 +115,7 @@ impl Job {
         match self {
             Self::ReplayMissing { .. } => "endpoint.replay",
             Self::BulkReplay { .. } => "endpoint.bulk-replay",
+            Self::Recover { .. } => "endpoint.recover",
             Self::PurgeContent { .. } => "application.purge_content",
             Self::AppStats { .. } => "application.stats",
             Self::EventTypeAggregate => "event-type.aggregate",
@@ -117,6 +127,7 @@ impl Job {
     pub fn progress_name(&self) -> Option<&'static str> {
         match self {
             Self::ReplayMissing { .. } | Self::BulkReplay { .. } => Some("replayed"),
+            Self::Recover { .. } => Some("recovered"),
             Self::PurgeContent { .. } => Some("messagesPurged"),
             Self::AppStats { .. } | Self::EventTypeAggregate => None,
         }

@@ -94,11 +94,12 @@ impl DeliverTask {
         }
     }
 
-    /// A replay's one manual try.
-    pub fn replay(endpoint_id: EndpointId, task: BackgroundTaskId) -> Self {
+    /// The first try of a delivery that background task `task` queues: a replay's one manual try, or a
+    /// recovery's scheduled one (with retries, which are ordinary).
+    pub fn replay(endpoint_id: EndpointId, task: BackgroundTaskId, trigger: TriggerType) -> Self {
         Self {
             replay: Some(task),
-            ..Self::first(endpoint_id, TriggerType::Manual)
+            ..Self::first(endpoint_id, trigger)
         }
     }
 

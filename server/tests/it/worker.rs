@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use xwebhook_engine::clock::SystemClock;
 use xwebhook_engine::delivery::{AddressPolicy, RecentMessages, Worker, WorkerConfig};
+use xwebhook_engine::domain::TriggerType;
 use xwebhook_engine::id::{AppId, BackgroundTaskId, MessageId, OrgId};
 use xwebhook_engine::store::{DeliverTask, Stores, Task};
 use xwebhook_engine::testsuite::fixtures::{application, endpoint, message};
@@ -90,7 +91,7 @@ async fn a_replay_sends_each_message_once_however_often_it_is_queued() {
     stores.messages.create_message(&msg, &[]).await.expect("message");
     let (first, second) = (BackgroundTaskId::generate(), BackgroundTaskId::generate());
     let replay = |task: &BackgroundTaskId| {
-        let deliver = DeliverTask::replay(ep.id.clone(), task.clone());
+        let deliver = DeliverTask::replay(ep.id.clone(), task.clone(), TriggerType::Manual);
         Task::deliver(org.clone(), app.id.clone(), msg.id.clone(), deliver, None)
     };
     let copies = vec![replay(&first), replay(&first), replay(&first), replay(&second)];

@@ -3,17 +3,21 @@
 //! deliveries wait in the queue's schedule until its time; an example is queued before it is stored too; a
 //! recovery queues one fresh scheduled delivery per failed destination in its window.
 
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use xwebhook_engine::domain::{Destination, Message, MessageStatus, TriggerType};
+use tokio_util::sync::CancellationToken;
+use xwebhook_engine::background_tasks::{TaskRunner, TaskRunnerConfig};
+use xwebhook_engine::clock::SystemClock;
+use xwebhook_engine::domain::{Destination, Job, Message, MessageStatus, TaskStatus, TriggerType};
 use xwebhook_engine::id::{AppId, MessageId, OrgId};
 use xwebhook_engine::intake::{Admission, INGEST_FAN_OUT_MAX, Intake};
 use xwebhook_engine::store::{
-    AttemptStore, DeliverTask, DeliveryQueue, EndpointStore, FollowUp, Leased, ListQuery, MessageStore,
-    Order, QueueDepths, Receipt, StoreResult, Stores, Task, TaskKind,
+    AttemptStore, BackgroundTasks, DeliverTask, DeliveryQueue, EndpointStore, FollowUp, Leased, ListQuery,
+    MessageStore, Order, QueueDepths, Receipt, StoreResult, Stores, Task, TaskKind,
 };
 use xwebhook_engine::testsuite::fixtures::{destination, endpoint, message, name, next_millisecond};
 use xwebhook_storage_embedded::EmbeddedStore;
@@ -171,14 +175,20 @@ async fn an_example_is_queued_before_it_is_stored_and_goes_to_its_endpoint_only(
     assert_eq!(tasks[0].kind, TaskKind::Deliver(expected));
 }
 
+/// A recovery is a background task: the runner queues one scheduled delivery (with the whole retry schedule)
+/// per failed destination of the endpoint in the window, marked as the task's, and finishes the task.
 #[tokio::test]
 async fn a_recovery_queues_one_scheduled_delivery_per_failed_destination_in_its_window() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let store = EmbeddedStore::open(dir.path()).expect("open store");
-    let intake = Intake::new(Stores::from_one(store.clone()), Admission::default());
+    let stores = Stores::from_one(store.clone());
+    let intake = Intake::new(stores.clone(), Admission::default());
     let (org, app) = (OrgId::generate(), AppId::generate());
     let ep = endpoint(&org, &app, None);
     let other = endpoint(&org, &app, None);
+    for e in [&ep, &other] {
+        store.create_endpoint(e).await.expect("endpoint");
+    }
     let failed_before = message(&org, &app, "a.b", None, &[]);
     next_millisecond().await;
     let since = Utc::now();
@@ -196,14 +206,44 @@ async fn a_recovery_queues_one_scheduled_delivery_per_failed_destination_in_its_
         destination(&failed, &other.id, MessageStatus::Fail),
     ];
     store.create_destinations(&rows).await.expect("destinations");
+    let job = Job::Recover {
+        app_id: app.clone(),
+        endpoint_id: ep.id.clone(),
+        since,
+        until: None,
+    };
+    let task = intake
+        .start_task(org.clone(), job, Utc::now())
+        .await
+        .expect("started");
 
-    let count = intake.resend_failed(&ep, since, None).await.expect("recovered");
+    let config = TaskRunnerConfig {
+        owner: "runner".into(),
+        lease: Duration::from_secs(30),
+        poll: Duration::from_millis(10),
+        rate: NonZeroU32::new(1000).expect("non-zero"),
+    };
+    let shutdown = CancellationToken::new();
+    tokio::spawn(TaskRunner::new(stores, Arc::new(SystemClock), config).run(shutdown.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let done = loop {
+        let read = store.get_task(&org, &task.id).await.expect("task");
+        if let Some(done) = read.filter(|t| t.status == TaskStatus::Finished) {
+            break done;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the recovery never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    shutdown.cancel();
 
-    assert_eq!(count, 2);
+    assert_eq!(done.progress, 2);
     let mut tasks = queued(store.as_ref()).await;
     tasks.sort_by(|a, b| a.msg_id.cmp(&b.msg_id));
     let fresh = |m: &Message| {
-        let deliver = DeliverTask::first(ep.id.clone(), TriggerType::Scheduled);
+        let deliver = DeliverTask::replay(ep.id.clone(), task.id.clone(), TriggerType::Scheduled);
         Task::deliver(org.clone(), app.clone(), m.id.clone(), deliver, None)
     };
     let mut expected = vec![fresh(&failed), fresh(&also_failed)];
