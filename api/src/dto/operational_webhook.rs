@@ -96,22 +96,22 @@ impl From<OperationalWebhookEndpointIn> for EndpointIn {
     }
 }
 
+/// A replacement is a creation's body without the secret and headers, which keep their own routes.
 impl From<OperationalWebhookEndpointUpsertIn> for EndpointIn {
     fn from(o: OperationalWebhookEndpointUpsertIn) -> Self {
-        Self {
+        OperationalWebhookEndpointIn {
             url: o.url,
             description: o.description,
-            disabled: o.disabled,
-            filter_types: o.filter_types,
-            event_types: o.event_types,
-            channels: None,
-            uid: o.uid,
-            rate_limit: None,
             throttle_rate: o.throttle_rate,
-            metadata: o.metadata,
+            uid: o.uid,
+            disabled: o.disabled,
+            event_types: o.event_types,
+            filter_types: o.filter_types,
             secret: None,
+            metadata: o.metadata,
             headers: None,
         }
+        .into()
     }
 }
 

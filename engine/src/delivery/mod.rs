@@ -2,6 +2,7 @@
 //!
 //! Layout:
 //! - `worker`: the loops (lease → run under bounds → finish; promote due retries; reclaim dead leases).
+//!   `worker/replays`: a replayed delivery sent once per replay.
 //!   `worker/messages`: finding a task's message (waiting for one being stored; sharing one accepted or fanned
 //!   out here).
 //! - `attempt`: one attempt as stages of one `Delivery`: `prepare` (sign) → send (`Sent`) → `record` (attempt +

@@ -26,20 +26,13 @@ use crate::fan_out::FanOut;
 use crate::log_limit::FailureLog;
 use crate::metrics;
 use crate::operational::{EndpointRef, OperationalEvent, OperationalEvents};
-use crate::store::{
-    CachedResponse, FollowUp, IdempotencyState, Leased, Limited, Ref, StoreResult, Stores, Task, TaskKind,
-};
+use crate::store::{FollowUp, Leased, Limited, Ref, StoreResult, Stores, Task, TaskKind};
 use crate::trace;
 
 mod messages;
+mod replays;
 
-/// What a delivery does about its replay, if it belongs to one.
-enum ReplayTurn {
-    /// Send it; with the replay's key to mark sent afterwards.
-    Send(Option<String>),
-    /// Do not send it (now).
-    Skip(FollowUp),
-}
+use replays::ReplayTurn;
 
 /// When an endpoint holds its part of the worker's slots (see `EndpointGates`), further tasks for it wait this
 /// long in the scheduled set instead of holding a worker slot, so a slow endpoint cannot crowd out the others.
@@ -47,12 +40,6 @@ const BUSY_ENDPOINT_DEFER: Duration = Duration::from_millis(250);
 /// A delivery refused by its endpoint's rate limit waits in memory for its slot when it is at most this much
 /// beyond the maintenance interval (which is how often deferred tasks come back, together); see `Throttle`.
 const RATE_WAIT_BEYOND_PROMOTION: Duration = Duration::from_millis(50);
-/// How long a replayed delivery is remembered as sent, against copies of it: copies come from a page queued
-/// again after a crash, so they are minutes behind the first, unless the queue is more than this far behind.
-/// Each replayed message keeps one key this long (about 100 bytes on Redis).
-const REPLAY_SENT_KEPT: Duration = Duration::from_secs(60 * 60);
-/// How soon a copy of a replayed delivery that another worker is sending looks again.
-const REPLAY_RECHECK: Duration = Duration::from_secs(1);
 /// Pause after a queue error, so an unreachable backend is not hammered.
 const ERROR_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -280,43 +267,9 @@ impl Worker {
         let recorded = self.attempt(delivery, message, &endpoint).await;
         let follow_up = self.conclude(delivery, message, &endpoint, recorded).await?;
         if let Some(key) = replay {
-            let sent = CachedResponse {
-                status: 200,
-                body: Vec::new(),
-            };
-            self.stores
-                .idempotency
-                .complete(&key, &sent, REPLAY_SENT_KEPT)
-                .await?;
+            self.replay_sent(&key).await?;
         }
         Ok(follow_up)
-    }
-
-    /// Whether a replay's delivery may go out (see `DeliverTask::replay`): at most once per replay, message and
-    /// endpoint. The first to claim the key sends, and marks it sent once the attempt is recorded; a copy that
-    /// finds it sent is dropped, and one that finds it being sent looks again a moment later, until it is sent
-    /// or the claim lapses (its sender died mid-way, and then the copy sends).
-    async fn replay_turn(&self, delivery: Delivery<'_>) -> StoreResult<ReplayTurn> {
-        let Some(replay) = &delivery.deliver.replay else {
-            return Ok(ReplayTurn::Send(None));
-        };
-        let key = format!(
-            "replay:{replay}:{}:{}",
-            delivery.task.msg_id,
-            delivery.endpoint_id()
-        );
-        let claim = self.config.request_timeout * 2;
-        Ok(match self.stores.idempotency.begin(&key, claim).await? {
-            IdempotencyState::Started => ReplayTurn::Send(Some(key)),
-            IdempotencyState::Completed(_) => ReplayTurn::Skip(FollowUp::none()),
-            IdempotencyState::InProgress => {
-                let recheck = chrono::Duration::from_std(REPLAY_RECHECK).unwrap_or_default();
-                ReplayTurn::Skip(FollowUp::retry_at(
-                    delivery.task.clone(),
-                    self.clock.now() + recheck,
-                ))
-            }
-        })
     }
 
     /// Takes a slot of the endpoint's own rate limit, then of its application's, where they have one; `Some(due)`
