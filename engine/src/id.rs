@@ -124,6 +124,11 @@ prefixed_id!(
     /// A background task started by the API (e.g. an endpoint recovery).
     BackgroundTaskId, "qtask_", "background task"
 );
+prefixed_id!(
+    /// A destination of an application that is not a plain webhook endpoint (a FIFO endpoint, a poller, a
+    /// broker): what the SDK's `destination` API calls a destination and its poller a sink.
+    SinkId, "sink_", "destination"
+);
 
 /// The tenant every object belongs to. Organization ids come from tokens, not from us, so any `org_` followed by
 /// letters and digits is accepted (svix-server's are KSUIDs).

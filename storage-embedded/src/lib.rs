@@ -17,6 +17,8 @@
 //! - `health`: endpoint failing streaks (for auto-disable), with expiry kept in the rows.
 //! - `revocations`: logged-out token ids until their expiry.
 //! - `rate_limits`: endpoints' message rates, held in memory (this process is the only one delivering).
+//! - `background_tasks`: long jobs with their leases.
+//! - `sinks`: sinks with their logs, states, leases and consumers' positions.
 //! - [`private`]: owner-only directories and files (the store holds secrets), also used for the server's
 //!   JWT secret file.
 //!
@@ -59,6 +61,7 @@ mod queue;
 mod rate_limits;
 mod retention;
 mod revocations;
+mod sinks;
 mod tables;
 mod writer;
 

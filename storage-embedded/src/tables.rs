@@ -83,6 +83,22 @@ pub(crate) const BACKGROUND_TASKS: Rows = TableDefinition::new("background_tasks
 pub(crate) const RUNNING_TASKS: TableDefinition<'static, &'static str, (u64, &'static str)> =
     TableDefinition::new("running_background_tasks");
 
+/// `org/app/sink_id` → sink (its settings).
+pub(crate) const SINKS: Rows = TableDefinition::new("sinks");
+/// `org/app/uid` → sink id.
+pub(crate) const SINK_UIDS: Index = TableDefinition::new("sink_uids");
+/// `org/app/sink_id` → the sink's delivery state; absent until its first save.
+pub(crate) const SINK_STATES: Rows = TableDefinition::new("sink_states");
+/// `org/app/sink_id` → the sink's lease, `(until_ms, owner)`; absent while nobody holds it.
+pub(crate) const SINK_LEASES: TableDefinition<'static, &'static str, (u64, &'static str)> =
+    TableDefinition::new("sink_leases");
+/// (`org/app/sink_id`, ms, seq) → message id: each sink's log, in position order.
+pub(crate) const SINK_LOG: TableDefinition<'static, (&'static str, u64, u64), &'static str> =
+    TableDefinition::new("sink_log");
+/// `org/app/sink_id/consumer` → the consumer's position, `(ms, seq)`.
+pub(crate) const SINK_CONSUMERS: TableDefinition<'static, &'static str, (u64, u64)> =
+    TableDefinition::new("sink_consumers");
+
 /// Opens every table once so that read transactions never meet a missing one.
 pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
     for rows in [
@@ -95,6 +111,8 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
         IDEMPOTENCY,
         ENDPOINT_HEALTH,
         BACKGROUND_TASKS,
+        SINKS,
+        SINK_STATES,
     ] {
         tx.open_table(rows).context("cannot create a table")?;
     }
@@ -105,6 +123,7 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
         ATTEMPTS_BY_ENDPOINT,
         DESTINATIONS_BY_ENDPOINT,
         MESSAGES_BY_ID,
+        SINK_UIDS,
     ] {
         tx.open_table(index).context("cannot create an index table")?;
     }
@@ -131,6 +150,11 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
         .context("cannot create the expired scopes expiry index")?;
     tx.open_table(RUNNING_TASKS)
         .context("cannot create the running background tasks table")?;
+    tx.open_table(SINK_LEASES)
+        .context("cannot create the sink leases table")?;
+    tx.open_table(SINK_LOG).context("cannot create the sink log")?;
+    tx.open_table(SINK_CONSUMERS)
+        .context("cannot create the sink consumers table")?;
     Ok(())
 }
 

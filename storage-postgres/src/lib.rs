@@ -154,7 +154,8 @@ impl PostgresStore {
     }
 
     /// Every port of a `Stores`: the records from here; the queue and the shared caches (idempotency, token
-    /// revocations, endpoint failing streaks, rate limits) from `beside`, whose record ports are dropped.
+    /// revocations, endpoint failing streaks, rate limits), background tasks and sinks from `beside`, whose
+    /// record ports are dropped.
     pub fn stores(self: &Arc<Self>, beside: Stores) -> Stores {
         Stores {
             applications: self.clone(),

@@ -9,7 +9,9 @@
 //! - `landed`: whether a write whose reply timed out happened after all (a follow-up read on its connection).
 //! - `error`: Redis failures mapped to `StoreError` kinds, sources kept.
 //! - `records`: applications, endpoints, event types, messages, attempts (JSON values, sorted-set indexes), and
-//!   retention across tenants (per-application expiry sets and a registry of applications).
+//!   retention across tenants (per-application expiry sets and a registry of applications), background tasks
+//!   with their leases, and sinks (each application's sinks in one slot: settings, delivery states and leases,
+//!   a stream per sink as its log, consumers' positions; a registry of every sink for the pumps).
 //! - `idempotency`: the idempotency cache (`SET NX PX`).
 //! - `health`: endpoint failing streaks for auto-disable (`SET NX` + `PEXPIRE`).
 //! - `revocations`: logged-out token ids, each a key expiring with its token.

@@ -6,6 +6,7 @@ mod names;
 mod payload;
 mod records;
 mod secret;
+mod sink;
 mod text;
 
 pub use background_task::{BackgroundTask, Job, ReplayFilter, TaskStatus};
@@ -16,4 +17,5 @@ pub use records::{
     Application, Attempt, Destination, Endpoint, EventType, Message, MessageStatus, Metadata, TriggerType,
 };
 pub use secret::{EndpointSecret, RetiringSecret, SecretError, SecretSet, SigningKey};
+pub use sink::{BadPosition, LogEntry, Position, Sink, SinkKey, SinkState};
 pub use text::{BoundedMetadata, Description, Name, Schemas, TextError, check_text};

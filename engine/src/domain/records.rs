@@ -44,19 +44,29 @@ pub struct Endpoint {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Whether a subscription (`event_types`, `channels`; `None` is everything) takes a message of `event_type` on
+/// `channels`: one of its types, and, if it names channels, one of the message's.
+pub(super) fn subscribed(
+    event_types: &Option<BTreeSet<EventTypeName>>,
+    own_channels: &Option<BTreeSet<Channel>>,
+    event_type: &EventTypeName,
+    channels: Option<&BTreeSet<Channel>>,
+) -> bool {
+    let type_ok = event_types
+        .as_ref()
+        .is_none_or(|types| types.contains(event_type));
+    let channel_ok = match (own_channels, channels) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(mine), Some(theirs)) => !mine.is_disjoint(theirs),
+    };
+    type_ok && channel_ok
+}
+
 impl Endpoint {
     /// Whether a message with this event type and channels is for this endpoint (ignores `disabled`).
     pub fn subscribes_to(&self, event_type: &EventTypeName, channels: Option<&BTreeSet<Channel>>) -> bool {
-        let type_ok = self
-            .event_types
-            .as_ref()
-            .is_none_or(|types| types.contains(event_type));
-        let channel_ok = match (&self.channels, channels) {
-            (None, _) => true,
-            (Some(_), None) => false,
-            (Some(mine), Some(theirs)) => !mine.is_disjoint(theirs),
-        };
-        type_ok && channel_ok
+        subscribed(&self.event_types, &self.channels, event_type, channels)
     }
 
     pub fn current_secret(&self) -> &EndpointSecret {

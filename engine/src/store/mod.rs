@@ -13,6 +13,7 @@ mod rate_limit;
 mod records;
 mod retention;
 mod revocation;
+mod sinks;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub use records::{
 };
 pub use retention::{PruneCounts, RetentionStore, payload_expires_at, prune_bound};
 pub use revocation::{ScopeExpiry, TokenRevocations};
+pub use sinks::{LOG_RETENTION, SinkWithState, Sinks};
 
 /// The backends a process runs on, chosen at start-up. Each port may come from a different backend (records in
 /// Postgres, queue and cache in Redis); the rest of the code sees only these traits.
@@ -54,6 +56,9 @@ pub struct Stores {
     pub rate_limits: Arc<dyn RateLimits>,
     /// Long jobs (replays) and their leases: beside the queue, since any worker process may run them.
     pub background_tasks: Arc<dyn BackgroundTasks>,
+    /// Sinks with their logs, leases and consumers: beside the queue, since the intake appends to a log as it
+    /// queues, and every worker process must see the leases.
+    pub sinks: Arc<dyn Sinks>,
 }
 
 impl Stores {
@@ -72,6 +77,7 @@ impl Stores {
             + TokenRevocations
             + RateLimits
             + BackgroundTasks
+            + Sinks
             + 'static,
     {
         Self {
@@ -86,7 +92,8 @@ impl Stores {
             retention: backend.clone(),
             revocations: backend.clone(),
             rate_limits: backend.clone(),
-            background_tasks: backend,
+            background_tasks: backend.clone(),
+            sinks: backend,
         }
     }
 }

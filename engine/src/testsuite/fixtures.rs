@@ -9,9 +9,9 @@ use chrono::Utc;
 
 use crate::domain::{
     Application, Attempt, Channel, Destination, Endpoint, EndpointSecret, EndpointUrl, EventType,
-    EventTypeName, Message, MessageStatus, Metadata, Payload, SecretSet, TriggerType, Uid,
+    EventTypeName, Message, MessageStatus, Metadata, Payload, SecretSet, Sink, TriggerType, Uid,
 };
-use crate::id::{AppId, AttemptId, EndpointId, MessageId, OrgId};
+use crate::id::{AppId, AttemptId, EndpointId, MessageId, OrgId, SinkId};
 use crate::store::{Cursor, DeliverTask, ListQuery, Order, Page, StoreErrorKind, StoreResult, Task};
 
 pub fn uid(s: &str) -> Uid {
@@ -56,6 +56,28 @@ pub fn endpoint(org: &OrgId, app: &AppId, uid_: Option<&str>) -> Endpoint {
         metadata: Metadata::new(),
         secrets: SecretSet::new(EndpointSecret::generate()),
         headers: BTreeMap::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A polling sink of no UID that takes every message, with the defaults the API gives.
+pub fn sink(org: &OrgId, app: &AppId) -> Sink {
+    let now = Utc::now();
+    Sink {
+        id: SinkId::generate(),
+        org_id: org.clone(),
+        app_id: app.clone(),
+        uid: None,
+        type_name: "pollingEndpoint".into(),
+        config: serde_json::json!({}),
+        disabled: false,
+        batch_size: Sink::DEFAULT_BATCH_SIZE,
+        max_wait_secs: Sink::DEFAULT_MAX_WAIT_SECS,
+        event_types: None,
+        channels: None,
+        metadata: Metadata::new(),
+        secrets: SecretSet::new(EndpointSecret::generate()),
         created_at: now,
         updated_at: now,
     }

@@ -28,6 +28,7 @@ mod rate_limits;
 mod records;
 mod retention;
 mod revocation;
+mod sinks;
 
 use std::any::Any;
 
@@ -44,6 +45,7 @@ pub use rate_limits::*;
 pub use records::*;
 pub use retention::*;
 pub use revocation::*;
+pub use sinks::*;
 
 use crate::store::Stores;
 
@@ -132,6 +134,12 @@ macro_rules! conformance_suite {
             background_tasks_are_kept_per_organization,
             background_task_is_claimed_by_one_runner_at_a_time,
             background_task_lease_lapses_and_the_old_holder_is_fenced_off,
+            sink_crud,
+            sink_uid_conflicts,
+            sinks_are_kept_per_tenant,
+            sink_log_keeps_append_order,
+            sink_lease_is_held_by_one_owner_and_fences_the_old_holder,
+            sink_consumers_keep_their_own_positions,
             probes_answer_when_up,
         );
     };

@@ -1,4 +1,4 @@
-//! The record ports on Redis: applications, endpoints, event types, messages, attempts and destinations.
+//! The record ports on Redis: applications, endpoints, event types, messages, attempts, destinations and sinks.
 //!
 //! Key layout (`P` is the configured prefix; `{…}` is the cluster hash tag):
 //!
@@ -14,6 +14,10 @@
 //! - `…:dest:<msg>:<endpoint>` JSON; `…:dests:msg:<msg>` ZSET of endpoint ids, `…:dests:ep:<endpoint>` ZSET
 //!   of message ids.
 //! - `…:expiry` ZSET of message ids scored by payload expiry (ms).
+//!
+//! Sinks (destinations beyond endpoints), one slot per application's sinks, `P:{P:snk:<org>/<app>}:…`: their
+//! settings, states, leases, logs (streams) and consumers' positions; `P:{P:snk}:all` registers them for the
+//! pumps (see [`sinks`]).
 //!
 //! Across tenants, `P:retention:apps` SET of `<org>/<app>`: every application that has messages, for the
 //! operator jobs of [`retention`].
@@ -33,6 +37,7 @@ mod listing;
 mod messages;
 mod retention;
 mod scripts;
+mod sinks;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -9,7 +9,7 @@ use redis::Script;
 
 /// The UID a stored row holds (`nil` if none). An undecodable row's UID is found by searching the UID hash,
 /// so that updating or deleting it still repairs the index instead of failing forever.
-const OLD_UID: &str = r"
+pub(super) const OLD_UID: &str = r"
 local function old_uid(uids, id, row)
   local ok, decoded = pcall(cjson.decode, row)
   if ok and type(decoded) == 'table' then
