@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Channel, Destination, Endpoint, EventTypeName, Message, TriggerType};
+use crate::domain::{Channel, Destination, Endpoint, EventTypeName, Message, Sink, TriggerType};
+use crate::id::SinkId;
 use crate::store::{DeliverTask, Task};
 
 /// The endpoints among `endpoints` that a message of `event_type` on `channels` goes to: the enabled ones that
@@ -23,14 +24,26 @@ pub fn targets<'a>(
         .filter(move |e| !e.disabled && e.subscribes_to(event_type, channels))
 }
 
+/// The sinks among `sinks` whose logs a message goes to: those that subscribe to it, as endpoints do, disabled
+/// ones too (the SDK: a disabled destination's events are not dispatched *until* it is enabled again).
+pub fn sink_targets(sinks: &[Sink], message: &Message) -> Vec<SinkId> {
+    sinks
+        .iter()
+        .filter(|s| s.subscribes_to(&message.event_type, message.channels.as_ref()))
+        .map(|s| s.id.clone())
+        .collect()
+}
+
 /// A message's first work: the tasks to queue, the destinations to store with the message, and the endpoints
-/// its first deliveries go to. A plan has one of each per target endpoint, in the same order.
+/// its first deliveries go to (a plan has one of each per target endpoint, in the same order); and the sinks
+/// whose logs it joins.
 #[derive(Debug, Default)]
 pub struct FanOut {
     pub destinations: Vec<Destination>,
     pub tasks: Vec<Task>,
     /// The target endpoints, as read when planned; their first deliveries in this process use them.
     pub endpoints: Vec<Endpoint>,
+    pub sinks: Vec<SinkId>,
 }
 
 impl FanOut {
@@ -62,6 +75,7 @@ impl FanOut {
             destinations: Vec::new(),
             tasks: vec![task],
             endpoints,
+            sinks: Vec::new(),
         }
     }
 

@@ -3,8 +3,8 @@
 //! messages (one to one endpoint), and starting replays and recoveries (background tasks, which
 //! `background_tasks::TaskRunner` runs). Nothing else queues a message's first delivery work.
 //!
-//! Accepting means: refuse a duplicate `eventId`, plan the fan-out ([`FanOut`]: the subscribed endpoints, read
-//! at ingest), queue the first deliveries, then store the message with their pending destinations in one write
+//! Accepting means: refuse a duplicate `eventId`, plan the fan-out ([`FanOut`]: the subscribed endpoints and
+//! sinks, read at ingest), queue the first deliveries and append the message to its sinks' logs, then store the message with their pending destinations in one write
 //! (an example queues its one delivery, in the same order; `queue_then_store` holds the rule). A message with
 //! more than [`INGEST_FAN_OUT_MAX`] targets queues one fan-out task instead, which the worker expands, so that
 //! one request never writes thousands of tasks. The work is queued first so that no accepted message can lack
@@ -31,7 +31,7 @@ use tokio::sync::Semaphore;
 
 use crate::delivery::RecentMessages;
 use crate::domain::{BackgroundTask, Endpoint, Job, Message, TriggerType, Uid};
-use crate::fan_out::FanOut;
+use crate::fan_out::{self, FanOut};
 use crate::id::{MessageId, OrgId};
 use crate::store::{DeliverTask, StoreError, StoreErrorKind, StoreResult, Stores, Task};
 use crate::trace;
@@ -131,15 +131,18 @@ impl Intake {
         let _turn = self.admit(&message.id).await?;
         self.refuse_duplicate(message).await?;
         let (org, app) = (&message.org_id, &message.app_id);
-        let endpoints = self.stores.endpoints.endpoints_of_app(org, app).await?;
+        // Both reads at once: on a shared Redis connection they go out together, in one round trip's time.
+        let (endpoints, sinks) = tokio::try_join!(
+            self.stores.endpoints.endpoints_of_app(org, app),
+            self.stores.sinks.sinks_of_app(org, app),
+        )?;
         let traceparent = trace::current_parent();
-        let plan = FanOut::plan(message, &endpoints, message.created_at, traceparent.clone());
+        let mut plan = FanOut::plan(message, &endpoints, message.created_at, traceparent.clone());
         if plan.len() > INGEST_FAN_OUT_MAX {
             let fan_out = Task::fan_out(org.clone(), app.clone(), message.id.clone(), traceparent);
-            return self
-                .queue_then_store(message, FanOut::task(fan_out, Vec::new()))
-                .await;
+            plan = FanOut::task(fan_out, Vec::new());
         }
+        plan.sinks = fan_out::sink_targets(&sinks, message);
         self.queue_then_store(message, plan).await
     }
 
@@ -202,6 +205,14 @@ impl Intake {
         // This process's worker, leasing a task before the insert is done, waits for its outcome here.
         let _expected = self.recent.as_ref().map(|r| r.expect(&message.id));
         // A failed enqueue may still have queued tasks, but the message is not stored: the worker drops them.
+        // Likewise a sink's log may hold a message that is never stored: its readers pass over it.
+        if !work.sinks.is_empty() {
+            let (org, app) = (&message.org_id, &message.app_id);
+            self.stores
+                .sinks
+                .append(org, app, &work.sinks, &message.id)
+                .await?;
+        }
         if !work.tasks.is_empty() {
             match message.deliver_at {
                 // A scheduled message's first work waits in the queue's durable schedule until it is due.

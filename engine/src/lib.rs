@@ -13,6 +13,8 @@
 //! - [`intake`]: the one way in for delivery work (messages, examples, resends, recoveries), for the API and the
 //!   operational publisher.
 //! - [`delivery`]: the worker: fan-out, send, record, retry.
+//! - [`sink`]: destinations beyond webhook endpoints (FIFO endpoints, pollers, brokers): the plug-in traits their
+//!   types implement, their events, and the pump that drives the pushing ones.
 //! - [`operational`]: events about endpoints and deliveries, reported for operational webhooks.
 //! - [`metrics`]: the service's metrics (names, units, labels), recorded through the `metrics` facade.
 //! - [`log_limit`]: failure logs of background loops, summarised during an outage instead of one line a retry.
@@ -36,6 +38,7 @@ pub mod operational;
 pub mod retention;
 pub mod retry;
 pub mod signing;
+pub mod sink;
 pub mod store;
 // Also in the engine's own unit tests, which build on the same fixtures.
 #[cfg(any(test, feature = "testsuite"))]

@@ -24,6 +24,8 @@ pub const HTTP_REQUEST_DURATION: &str = "xwebhook_http_request_duration_seconds"
 pub const QUEUE_DEPTH: &str = "xwebhook_queue_depth";
 pub const DELIVERIES_IN_FLIGHT: &str = "xwebhook_deliveries_in_flight";
 pub const WORKER_CONCURRENCY: &str = "xwebhook_worker_concurrency";
+pub const SINK_BATCHES: &str = "xwebhook_sink_batches_total";
+pub const SINK_EVENTS_DELIVERED: &str = "xwebhook_sink_events_delivered_total";
 
 /// Every metric this service exports: the one list that dashboards and their tests are checked against.
 pub const ALL: &[&str] = &[
@@ -38,6 +40,8 @@ pub const ALL: &[&str] = &[
     QUEUE_DEPTH,
     DELIVERIES_IN_FLIGHT,
     WORKER_CONCURRENCY,
+    SINK_BATCHES,
+    SINK_EVENTS_DELIVERED,
 ];
 
 /// Histogram buckets, in seconds, for the exporter to install.
@@ -152,6 +156,14 @@ pub fn register() {
         WORKER_CONCURRENCY,
         "Deliveries this process may have in flight at once"
     );
+    describe_counter!(
+        SINK_BATCHES,
+        "Batches a pushing destination sent, by destination type and outcome"
+    );
+    describe_counter!(
+        SINK_EVENTS_DELIVERED,
+        "Events delivered in batches to pushing destinations, by destination type"
+    );
     for name in [
         MESSAGES_ACCEPTED,
         RETRIES_SCHEDULED,
@@ -187,6 +199,15 @@ pub fn attempt_concluded(retrying: bool, exhausted: bool) {
     }
     if exhausted {
         counter!(MESSAGES_EXHAUSTED).increment(1);
+    }
+}
+
+/// One batch sent to a pushing destination of type `sink_type` (a registered type's name, so a bounded label).
+pub fn sink_batch(sink_type: &'static str, delivered: bool, events: usize) {
+    let outcome = if delivered { "delivered" } else { "failed" };
+    counter!(SINK_BATCHES, "type" => sink_type, "outcome" => outcome).increment(1);
+    if delivered {
+        counter!(SINK_EVENTS_DELIVERED, "type" => sink_type).increment(events as u64);
     }
 }
 
