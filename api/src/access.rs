@@ -33,6 +33,9 @@ pub enum Access {
     Application(Capability),
     /// Only an application token (logging one out).
     ApplicationToken,
+    /// Reading a poller: an organization token, an application token that may view, or a poller token (which
+    /// the handler holds to its own poller).
+    Poller,
 }
 
 /// What an application (portal) token may do within its application; the names and meanings are the SDK's
@@ -136,6 +139,24 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
         ("GET", "/app/{app_id}/attempt/endpoint/{endpoint_id}") => Application(ViewBase),
         ("GET", "/app/{app_id}/attempt/msg/{msg_id}") => Application(ViewBase),
 
+        // Destinations are the application's customer's, as its endpoints are.
+        ("GET", "/app/{app_id}/destination" | "/app/{app_id}/destination/{destination_id}") => {
+            Application(ViewBase)
+        }
+        ("POST", "/app/{app_id}/destination") => Application(ManageEndpoint),
+        ("PUT" | "PATCH" | "DELETE", "/app/{app_id}/destination/{destination_id}") => {
+            Application(ManageEndpoint)
+        }
+        ("POST", "/app/{app_id}/destination/{destination_id}/secret/rotate") => {
+            Application(ManageEndpointSecret)
+        }
+        (
+            "GET",
+            "/app/{app_id}/poller/{sink_id}" | "/app/{app_id}/poller/{sink_id}/consumer/{consumer_id}",
+        ) => Poller,
+        ("POST", "/app/{app_id}/poller/{sink_id}/consumer/{consumer_id}/seek") => Poller,
+        ("POST", "/auth/app/{app_id}/poller/{sink_id}/token") => Organization,
+
         // A tenant's own operational webhook endpoints (see `routes::operational_webhook`).
         ("GET" | "POST", "/operational-webhook/endpoint") => Organization,
         ("GET" | "PUT" | "DELETE", "/operational-webhook/endpoint/{endpoint_id}") => Organization,
@@ -164,6 +185,9 @@ pub fn check(access: Access, auth: &Auth, operator: &xwebhook_engine::id::OrgId)
         ))),
         (Access::ApplicationToken, Some(_)) => Ok(()),
         (Access::ApplicationToken, None) => forbidden("only an application token can do this"),
+        (Access::Poller, None) => Ok(()),
+        (Access::Poller, Some(_)) if auth.sink.is_some() || auth.has(Capability::ViewBase) => Ok(()),
+        (Access::Poller, Some(_)) => forbidden("this application token cannot read pollers"),
     }
 }
 
@@ -204,6 +228,7 @@ mod tests {
             token: None,
             capabilities: None,
             feature_flags: None,
+            sink: None,
         }
     }
 
@@ -211,6 +236,14 @@ mod tests {
         Auth {
             app_id: Some(AppId::generate()),
             ..org(org_id)
+        }
+    }
+
+    fn poller(org_id: &OrgId) -> Auth {
+        Auth {
+            capabilities: Some(Vec::new()),
+            sink: Some(xwebhook_engine::id::SinkId::generate()),
+            ..app(org_id)
         }
     }
 
@@ -262,6 +295,20 @@ mod tests {
             ),
             (Application(Capability::ManageEndpoint), read_only(&tenant), false),
             (Organization, read_only(&tenant), false),
+            (Poller, org(&tenant), true),
+            (Poller, read_only(&tenant), true),
+            (Poller, poller(&tenant), true),
+            (
+                Poller,
+                Auth {
+                    capabilities: Some(Vec::new()),
+                    ..app(&tenant)
+                },
+                false,
+            ),
+            (view, poller(&tenant), false),
+            (Organization, poller(&tenant), false),
+            (ApplicationToken, poller(&tenant), true),
         ];
         for (access, caller, allowed) in table {
             let result = check(access, &caller, &operator);

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use xwebhook_engine::domain::EventType;
-use xwebhook_engine::id::{AppId, OrgId};
+use xwebhook_engine::id::{AppId, OrgId, SinkId};
 
 use crate::access::Capability;
 use crate::error::ApiError;
@@ -43,6 +43,9 @@ struct Claims {
     /// An application token's feature flags (`featureFlags`); absent means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ff: Option<Vec<String>>,
+    /// The one poller (sink) a poller token may read; such a token holds no capability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    snk: Option<String>,
 }
 
 /// Who is calling: an organization, or one application of it.
@@ -58,6 +61,8 @@ pub struct Auth {
     /// The feature flags an application token holds, which decide the event types it sees; `None`: an
     /// organization token, which sees every event type.
     pub feature_flags: Option<Vec<String>>,
+    /// `Some` for a poller token: it may read this poller of its application, and nothing else.
+    pub sink: Option<SinkId>,
 }
 
 /// What identifies a revocable token: its unique id, and when it expires anyway (so when its revocation can be
@@ -174,6 +179,7 @@ impl JwtAuth {
                 token: None,
                 capabilities: None,
                 feature_flags: None,
+                sink: None,
             });
         }
         let app_id = AppId::parse(&claims.sub).map_err(|_| {
@@ -194,12 +200,24 @@ impl JwtAuth {
             }),
             _ => None,
         };
+        let sink = match claims.snk.as_deref().map(SinkId::parse) {
+            Some(Ok(sink)) => Some(sink),
+            Some(Err(e)) => return Err(ApiError::Unauthorized(format!("invalid token: {e}"))),
+            None => None,
+        };
+        // A poller token holds no capability, whatever its claims say.
+        let capabilities = if sink.is_some() {
+            Some(Vec::new())
+        } else {
+            claims.caps
+        };
         Ok(Auth {
             org_id,
             app_id: Some(app_id),
             token,
-            capabilities: claims.caps,
+            capabilities,
             feature_flags: Some(claims.ff.unwrap_or_default()),
+            sink,
         })
     }
 
@@ -216,6 +234,7 @@ impl JwtAuth {
             caps: None,
             sid: None,
             ff: None,
+            snk: None,
         })
     }
 
@@ -256,7 +275,35 @@ impl JwtAuth {
             caps: grant.capabilities.clone(),
             sid: grant.session_id.clone(),
             ff: (!grant.feature_flags.is_empty()).then(|| grant.feature_flags.clone()),
+            snk: None,
         })
+    }
+
+    /// A token that can read one poller (`sink`) of one application and do nothing else, valid for
+    /// `ttl_secs`, with a unique id (returned beside it) so that it can be logged out.
+    pub fn issue_poller_token(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        sink: &SinkId,
+        now: i64,
+        ttl_secs: i64,
+    ) -> Result<(String, String), IssueError> {
+        let jti = ulid::Ulid::new().to_string();
+        let token = self.issue(Claims {
+            sub: app.to_string(),
+            org: Some(org.to_string()),
+            iat: Some(now),
+            exp: Some(now + ttl_secs),
+            nbf: Some(now),
+            iss: Some("xwebhook".into()),
+            jti: Some(jti.clone()),
+            caps: Some(Vec::new()),
+            sid: None,
+            ff: None,
+            snk: Some(sink.to_string()),
+        })?;
+        Ok((token, jti))
     }
 
     fn issue(&self, claims: Claims) -> Result<String, IssueError> {
@@ -344,6 +391,7 @@ mod tests {
                 token: None,
                 capabilities: None,
                 feature_flags: None,
+                sink: None,
             })
         );
         let scoped = jwt
@@ -410,6 +458,7 @@ mod tests {
                 caps: None,
                 sid: None,
                 ff: None,
+                snk: None,
             })
             .expect("token");
         assert!(jwt.verify(&no_org).is_err());
@@ -432,6 +481,7 @@ mod tests {
                 caps: None,
                 sid: None,
                 ff: None,
+                snk: None,
             })
             .expect("token");
         assert_eq!(

@@ -46,8 +46,8 @@ pub use telemetry::{SVIX_REQ_ID, X_REQUEST_ID};
 
 use error::ApiError;
 use routes::{
-    admin, application, attempt, background_task, endpoint, event_type, example, expunge, headers, health,
-    logout, message, portal, recover, secret, statistics, stats,
+    admin, application, attempt, background_task, destination, endpoint, event_type, example, expunge,
+    headers, health, logout, message, poller, portal, recover, secret, statistics, stats,
 };
 
 /// The API's routes with their layers; requests to routes merged in later pass none of them.
@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(message_routes())
         .merge(event_type_routes())
         .merge(operational_webhook_routes())
+        .merge(destination_routes())
         .route("/background-task", get(background_task::list))
         .route("/background-task/{task_id}", get(background_task::get))
         .route("/stats/usage/app", post(statistics::aggregate_app_stats))
@@ -129,6 +130,34 @@ fn endpoint_routes() -> Router<AppState> {
             post(background_task::replay_missing),
         )
         .route(&format!("{ONE}/bulk-replay"), post(background_task::bulk_replay))
+}
+
+fn destination_routes() -> Router<AppState> {
+    const ONE: &str = "/app/{app_id}/destination/{destination_id}";
+    const POLLER: &str = "/app/{app_id}/poller/{sink_id}";
+    Router::new()
+        .route(
+            "/app/{app_id}/destination",
+            get(destination::list).post(destination::create),
+        )
+        .route(
+            ONE,
+            get(destination::get)
+                .put(destination::upsert)
+                .patch(destination::patch)
+                .delete(destination::delete),
+        )
+        .route(&format!("{ONE}/secret/rotate"), post(destination::rotate_secret))
+        .route(POLLER, get(poller::poll))
+        .route(
+            &format!("{POLLER}/consumer/{{consumer_id}}"),
+            get(poller::consumer_poll),
+        )
+        .route(
+            &format!("{POLLER}/consumer/{{consumer_id}}/seek"),
+            post(poller::consumer_seek),
+        )
+        .route("/auth/app/{app_id}/poller/{sink_id}/token", post(poller::token))
 }
 
 fn message_routes() -> Router<AppState> {

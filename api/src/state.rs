@@ -8,6 +8,7 @@ use xwebhook_engine::clock::Clock;
 use xwebhook_engine::id::OrgId;
 use xwebhook_engine::intake::Intake;
 use xwebhook_engine::operational::OperationalEvents;
+use xwebhook_engine::sink::SinkTypes;
 use xwebhook_engine::store::Stores;
 
 use crate::auth::JwtAuth;
@@ -75,4 +76,6 @@ pub struct AppParts {
     /// quickly: the server gives it [`xwebhook_engine::operational::InBackground`] (or `Discard`).
     pub events: Arc<dyn OperationalEvents>,
     pub config: ApiConfig,
+    /// The destination types served (`/destination`'s `type`).
+    pub sink_types: SinkTypes,
 }

@@ -43,6 +43,7 @@ async fn api(stores: Stores) -> (Router, String) {
         clock: Arc::new(SystemClock),
         events: Arc::new(Discard),
         config: ApiConfig::default(),
+        sink_types: Default::default(),
     });
     (xwebhook_api::router(state), format!("Bearer {token}"))
 }

@@ -13,7 +13,12 @@ use crate::config::LogFormat;
 /// Installs the process's subscriber: log lines as `filter` selects, and, with `spans`, every span at info or
 /// above. The two are filtered apart so that a quiet log (`XWEBHOOK_LOG=warn`) does not lose the traces.
 pub fn init(filter: &str, format: LogFormat, spans: Option<&SdkTracerProvider>) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(filter).map_err(|e| anyhow::anyhow!("XWEBHOOK_LOG: {e}"))?;
+    let mut filter = EnvFilter::try_new(filter).map_err(|e| anyhow::anyhow!("XWEBHOOK_LOG: {e}"))?;
+    if !filter.to_string().contains("lapin") {
+        // lapin logs a message the broker returned, body and all, at `warn`: a customer's payload has no place
+        // in our logs. Its errors still show; the sink reports the rest as `failureReason`.
+        filter = filter.add_directive("lapin=error".parse()?);
+    }
     let lines = fmt::layer().with_writer(std::io::stderr);
     let logs = match format {
         LogFormat::Text => lines.boxed(),

@@ -13,11 +13,12 @@ use tracing::{info, warn};
 use xwebhook_api::{ApiConfig, AppParts, AppState, ConnectionLimits, JwtAuth};
 use xwebhook_engine::background_tasks::{TaskRunner, TaskRunnerConfig};
 use xwebhook_engine::clock::{Clock, SystemClock};
-use xwebhook_engine::delivery::{AddressPolicy, RecentMessages, Worker, WorkerConfig};
+use xwebhook_engine::delivery::{AddressPolicy, HttpSender, RecentMessages, Worker, WorkerConfig};
 use xwebhook_engine::intake::{Admission, Intake};
 use xwebhook_engine::operational::{InBackground, OperationalEvents, OperatorWebhooks};
 use xwebhook_engine::retention::{CleanerConfig, PayloadCleaner};
 use xwebhook_engine::retry::RetryPolicy;
+use xwebhook_engine::sink::{SendContext, SinkPump, SinkPumpConfig};
 use xwebhook_engine::store::Stores;
 use xwebhook_storage_embedded::EmbeddedStore;
 use xwebhook_storage_postgres::{PostgresConfig, PostgresStore};
@@ -134,6 +135,13 @@ fn task_runner_config(config: &Config) -> TaskRunnerConfig {
     }
 }
 
+fn sink_pump_config(config: &Config) -> SinkPumpConfig {
+    SinkPumpConfig {
+        lease: config.delivery.sink_lease,
+        ..SinkPumpConfig::new(consumer_name())
+    }
+}
+
 fn cleaner_config(config: &Config) -> CleanerConfig {
     CleanerConfig {
         interval: config.retention.interval,
@@ -244,7 +252,7 @@ fn spawn_worker(
     let worker = Worker::new(
         stores.clone(),
         worker_config(config),
-        policy,
+        policy.clone(),
         clock.clone(),
         events.clone(),
         recent,
@@ -258,6 +266,21 @@ fn spawn_worker(
     let runner_shutdown = shutdown.clone();
     tasks.spawn(async move {
         runner.run(runner_shutdown).await;
+        Ok(())
+    });
+    let pump = SinkPump::new(
+        stores.clone(),
+        xwebhook_destinations::all(),
+        SendContext {
+            http: HttpSender::new(policy.clone(), config.delivery.request_timeout),
+            policy,
+        },
+        clock.clone(),
+        sink_pump_config(config),
+    );
+    let pump_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        pump.run(pump_shutdown).await;
         Ok(())
     });
     // Payload expiry runs wherever deliveries do, so an API-only process never writes in the background.
@@ -369,6 +392,7 @@ async fn spawn_api(
             deliver_at_min_delay: config.intake.deliver_at_min_delay,
             ..ApiConfig::default()
         },
+        sink_types: xwebhook_destinations::all(),
     });
     // The portal page is static and public; it reaches data only through the API routes beside it.
     let mut app = xwebhook_api::router(state).merge(xwebhook_portal::router(config.portal.page()));

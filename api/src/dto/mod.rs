@@ -7,6 +7,7 @@
 pub mod application;
 pub mod attempt;
 pub mod background_task;
+pub mod destination;
 pub mod endpoint;
 pub mod event_type;
 pub mod message;

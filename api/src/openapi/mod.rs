@@ -10,8 +10,9 @@ use utoipa::OpenApi;
 use crate::dto;
 use crate::idempotency::HeaderDoc;
 use crate::routes::{
-    admin, application, attempt, background_task, endpoint, event_type, example, expunge, headers, health,
-    logout, message, operational_webhook, portal, recover, secret, statistics, stats,
+    admin, application, attempt, background_task, destination, endpoint, event_type, example, expunge,
+    headers, health, logout, message, operational_webhook, poller, portal, recover, secret, statistics,
+    stats,
 };
 
 #[derive(OpenApi)]
@@ -84,6 +85,17 @@ use crate::routes::{
         operational_webhook::set_headers,
         operational_webhook::get_secret,
         operational_webhook::rotate_secret,
+        destination::list,
+        destination::create,
+        destination::get,
+        destination::upsert,
+        destination::patch,
+        destination::delete,
+        destination::rotate_secret,
+        poller::poll,
+        poller::consumer_poll,
+        poller::consumer_seek,
+        poller::token,
     ),
     components(schemas(
         dto::application::ApplicationIn,
@@ -128,6 +140,17 @@ use crate::routes::{
         recover::RecoverIn,
         stats::EndpointStats,
         stats::EndpointAttemptStats,
+        dto::destination::DestinationIn,
+        dto::destination::DestinationPatch,
+        dto::destination::DestinationOut,
+        dto::destination::DestinationStatus,
+        dto::destination::DestinationStatusIn,
+        dto::destination::DestinationSecretRotateOut,
+        dto::destination::PollingEndpointOut,
+        dto::destination::PollingEndpointMessageOut,
+        dto::destination::PollingEndpointConsumerSeekIn,
+        dto::destination::PollingEndpointConsumerSeekOut,
+        dto::destination::ApiTokenOut,
     )),
     modifiers(&HeaderDoc, &ErrorDoc)
 )]

@@ -260,6 +260,15 @@ pub async fn delete(
     Path(app_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let app = lookup::application(&state, &auth, &app_id).await?;
+    // Its destinations first: they live beside the queue, where the application's deletion does not reach,
+    // and a destination left behind would still be driven.
+    for sink in state.stores.sinks.sinks_of_app(&app.org_id, &app.id).await? {
+        state
+            .stores
+            .sinks
+            .delete_sink(&app.org_id, &app.id, &sink.id)
+            .await?;
+    }
     state
         .stores
         .applications

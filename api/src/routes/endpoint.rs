@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use xwebhook_engine::domain::{
     Application, Channel, Endpoint, EndpointSecret, EventTypeName, SecretSet, Uid,
 };
-use xwebhook_engine::id::EndpointId;
+use xwebhook_engine::id::{EndpointId, OrgId};
 use xwebhook_engine::operational::{EndpointRef, OperationalEvent};
 use xwebhook_engine::store::{Order, Page, Ref};
 
@@ -91,7 +91,7 @@ async fn new_endpoint(
 async fn apply_in(state: &AppState, auth: &Auth, endpoint: &mut Endpoint, body: EndpointIn) -> ApiResult<()> {
     let field = types_field(body.filter_types.is_some());
     let event_types = body.filter_types.or(body.event_types);
-    check_event_types(state, auth, endpoint, event_types.as_ref(), field).await?;
+    check_event_types(state, auth, &endpoint.org_id, event_types.as_ref(), field).await?;
     check_channels(body.channels.as_ref())?;
     let rate_limit = rate::chosen(body.throttle_rate, body.rate_limit)?;
     endpoint.uid = body.uid.or(endpoint.uid.take());
@@ -117,10 +117,10 @@ fn types_field(filter_types_sent: bool) -> &'static str {
     }
 }
 
-async fn check_event_types(
+pub(super) async fn check_event_types(
     state: &AppState,
     auth: &Auth,
-    endpoint: &Endpoint,
+    org: &OrgId,
     types: Option<&BTreeSet<EventTypeName>>,
     field: &str,
 ) -> ApiResult<()> {
@@ -132,11 +132,7 @@ async fn check_event_types(
         ));
     }
     for name in types {
-        let found = state
-            .stores
-            .event_types
-            .get_event_type(&endpoint.org_id, name)
-            .await?;
+        let found = state.stores.event_types.get_event_type(org, name).await?;
         if found.is_none_or(|t| t.archived || !auth.can_see_event_type(&t)) {
             return Err(ApiError::invalid(
                 &["body", field],
@@ -147,7 +143,7 @@ async fn check_event_types(
     Ok(())
 }
 
-fn check_channels(channels: Option<&BTreeSet<Channel>>) -> ApiResult<()> {
+pub(super) fn check_channels(channels: Option<&BTreeSet<Channel>>) -> ApiResult<()> {
     match channels {
         Some(c) if c.is_empty() => Err(ApiError::invalid(
             &["body", "channels"],
@@ -224,7 +220,7 @@ pub async fn patch(
     let mut endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
     let field = types_field(body.filter_types.is_some());
     if let Some(types) = body.filter_types.or(body.event_types) {
-        check_event_types(&state, &auth, &endpoint, types.as_ref(), field).await?;
+        check_event_types(&state, &auth, &endpoint.org_id, types.as_ref(), field).await?;
         endpoint.event_types = types;
     }
     if let Some(channels) = body.channels {

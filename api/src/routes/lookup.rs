@@ -2,8 +2,8 @@
 //! "forbidden", so that nobody learns of another tenant's objects.
 
 use xwebhook_engine::domain::{Application, Endpoint, Message};
-use xwebhook_engine::id::{AppId, EndpointId, MessageId};
-use xwebhook_engine::store::Ref;
+use xwebhook_engine::id::{AppId, EndpointId, MessageId, SinkId};
+use xwebhook_engine::store::{Ref, SinkWithState};
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
@@ -29,6 +29,20 @@ pub async fn endpoint(state: &AppState, app: &Application, segment: &str) -> Api
         .get_endpoint(&app.org_id, &app.id, &key)
         .await?;
     endpoint.ok_or_else(ApiError::not_found)
+}
+
+/// A destination (sink) of `app`, with where its deliveries stand.
+pub async fn sink(state: &AppState, app: &Application, segment: &str) -> ApiResult<SinkWithState> {
+    let found = state
+        .stores
+        .sinks
+        .get_sink(&app.org_id, &app.id, &sink_ref(segment)?)
+        .await?;
+    found.ok_or_else(ApiError::not_found)
+}
+
+pub fn sink_ref(segment: &str) -> ApiResult<Ref<SinkId>> {
+    id_or_uid(segment, "destination_id", SinkId::parse)
 }
 
 /// A message of `app`, addressed by its id or by its `eventId`.

@@ -16,6 +16,18 @@ use crate::state::AppState;
 const DEFAULT_GRACE_SECONDS: u32 = 24 * 60 * 60;
 const MAX_GRACE_SECONDS: u32 = 7 * 24 * 60 * 60;
 
+/// How long a rotated-out secret keeps signing: `gracePeriodSeconds`, a day when absent, at most a week.
+pub(super) fn grace(seconds: Option<u32>) -> ApiResult<chrono::Duration> {
+    let grace = seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
+    if grace > MAX_GRACE_SECONDS {
+        return Err(ApiError::invalid(
+            &["body", "gracePeriodSeconds"],
+            format!("must be at most {MAX_GRACE_SECONDS}"),
+        ));
+    }
+    Ok(chrono::Duration::seconds(i64::from(grace)))
+}
+
 #[utoipa::path(get, path = "/api/v1/app/{app_id}/endpoint/{endpoint_id}/secret", tag = "Endpoint",
     params(("app_id" = String, Path), ("endpoint_id" = String, Path)), responses((status = 200, body = EndpointSecretOut)))]
 pub async fn get(
@@ -41,20 +53,12 @@ pub async fn rotate(
     Path((app_id, endpoint_id)): Path<(String, String)>,
     OptionalJsonBody(body): OptionalJsonBody<EndpointSecretRotateIn>,
 ) -> ApiResult<Json<EndpointSecretOut>> {
-    let grace = body.grace_period_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
-    if grace > MAX_GRACE_SECONDS {
-        return Err(ApiError::invalid(
-            &["body", "gracePeriodSeconds"],
-            format!("must be at most {MAX_GRACE_SECONDS}"),
-        ));
-    }
+    let grace = grace(body.grace_period_seconds)?;
     let app = lookup::application(&state, &auth, &app_id).await?;
     let mut endpoint = lookup::endpoint(&state, &app, &endpoint_id).await?;
     let now = state.clock.now();
     let next = body.key.unwrap_or_else(EndpointSecret::generate);
-    endpoint
-        .secrets
-        .rotate(next, now, chrono::Duration::seconds(i64::from(grace)));
+    endpoint.secrets.rotate(next, now, grace);
     endpoint.updated_at = now;
     state.stores.endpoints.update_endpoint(&endpoint).await?;
     // svix-server reports a rotation as an update too.

@@ -162,6 +162,7 @@ const MOVED: &[(&str, &str)] = &[
     ("allow_subnets", "delivery.allow_subnets"),
     ("replay_rate", "delivery.replay_rate"),
     ("background_task_lease", "delivery.background_task_lease"),
+    ("sink_lease", "delivery.sink_lease"),
     ("intake_concurrency", "intake.concurrency"),
     ("intake_wait_ms", "intake.wait_ms"),
     ("deliver_at_min_delay", "intake.deliver_at_min_delay"),

@@ -146,6 +146,10 @@ pub struct Delivery {
     /// takes it over.
     #[serde(deserialize_with = "read::<PositiveSeconds, _>")]
     pub background_task_lease: Duration,
+    /// How long a pushing destination (a FIFO endpoint, a broker) stays with a process that stopped renewing
+    /// it (one that died) before another drives it. A batch is cut off at half of it.
+    #[serde(deserialize_with = "read::<PositiveSeconds, _>")]
+    pub sink_lease: Duration,
 }
 
 impl Default for Delivery {
@@ -161,6 +165,7 @@ impl Default for Delivery {
             allow_subnets: Vec::new(),
             replay_rate: 1000,
             background_task_lease: Duration::from_secs(30),
+            sink_lease: Duration::from_secs(10),
         }
     }
 }
@@ -178,6 +183,7 @@ impl Delivery {
         env.read::<Subnets>("XWEBHOOK_ALLOW_SUBNETS", &mut self.allow_subnets);
         env.read::<Positive>("XWEBHOOK_REPLAY_RATE", &mut self.replay_rate);
         env.read::<PositiveSeconds>("XWEBHOOK_BACKGROUND_TASK_LEASE", &mut self.background_task_lease);
+        env.read::<PositiveSeconds>("XWEBHOOK_SINK_LEASE", &mut self.sink_lease);
     }
 }
 

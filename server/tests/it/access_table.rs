@@ -28,6 +28,7 @@ type Row = (&'static str, &'static str, Option<Value>, [Expect; 4]);
 
 fn rows() -> Vec<Row> {
     let ep = || Some(json!({"url": "{url}"}));
+    let poller = || Some(json!({"type": "pollingEndpoint"}));
     vec![
         ("GET", "/health", None, [Y, Y, Y, Y]),
         ("GET", "/health/ping", None, [Y, Y, Y, Y]),
@@ -194,6 +195,33 @@ fn rows() -> Vec<Row> {
         ("PUT", "/stats/usage/event-types", None, [Y, F, Y, U]),
         ("GET", "/background-task", None, [Y, F, Y, U]),
         ("GET", "/background-task/{task}", None, [Y, F, N, U]),
+        // Destinations: `{dest}` is a polling one, `{fifo}` a FIFO endpoint (the one kind with a secret).
+        ("GET", "/app/{app}/destination", None, [Y, Y, N, U]),
+        ("POST", "/app/{app}/destination", poller(), [Y, Y, N, U]),
+        ("GET", "/app/{app}/destination/{dest}", None, [Y, Y, N, U]),
+        ("PUT", "/app/{app}/destination/{dest}", poller(), [Y, Y, N, U]),
+        (
+            "PATCH",
+            "/app/{app}/destination/{dest}",
+            Some(json!({"type": "pollingEndpoint", "batchSize": 5})),
+            [Y, Y, N, U],
+        ),
+        ("DELETE", "/app/{app}/destination/{dest}", None, [Y, Y, N, U]),
+        (
+            "POST",
+            "/app/{app}/destination/{fifo}/secret/rotate",
+            Some(json!({})),
+            [Y, Y, N, U],
+        ),
+        ("GET", "/app/{app}/poller/{dest}", None, [Y, Y, N, U]),
+        ("GET", "/app/{app}/poller/{dest}/consumer/c1", None, [Y, Y, N, U]),
+        (
+            "POST",
+            "/app/{app}/poller/{dest}/consumer/c1/seek",
+            Some(json!({"after": "{since}"})),
+            [Y, Y, N, U],
+        ),
+        ("POST", "/auth/app/{app}/poller/{dest}/token", None, [Y, F, N, U]),
         // The caller's own operational webhook endpoints: another organization has its own (none, or a new one).
         ("GET", "/operational-webhook/endpoint", None, [Y, F, Y, U]),
         ("POST", "/operational-webhook/endpoint", ep(), [Y, F, Y, U]),
@@ -292,6 +320,21 @@ impl Fixture {
                 .to_owned(),
             false => String::new(),
         };
+        let dest = match template.contains("{dest}") {
+            true => destination(app, &app_id, json!({"type": "pollingEndpoint"})).await,
+            false => String::new(),
+        };
+        let fifo = match template.contains("{fifo}") {
+            true => {
+                destination(
+                    app,
+                    &app_id,
+                    json!({"type": "fifoEndpoint", "config": {"url": url}}),
+                )
+                .await
+            }
+            false => String::new(),
+        };
         let since = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
         Self {
             vars: vec![
@@ -299,6 +342,8 @@ impl Fixture {
                 ("{ep}", ep_id),
                 ("{oep}", oep),
                 ("{task}", task),
+                ("{dest}", dest),
+                ("{fifo}", fifo),
                 ("{msg}", msg_id),
                 ("{att}", att),
                 ("{et}", et),
@@ -314,6 +359,13 @@ impl Fixture {
             .iter()
             .fold(template.to_owned(), |s, (k, v)| s.replace(k, v))
     }
+}
+
+async fn destination(app: &TestApp, app_id: &str, body: Value) -> String {
+    app.create(&format!("/app/{app_id}/destination"), body).await["id"]
+        .as_str()
+        .expect("destination id")
+        .to_owned()
 }
 
 fn outcome(status: u16) -> Option<Expect> {
@@ -390,6 +442,9 @@ async fn the_table_covers_every_documented_operation() {
         ("{attempt_id}", "{att}"),
         ("{event_type_name}", "{et}"),
         ("{task_id}", "{task}"),
+        ("{destination_id}", "{dest}"),
+        ("{sink_id}", "{dest}"),
+        ("{consumer_id}", "c1"),
     ];
     for (path, item) in doc["paths"].as_object().expect("paths") {
         let route = placeholders
@@ -402,6 +457,8 @@ async fn the_table_covers_every_documented_operation() {
             Some(rest) => format!("/operational-webhook/endpoint/{{oep}}{rest}"),
             None => route,
         };
+        // Only a FIFO destination has a secret to rotate.
+        let route = route.replace("/destination/{dest}/secret", "/destination/{fifo}/secret");
         for method in item.as_object().expect("path item").keys() {
             // HEAD is GET's twin (axum serves it with the GET handler, under GET's rule).
             let method = if method == "head" {
