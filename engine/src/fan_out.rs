@@ -123,4 +123,24 @@ mod tests {
         );
         assert_eq!(&t.msg_id, &message.id);
     }
+
+    #[test]
+    fn a_message_joins_the_logs_of_the_sinks_that_subscribe_disabled_ones_too() {
+        let (org, app) = (OrgId::generate(), AppId::generate());
+        let message = fixtures::message(&org, &app, "invoice.paid", None, &["eu"]);
+        let all = fixtures::sink(&org, &app);
+        let mut disabled = fixtures::sink(&org, &app);
+        disabled.disabled = true;
+        let mut other_type = fixtures::sink(&org, &app);
+        other_type.event_types = Some([name("user.created")].into());
+        let mut other_channel = fixtures::sink(&org, &app);
+        other_channel.channels = fixtures::channels(&["us"]);
+
+        let targets = sink_targets(
+            &[all.clone(), disabled.clone(), other_type, other_channel],
+            &message,
+        );
+
+        assert_eq!(targets, vec![all.id, disabled.id]);
+    }
 }

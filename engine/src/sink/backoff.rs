@@ -29,7 +29,8 @@ mod tests {
         assert_eq!(middle(1), Duration::from_secs(1));
         assert_eq!(middle(2), Duration::from_secs(2));
         assert_eq!(middle(5), Duration::from_secs(16));
-        assert_eq!(middle(10), MOST);
+        assert_eq!(middle(10), Duration::from_secs(512));
+        assert_eq!(middle(11), MOST);
         assert_eq!(middle(u32::MAX), MOST);
         assert_eq!(retry_delay(1, 0.0), Duration::from_millis(800));
         assert!(retry_delay(1, 0.999) < Duration::from_millis(1200));

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -95,24 +96,25 @@ impl SinkPump {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut failures = FailureLog::new("looking for destinations to drive");
         let mut pulled = HashSet::new();
-        let drivers = tokio_util::task::TaskTracker::new();
+        // Owned by this future: if it is dropped (the process's task aborted), so are the drivers, as in a crash.
+        let mut drivers = JoinSet::new();
         while !shutdown.is_cancelled() {
-            let taken = self.take_free(&mut pulled, &drivers, &shutdown).await;
+            let taken = self.take_free(&mut pulled, &mut drivers, &shutdown).await;
             failures.note(&taken);
+            while drivers.try_join_next().is_some() {}
             tokio::select! {
                 _ = shutdown.cancelled() => {}
                 _ = tokio::time::sleep(self.config.scan) => {}
             }
         }
-        drivers.close();
-        drivers.wait().await;
+        while drivers.join_next().await.is_some() {}
     }
 
     /// Leases every sink that nobody drives and that pushes, and starts its driver.
     async fn take_free(
         self: &Arc<Self>,
         pulled: &mut HashSet<SinkKey>,
-        drivers: &tokio_util::task::TaskTracker,
+        drivers: &mut JoinSet<()>,
         shutdown: &CancellationToken,
     ) -> StoreResult<()> {
         let sinks = &self.stores.sinks;
@@ -397,4 +399,60 @@ impl Pending {
 
 fn until(now: DateTime<Utc>, then: DateTime<Utc>) -> Duration {
     (then - now).to_std().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::{AppId, OrgId};
+    use crate::testsuite::fixtures;
+
+    fn sink(max_wait_secs: u32) -> Sink {
+        let (org, app) = (OrgId::generate(), AppId::generate());
+        Sink {
+            max_wait_secs,
+            ..fixtures::sink(&org, &app)
+        }
+    }
+
+    /// Two events appended at `at_ms`, the batch full or not.
+    fn pending(at_ms: u64, full: bool) -> Pending {
+        let (org, app) = (OrgId::generate(), AppId::generate());
+        let event = |seq| {
+            let message = fixtures::message(&org, &app, "a.b", None, &[]);
+            (Position { ms: at_ms, seq }, message.into())
+        };
+        Pending {
+            events: vec![event(0), event(1)],
+            full,
+        }
+    }
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(ms).expect("a time")
+    }
+
+    #[test]
+    fn a_full_batch_goes_at_once_and_a_partial_one_after_max_wait_from_its_first_event() {
+        let waits = sink(10);
+        assert!(pending(1_000, true).is_ready(&waits, at(1_000)));
+        let partial = pending(1_000, false);
+        assert!(!partial.is_ready(&waits, at(10_999)));
+        assert_eq!(partial.wait(&waits, at(4_000)), Duration::from_secs(7));
+        assert!(partial.is_ready(&waits, at(11_000)));
+        assert!(
+            pending(1_000, false).is_ready(&sink(0), at(1_000)),
+            "no wait by default"
+        );
+    }
+
+    #[test]
+    fn a_batch_spans_its_events_and_is_never_empty() {
+        let batch = pending(5, false).into_batch(&sink(0));
+        assert_eq!(batch.events.len(), 2);
+        assert_eq!(
+            (batch.first, batch.last),
+            (Position { ms: 5, seq: 0 }, Position { ms: 5, seq: 1 })
+        );
+    }
 }

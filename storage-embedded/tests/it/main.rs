@@ -6,6 +6,7 @@ mod intake;
 #[cfg(unix)]
 mod permissions;
 mod recorder;
+mod sink_pump;
 mod timing;
 
 use xwebhook_engine::store::Stores;

@@ -1,0 +1,237 @@
+//! The sink pump on a real store: a pushing destination gets the application's messages in the order they were
+//! accepted, in batches no larger than its `batchSize`, a failed batch is retried before anything behind it, and
+//! a destination whose driver died is taken over by another pump, from its last delivered position.
+//!
+//! The destination type here is the test's own (a sender that records what it is given and fails on command),
+//! so that the pump is tested alone; the real types have their own tests.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use xwebhook_engine::clock::SystemClock;
+use xwebhook_engine::delivery::{AddressPolicy, HttpSender};
+use xwebhook_engine::domain::{EndpointSecret, Message, SecretSet, Sink};
+use xwebhook_engine::id::{AppId, MessageId, OrgId, SinkId};
+use xwebhook_engine::intake::{Admission, Intake};
+use xwebhook_engine::sink::{
+    Batch, BatchSender, ConfigError, SendContext, SendFailure, SinkPump, SinkPumpConfig, SinkType, SinkTypes,
+};
+use xwebhook_engine::store::{Ref, Stores};
+use xwebhook_engine::testsuite::fixtures::message;
+use xwebhook_storage_embedded::EmbeddedStore;
+
+/// One call of a sender: the destination, its batch's message ids, and whether it was answered with success.
+type Call = (SinkId, Vec<MessageId>, bool);
+
+/// What every sender of the test's type saw.
+#[derive(Default)]
+struct Log {
+    calls: Vec<Call>,
+    /// Every call whose number (from 1) is a multiple of this fails.
+    fail_every: usize,
+}
+
+static LOG: Mutex<Option<Arc<Mutex<Log>>>> = Mutex::new(None);
+
+fn log() -> Arc<Mutex<Log>> {
+    LOG.lock().expect("lock").clone().expect("the test set the log")
+}
+
+struct Recording;
+
+impl SinkType for Recording {
+    const NAME: &'static str = "recording";
+    const PUSHES: bool = true;
+    type Config = Value;
+    type Patch = Value;
+
+    fn check(_: &Value) -> Result<(), ConfigError> {
+        Ok(())
+    }
+    fn apply(_: &mut Value, _: Value) {}
+    fn shown(_: &Value) -> Value {
+        json!({})
+    }
+    fn sender(_: Value, _: &Sink, _: &SendContext) -> Option<Box<dyn BatchSender>> {
+        Some(Box::new(RecordingSender(log())))
+    }
+}
+
+struct RecordingSender(Arc<Mutex<Log>>);
+
+#[async_trait]
+impl BatchSender for RecordingSender {
+    async fn send(&mut self, batch: &Batch) -> Result<(), SendFailure> {
+        let mut log = self.0.lock().expect("lock");
+        let n = log.calls.len() + 1;
+        let ok = log.fail_every == 0 || n % log.fail_every != 0;
+        let ids = batch.events.iter().map(|e| e.id.clone()).collect();
+        log.calls.push((batch.sink.clone(), ids, ok));
+        match ok {
+            true => Ok(()),
+            false => Err(SendFailure(format!("call {n} fails"))),
+        }
+    }
+}
+
+fn sink(org: &OrgId, app: &AppId, batch_size: u16) -> Sink {
+    let now = Utc::now();
+    Sink {
+        id: SinkId::generate(),
+        org_id: org.clone(),
+        app_id: app.clone(),
+        uid: None,
+        type_name: Recording::NAME.into(),
+        config: json!({}),
+        disabled: false,
+        batch_size,
+        max_wait_secs: 0,
+        event_types: None,
+        channels: None,
+        metadata: Default::default(),
+        secrets: SecretSet::new(EndpointSecret::generate()),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn pump(stores: &Stores, owner: &str, lease: Duration) -> Arc<SinkPump> {
+    let config = SinkPumpConfig {
+        lease,
+        scan: Duration::from_millis(50),
+        idle_poll: Duration::from_millis(50),
+        ..SinkPumpConfig::new(owner)
+    };
+    let cx = SendContext {
+        http: HttpSender::new(AddressPolicy::allow_all(), Duration::from_secs(1)),
+        policy: AddressPolicy::allow_all(),
+    };
+    let types = SinkTypes::new().with::<Recording>();
+    SinkPump::new(stores.clone(), types, cx, Arc::new(SystemClock), config)
+}
+
+/// `n` messages accepted one after another through the intake: the accepted order.
+async fn accept(stores: &Stores, org: &OrgId, app: &AppId, n: usize) -> Vec<Message> {
+    let intake = Intake::new(stores.clone(), Admission::default());
+    let mut accepted = Vec::new();
+    for _ in 0..n {
+        let m = message(org, app, "invoice.paid", None, &[]);
+        intake.accept(&m).await.expect("accepted");
+        accepted.push(m);
+    }
+    accepted
+}
+
+/// `sink`'s calls, in order, once its successful ones hold `n` distinct ids (bounded wait).
+async fn delivered(sink: &SinkId, n: usize) -> Vec<(Vec<MessageId>, bool)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let calls: Vec<_> = log()
+            .lock()
+            .expect("lock")
+            .calls
+            .iter()
+            .filter(|(s, _, _)| s == sink)
+            .map(|(_, ids, ok)| (ids.clone(), *ok))
+            .collect();
+        let seen: BTreeSet<_> = calls
+            .iter()
+            .filter(|(_, ok)| *ok)
+            .flat_map(|(ids, _)| ids.clone())
+            .collect();
+        if seen.len() >= n {
+            return calls;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {n} delivered",
+            seen.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Asserts what a FIFO destination promises: the successful calls, in order, hold the accepted messages in
+/// order, a re-sent batch repeating only what came right before; no call holds more than `batch_size`.
+fn assert_in_order(calls: &[(Vec<MessageId>, bool)], accepted: &[Message], batch_size: usize) {
+    let order: Vec<&MessageId> = accepted.iter().map(|m| &m.id).collect();
+    let mut next = 0;
+    for (ids, ok) in calls {
+        assert!(ids.len() <= batch_size, "a batch of {} > {batch_size}", ids.len());
+        assert!(!ids.is_empty(), "an empty batch was sent");
+        let start = order
+            .iter()
+            .position(|id| *id == &ids[0])
+            .expect("an accepted message");
+        assert!(
+            start <= next,
+            "a batch skipped ahead: starts at {start}, next due {next}"
+        );
+        let expected: Vec<&MessageId> = order[start..start + ids.len()].to_vec();
+        assert_eq!(ids.iter().collect::<Vec<_>>(), expected, "a batch out of order");
+        if *ok {
+            next = next.max(start + ids.len());
+        }
+    }
+    assert_eq!(next, order.len(), "everything delivered");
+}
+
+fn set_log(fail_every: usize) {
+    *LOG.lock().expect("lock") = Some(Arc::new(Mutex::new(Log {
+        calls: Vec::new(),
+        fail_every,
+    })));
+}
+
+// The two cases share the sender's log (a static: the registry builds the senders), so they run as one test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_gets_its_messages_in_order_through_failures_and_a_takeover() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let stores = Stores::from_one(EmbeddedStore::open(dir.path()).expect("open store"));
+    let (org, app) = (OrgId::generate(), AppId::generate());
+
+    // Every third call fails: each failed batch is sent again before anything behind it.
+    set_log(3);
+    let destination = sink(&org, &app, 7);
+    stores.sinks.create_sink(&destination).await.expect("create");
+    let accepted = accept(&stores, &org, &app, 50).await;
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(pump(&stores, "a", Duration::from_secs(5)).run(shutdown.clone()));
+    let calls = delivered(&destination.id, 50).await;
+    assert!(calls.iter().any(|(_, ok)| !ok), "some calls failed");
+    assert_in_order(&calls, &accepted, 7);
+    shutdown.cancel();
+    running.await.expect("the pump stops");
+    let found = stores
+        .sinks
+        .get_sink(&org, &app, &Ref::Id(destination.id.clone()))
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(found.state.failures, 0, "healthy again");
+    assert!(found.state.position.is_some(), "its position moved");
+
+    // A pump that dies holding a destination (its task aborted: no release) is replaced once its lease lapses.
+    set_log(0);
+    let app = AppId::generate();
+    let second = sink(&org, &app, 5);
+    stores.sinks.create_sink(&second).await.expect("create");
+    let dying = tokio::spawn(pump(&stores, "dies", Duration::from_millis(500)).run(CancellationToken::new()));
+    let first_half = accept(&stores, &org, &app, 20).await;
+    delivered(&second.id, 20).await;
+    dying.abort();
+    let _ = dying.await;
+    let rest = accept(&stores, &org, &app, 20).await;
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(pump(&stores, "takes over", Duration::from_millis(500)).run(shutdown.clone()));
+    let second_calls = delivered(&second.id, 40).await;
+    let all: Vec<Message> = first_half.into_iter().chain(rest).collect();
+    assert_in_order(&second_calls, &all, 5);
+    shutdown.cancel();
+    running.await.expect("the pump stops");
+}
