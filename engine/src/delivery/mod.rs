@@ -18,7 +18,7 @@
 //! - `address`: which IP addresses may be delivered to.
 
 mod address;
-mod app_rates;
+pub(crate) mod app_rates;
 mod attempt;
 mod gates;
 mod health;

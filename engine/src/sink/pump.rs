@@ -7,11 +7,15 @@
 //! head and tries it again after a back-off, so that nothing overtakes it. Every write of the state is fenced by
 //! the lease: a driver that lost its lease (its process stalled past it) writes nothing and stops.
 //!
+//! A destination's events count against its application's `throttleRate`, as its endpoints' deliveries do: a
+//! batch waits for a slot per event, and holds at most a second's worth.
+//!
 //! A process that dies holding sinks leaves them to their leases: once one lapses, another pump takes the sink
 //! from its last saved position, so the batch in flight at the crash may be sent again (at least once, never
 //! out of order; the batch's id tells a receiver that it is the same batch).
 
 use std::collections::HashSet;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,9 +26,10 @@ use tracing::{info, warn};
 
 use super::{Batch, BatchSender, EventFilter, SendContext, SinkTypes, read_events, retry_delay};
 use crate::clock::Clock;
+use crate::delivery::app_rates::AppRates;
 use crate::domain::{Position, Sink, SinkKey, SinkState};
 use crate::log_limit::FailureLog;
-use crate::store::{Ref, SinkWithState, StoreResult, Stores};
+use crate::store::{Admission, Limited, Ref, SinkWithState, StoreResult, Stores};
 
 #[derive(Debug, Clone)]
 pub struct SinkPumpConfig {
@@ -60,8 +65,10 @@ pub struct SinkPump {
     cx: SendContext,
     clock: Arc<dyn Clock>,
     config: SinkPumpConfig,
-    /// The sinks this process drives, and those it found are pulled (never driven).
+    /// The sinks this process drives.
     driving: Mutex<HashSet<SinkKey>>,
+    /// Applications' `throttleRate`s, which cap their destinations' events as they cap their endpoints'.
+    app_rates: AppRates,
 }
 
 /// What a driver does after a step.
@@ -89,6 +96,7 @@ impl SinkPump {
             clock,
             config,
             driving: Mutex::new(HashSet::new()),
+            app_rates: AppRates::default(),
         })
     }
 
@@ -221,7 +229,12 @@ impl Driver<'_> {
         if let Some(due) = state.next_retry_at.filter(|due| *due > now) {
             return Ok(Next::Wait(until(now, due).min(lease / 3)));
         }
-        let pending = match self.next_batch(&sink, &state, now).await? {
+        let throttle = pump
+            .app_rates
+            .rate(pump.stores.applications.as_ref(), &sink.org_id, &sink.app_id)
+            .await?
+            .and_then(|rate| NonZeroU32::new(u32::from(rate)));
+        let pending = match self.next_batch(&sink, &state, throttle, now).await? {
             Read::Nothing => return Ok(Next::Wait(self.idle_wait())),
             Read::Skipped(past) => {
                 state.position = Some(past);
@@ -234,16 +247,28 @@ impl Driver<'_> {
             return Ok(Next::Wait(pending.wait(&sink, now).min(pump.config.idle_poll)));
         }
         let batch = pending.into_batch(&sink);
+        if let Some(rate) = throttle {
+            self.throttle(&sink, rate, batch.events.len()).await?;
+        }
         self.send(&sink, &mut state, batch, now).await
     }
 
-    /// The events after the sink's position, up to a batch.
-    async fn next_batch(&self, sink: &Sink, state: &SinkState, now: DateTime<Utc>) -> StoreResult<Read> {
+    /// The events after the sink's position, up to a batch: `batchSize`, and no more than a second of the
+    /// application's `throttle`, so that waiting for its slots stays well inside the lease.
+    async fn next_batch(
+        &self,
+        sink: &Sink,
+        state: &SinkState,
+        throttle: Option<NonZeroU32>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Read> {
+        let most = throttle.map_or(usize::MAX, |r| r.get() as usize);
+        let size = usize::from(sink.batch_size).min(most);
         let page = read_events(
             &self.pump.stores,
             self.key,
             state.position,
-            usize::from(sink.batch_size),
+            size,
             &EventFilter::default(),
             now,
         )
@@ -268,9 +293,21 @@ impl Driver<'_> {
             });
         }
         Ok(Read::Events(Pending {
-            full: events.len() == usize::from(sink.batch_size) || held.is_some() || page.waiting,
+            full: events.len() == size || held.is_some() || page.waiting,
             events,
         }))
+    }
+
+    /// Takes one slot of the application's rate per event, waiting for each: a destination's events count
+    /// against its application's `throttleRate` as its endpoints' deliveries do.
+    async fn throttle(&self, sink: &Sink, rate: NonZeroU32, events: usize) -> StoreResult<()> {
+        let limited = Limited::Application(sink.app_id.clone());
+        for _ in 0..events {
+            while let Admission::After(wait) = self.pump.stores.rate_limits.admit(&limited, rate).await? {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        Ok(())
     }
 
     fn idle_wait(&mut self) -> Duration {
