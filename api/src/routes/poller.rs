@@ -8,7 +8,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use xwebhook_engine::domain::{Application, Channel, EventTypeName, Position, SinkKey};
 use xwebhook_engine::sink::{EventFilter, LogPage, read_events};
 use xwebhook_engine::store::{DEFAULT_LIMIT, MAX_LIMIT, SinkWithState};
@@ -127,7 +127,7 @@ pub async fn poll(
     q: QueryParams,
 ) -> ApiResult<Json<PollingEndpointOut>> {
     let (_, found) = poller(&state, &auth, &app_id, &sink_id).await?;
-    let after = match (iterator(&q)?, q.parse::<DateTime<Utc>>("after")?) {
+    let after = match (iterator(&q)?, q.datetime("after")?) {
         (Some(position), _) => Some(position),
         (None, Some(at)) => Some(Position::before(at)),
         (None, None) => None,
