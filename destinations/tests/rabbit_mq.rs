@@ -15,9 +15,10 @@ use tokio::io::copy_bidirectional;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use xwebhook_engine::delivery::{AddressPolicy, HttpSender};
-use xwebhook_engine::domain::{EndpointSecret, Payload, Position, SecretSet, Sink};
+use xwebhook_engine::domain::{Payload, Position, Sink};
 use xwebhook_engine::id::{AppId, MessageId, OrgId, SinkId};
 use xwebhook_engine::sink::{Batch, BatchSender, SendContext, SendFailure, SinkEvent};
+use xwebhook_engine::testsuite::fixtures;
 
 const BROKER: &str = "127.0.0.1:5672";
 
@@ -50,23 +51,10 @@ async fn fresh_queue(channel: &Channel, arguments: FieldTable) -> String {
 }
 
 fn sink(uri: &str, routing_key: &str, mandatory: bool) -> Sink {
-    let now = Utc::now();
     Sink {
-        id: SinkId::generate(),
-        org_id: OrgId::generate(),
-        app_id: AppId::generate(),
-        uid: None,
         type_name: "rabbitMq".to_owned(),
         config: json!({ "uri": uri, "routingKey": routing_key, "mandatory": mandatory }),
-        disabled: false,
-        batch_size: 100,
-        max_wait_secs: 0,
-        event_types: None,
-        channels: None,
-        metadata: Default::default(),
-        secrets: SecretSet::new(EndpointSecret::generate()),
-        created_at: now,
-        updated_at: now,
+        ..fixtures::sink(&OrgId::generate(), &AppId::generate())
     }
 }
 

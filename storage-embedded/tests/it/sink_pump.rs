@@ -10,19 +10,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use xwebhook_engine::clock::SystemClock;
 use xwebhook_engine::delivery::{AddressPolicy, HttpSender};
-use xwebhook_engine::domain::{EndpointSecret, Message, SecretSet, Sink};
+use xwebhook_engine::domain::{Message, Sink};
 use xwebhook_engine::id::{AppId, MessageId, OrgId, SinkId};
 use xwebhook_engine::intake::{Admission, Intake};
 use xwebhook_engine::sink::{
     Batch, BatchSender, ConfigError, SendContext, SendFailure, SinkPump, SinkPumpConfig, SinkType, SinkTypes,
 };
 use xwebhook_engine::store::{Ref, Stores};
-use xwebhook_engine::testsuite::fixtures::message;
+use xwebhook_engine::testsuite::fixtures::{self, message};
 use xwebhook_storage_embedded::EmbeddedStore;
 
 /// One call of a sender: the destination, its batch's message ids, and whether it was answered with success.
@@ -69,7 +68,7 @@ impl BatchSender for RecordingSender {
     async fn send(&mut self, batch: &Batch) -> Result<(), SendFailure> {
         let mut log = self.0.lock().expect("lock");
         let n = log.calls.len() + 1;
-        let ok = log.fail_every == 0 || n % log.fail_every != 0;
+        let ok = log.fail_every == 0 || !n.is_multiple_of(log.fail_every);
         let ids = batch.events.iter().map(|e| e.id.clone()).collect();
         log.calls.push((batch.sink.clone(), ids, ok));
         match ok {
@@ -80,23 +79,10 @@ impl BatchSender for RecordingSender {
 }
 
 fn sink(org: &OrgId, app: &AppId, batch_size: u16) -> Sink {
-    let now = Utc::now();
     Sink {
-        id: SinkId::generate(),
-        org_id: org.clone(),
-        app_id: app.clone(),
-        uid: None,
         type_name: Recording::NAME.into(),
-        config: json!({}),
-        disabled: false,
         batch_size,
-        max_wait_secs: 0,
-        event_types: None,
-        channels: None,
-        metadata: Default::default(),
-        secrets: SecretSet::new(EndpointSecret::generate()),
-        created_at: now,
-        updated_at: now,
+        ..fixtures::sink(org, app)
     }
 }
 
