@@ -88,6 +88,9 @@ def server(tmp_path_factory):
         # Deliveries a killed server had in flight are taken over when their lease lapses, after twice the
         # request timeout and 10 s: 20 s here (70 s by default). The receivers answer at once.
         "XWEBHOOK_REQUEST_TIMEOUT": "5",
+        # A destination driven by a killed process is taken over after 3 s (10 s by default), so that the FIFO
+        # test can kill a server in the middle of a run.
+        "XWEBHOOK_SINK_LEASE": "3",
     }
     # The deployment under test: the embedded store by default, Redis when E2E_REDIS_URL names one (each session
     # under its own key prefix, so runs never see each other's data).
@@ -188,6 +191,9 @@ class Receiver:
         self._cond = threading.Condition()
         self._requests = []
         self._scripts = {}
+        # Per path: a function of the request's number there (1 for the first) giving the answer, and the count.
+        self._answers = {}
+        self._counts = {}
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -200,11 +206,14 @@ class Receiver:
                     receiver._requests.append(Received(self.path, headers, body, status, time.monotonic()))
                     receiver._cond.notify_all()
                 reply = b'{"ok":true}' if status < 300 else b'{"error":"scripted"}'
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(reply)))
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender is gone (a server killed while waiting for this answer)
 
             def log_message(self, *args):
                 pass
@@ -217,14 +226,22 @@ class Receiver:
 
     def _answer(self, path):
         with self._cond:
-            script = self._scripts.get(path)
-            return script.pop(0) if script else 200
+            n = self._counts[path] = self._counts.get(path, 0) + 1
+            answer = self._answers.get(path)
+            if not answer:
+                script = self._scripts.get(path)
+                return script.pop(0) if script else 200
+        # Outside the lock: a scripted answer may take its time (to hold a request in flight).
+        return answer(n)
 
-    def endpoint(self, statuses=()):
-        """A fresh path with its own script (answered in order, then 200); returns (url, path)."""
+    def endpoint(self, statuses=(), answer=None):
+        """A fresh path with its own script (answered in order, then 200), or answered by `answer(n)` for its
+        n-th request (from 1); returns (url, path)."""
         path = f"/hook/{uuid.uuid4().hex}"
         with self._cond:
             self._scripts[path] = list(statuses)
+            if answer:
+                self._answers[path] = answer
         return self.base_url + path, path
 
     def received(self, path):
