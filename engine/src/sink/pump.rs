@@ -71,6 +71,14 @@ pub struct SinkPump {
     app_rates: AppRates,
 }
 
+/// Sinks a pump does not try to lease on its next scans: those that are pulled (never driven), and, until
+/// the time given, those another process was found to hold.
+#[derive(Default)]
+struct Skip {
+    pulled: HashSet<SinkKey>,
+    held: std::collections::HashMap<SinkKey, tokio::time::Instant>,
+}
+
 /// What a driver does after a step.
 enum Next {
     /// At once: there may be more to send.
@@ -103,11 +111,11 @@ impl SinkPump {
     /// Drives sinks until `shutdown` fires; each driver then lets its lease go.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut failures = FailureLog::new("looking for destinations to drive");
-        let mut pulled = HashSet::new();
+        let mut skip = Skip::default();
         // Owned by this future: if it is dropped (the process's task aborted), so are the drivers, as in a crash.
         let mut drivers = JoinSet::new();
         while !shutdown.is_cancelled() {
-            let taken = self.take_free(&mut pulled, &mut drivers, &shutdown).await;
+            let taken = self.take_free(&mut skip, &mut drivers, &shutdown).await;
             failures.note(&taken);
             while drivers.try_join_next().is_some() {}
             tokio::select! {
@@ -121,19 +129,28 @@ impl SinkPump {
     /// Leases every sink that nobody drives and that pushes, and starts its driver.
     async fn take_free(
         self: &Arc<Self>,
-        pulled: &mut HashSet<SinkKey>,
+        skip: &mut Skip,
         drivers: &mut JoinSet<()>,
         shutdown: &CancellationToken,
     ) -> StoreResult<()> {
         let sinks = &self.stores.sinks;
-        for key in sinks.all_sinks().await? {
-            if pulled.contains(&key) || self.is_driving(&key) {
+        let now = tokio::time::Instant::now();
+        let all = sinks.all_sinks().await?;
+        skip.held.retain(|_, until| *until > now);
+        // Deleted ones are forgotten.
+        let present: HashSet<&SinkKey> = all.iter().collect();
+        skip.pulled.retain(|key| present.contains(key));
+        for key in all.iter().cloned() {
+            if skip.pulled.contains(&key) || skip.held.contains_key(&key) || self.is_driving(&key) {
                 continue;
             }
             if !sinks
                 .lease_sink(&key, &self.config.owner, self.config.lease)
                 .await?
             {
+                // Another process drives it: asked again once its lease could have lapsed, half a lease on,
+                // rather than every scan.
+                skip.held.insert(key, now + self.config.lease / 2);
                 continue;
             }
             let found = sinks
@@ -146,7 +163,7 @@ impl SinkPump {
             if !pushes {
                 sinks.release_sink(&key, &self.config.owner).await?;
                 if found.is_some() {
-                    pulled.insert(key);
+                    skip.pulled.insert(key);
                 }
                 continue;
             }

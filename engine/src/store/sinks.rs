@@ -56,7 +56,8 @@ pub trait Sinks: Send + Sync {
     /// Every sink of the application, disabled ones included, for the intake's fan-out.
     async fn sinks_of_app(&self, org: &OrgId, app: &AppId) -> StoreResult<Vec<Sink>>;
 
-    /// Every sink of every tenant, for the pumps that look for pushing sinks to drive.
+    /// Every sink of every tenant, for the pumps that look for pushing sinks to drive. It may name a
+    /// sink deleted meanwhile, never miss one that exists.
     async fn all_sinks(&self) -> StoreResult<Vec<SinkKey>>;
 
     /// Appends `msg` to the log of each of `sinks` (all of the application `org`/`app`), at a position after
