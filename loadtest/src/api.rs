@@ -1,5 +1,5 @@
 //! A minimal client of the Svix API: just what the harness needs (applications, endpoints, their secrets,
-//! messages), with `serde_json` values so that it drives any Svix-compatible server.
+//! FIFO destinations, messages), with `serde_json` values so that it drives any Svix-compatible server.
 
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
@@ -111,6 +111,32 @@ impl Api {
         let path = format!("/app/{app_id}/endpoint/{endpoint_id}/secret");
         let secret = self.json(Method::GET, &path, None).await?;
         Ok(secret["key"].as_str().context("endpoint secret")?.to_owned())
+    }
+
+    /// A fresh `fifoEndpoint` destination that sends each batch as soon as anything waits (`maxWaitSecs` 0),
+    /// signed with `key` (`whsec_…`); returns its id.
+    pub async fn create_fifo_destination(
+        &self,
+        app_id: &str,
+        url: &str,
+        batch_size: u16,
+        key: &str,
+    ) -> anyhow::Result<String> {
+        let body = json!({
+            "type": "fifoEndpoint",
+            "batchSize": batch_size,
+            "maxWaitSecs": 0,
+            "config": {"url": url, "key": key},
+        });
+        let path = format!("/app/{app_id}/destination");
+        let destination = self.json(Method::POST, &path, Some(&body)).await?;
+        Ok(destination["id"].as_str().context("destination id")?.to_owned())
+    }
+
+    /// The destination as the server shows it (`DestinationOut`: `status`, `failureReason`, …).
+    pub async fn destination(&self, app_id: &str, destination_id: &str) -> anyhow::Result<Value> {
+        let path = format!("/app/{app_id}/destination/{destination_id}");
+        self.json(Method::GET, &path, None).await
     }
 
     /// Sends a message whose body (`{"eventType", "payload"}`) is already serialized; errors on any non-2xx.

@@ -78,6 +78,9 @@ pub enum ScenarioName {
     Ratelimit,
     /// Endpoints as given by --endpoints (one application each).
     Custom,
+    /// --apps applications × 1 FIFO destination of --batch-size (no endpoints), one sender per application:
+    /// ordered, batched delivery.
+    Fifo,
 }
 
 impl ScenarioName {
@@ -91,6 +94,7 @@ impl ScenarioName {
             Self::RetryStorm => "retry-storm",
             Self::Ratelimit => "ratelimit",
             Self::Custom => "custom",
+            Self::Fifo => "fifo",
         }
     }
 }
@@ -122,6 +126,12 @@ pub struct Workload {
     /// Endpoints of the custom scenario, e.g. `ok*8,slow=2000*2,fail,throttle=1,flaky=0.3,fail-until=5`.
     #[arg(long, default_value = "ok")]
     pub endpoints: String,
+    /// Applications of the fifo scenario, each with one FIFO destination and one sender.
+    #[arg(long, default_value_t = 10)]
+    pub apps: usize,
+    /// Events per batch of the fifo scenario's destinations at most (the server takes 1 to 1000).
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: u16,
 }
 
 #[derive(Args, Clone, Debug)]

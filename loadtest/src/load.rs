@@ -1,4 +1,6 @@
-//! The senders. Closed loop: C senders each send as soon as their previous message was accepted. Open loop:
+//! The senders. Closed loop: C senders each send as soon as their previous message was accepted. Ordered: a
+//! closed loop with one sender per application, so that each application's messages are accepted in the order
+//! of their `seq` (what a FIFO destination must keep). Open loop:
 //! messages are due at a fixed rate whatever the server does, and both the payload stamp and the ingest latency
 //! start at the intended send time, so a stalled server shows up as latency instead of fewer samples
 //! (no coordinated omission).
@@ -121,6 +123,34 @@ pub async fn closed_loop(driver: Arc<Driver>, total: u64, concurrency: usize) ->
                 }
                 tally.tally(driver.send(seq, unix_micros(), Instant::now()).await);
             }
+        });
+    }
+    let mut ingest = Ingest::new();
+    while let Some(done) = senders.join_next().await {
+        if let Ok(tally) = done {
+            ingest.merge(tally);
+        }
+    }
+    ingest.elapsed = started.elapsed();
+    ingest
+}
+
+/// Sends `total` messages with one sender per application. Message `seq` goes to application `seq % apps` as
+/// everywhere, and that application's sender sends them one after another, so its messages are accepted in
+/// increasing `seq`: `seq` is a per-application sequence number (step `apps`) that stays unique across
+/// applications (what the sink counts distinct messages by).
+pub async fn ordered_loop(driver: Arc<Driver>, total: u64) -> Ingest {
+    let apps = driver.apps.len() as u64;
+    let started = Instant::now();
+    let mut senders = tokio::task::JoinSet::new();
+    for app in 0..apps {
+        let driver = driver.clone();
+        senders.spawn(async move {
+            let mut tally = Ingest::new();
+            for seq in (app..total).step_by(apps as usize) {
+                tally.tally(driver.send(seq, unix_micros(), Instant::now()).await);
+            }
+            tally
         });
     }
     let mut ingest = Ingest::new();

@@ -1,12 +1,12 @@
 //! `xwebhook-loadtest`: the load-testing harness. It drives any Svix-compatible server through its API, receives
 //! the webhooks on its own sink on loopback, and reports ingest and delivery rates, end-to-end latency
-//! percentiles, losses, duplicates and bad signatures, optionally as ratios to the machine's ceiling. `suite`
-//! starts Xwebhook on each backend, runs every scenario, draws its charts (SVG) and rewrites the tables of
-//! `BENCHMARKS.md`; `charts` draws them again from a run's JSON reports.
+//! percentiles, losses, duplicates, bad signatures and the order of FIFO destinations' batches, optionally as
+//! ratios to the machine's ceiling. `suite` starts Xwebhook on each backend, runs every scenario, draws its charts
+//! (SVG) and rewrites the tables of `BENCHMARKS.md`; `charts` draws them again from a run's JSON reports.
 //!
 //! Layout: `cli` (arguments), `api` (the Svix API client), `payload` (stamped bodies), `signature` (Standard
-//! Webhooks verifier), `sink` (the receiver and its per-endpoint behaviours), `load` (closed and open loop),
-//! `ceiling`, `progress`, `rss` (server memory), `report`, `scenario` (one file per scenario), `suite`,
+//! Webhooks verifier), `sink` (the receiver, its per-endpoint behaviours and the FIFO order check), `load`
+//! (closed, ordered and open loop), `ceiling`, `progress`, `rss` (server memory), `report`, `scenario` (one file per scenario), `suite`,
 //! `slow_clients` (idle and slow-header connections against a fresh client's ping),
 //! `burst` (overload honesty: every answer to a burst of sends matches what was stored).
 //! It must not depend on Xwebhook's own crates: it judges the server from the outside.
@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
                 std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
             }
             if !report.is_correct() {
-                anyhow::bail!("deliveries were lost, unstamped or badly signed");
+                anyhow::bail!("deliveries were lost, unstamped, badly signed or out of order");
             }
             Ok(())
         }

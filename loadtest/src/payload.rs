@@ -1,4 +1,6 @@
 //! The message payload the driver sends and the sink reads back: `{"sentAtMicros": …, "seq": …, "pad": "…"}`.
+//! A FIFO destination's batch (a JSON array of events, each with the payload as sent) is split into its events'
+//! stamps by `read_batch`.
 //! The sink finds the two numbers by searching the raw bytes rather than parsing the JSON, since it shares the
 //! two cores with the server under test. Measured on a 1 KiB body (release, 2026-11-27, busy machine): ~150 ns
 //! against ~310 ns for `serde_json` into a two-field struct; a small saving next to the tens of microseconds
@@ -53,6 +55,24 @@ pub fn read_stamp(body: &[u8]) -> Option<Stamp> {
     })
 }
 
+/// The stamps of a FIFO batch's events, in the batch's order (`None` for an event without one); `None` when the
+/// body is not a JSON array of objects with a `payload`. A real parse, unlike `read_stamp`: the array has to be
+/// split into its events, and this runs once per batch rather than once per message.
+pub fn read_batch(body: &[u8]) -> Option<Vec<Option<Stamp>>> {
+    #[derive(serde::Deserialize)]
+    struct Event<'a> {
+        #[serde(borrow)]
+        payload: &'a serde_json::value::RawValue,
+    }
+    let events: Vec<Event<'_>> = serde_json::from_slice(body).ok()?;
+    Some(
+        events
+            .iter()
+            .map(|e| read_stamp(e.payload.get().as_bytes()))
+            .collect(),
+    )
+}
+
 fn number_after(body: &[u8], key: &[u8]) -> Option<u64> {
     let at = memchr::memmem::find(body, key)? + key.len();
     let rest = body[at..]
@@ -94,6 +114,29 @@ mod tests {
                 seq: 7
             })
         );
+    }
+
+    #[test]
+    fn reads_a_batch_in_its_order() {
+        let builder = PayloadBuilder::new(128);
+        let event = |seq| {
+            let message: serde_json::Value =
+                serde_json::from_slice(&builder.message(seq, 1000 + seq)).expect("valid JSON");
+            serde_json::json!({"id": format!("msg_{seq}"), "eventType": "load.test",
+                "payload": message["payload"], "timestamp": "2026-12-07T00:00:00Z"})
+        };
+        let batch =
+            serde_json::to_vec(&[event(7), serde_json::json!({"payload": {}}), event(3)]).expect("JSON");
+        let stamp = |seq| {
+            Some(Stamp {
+                sent_at_micros: 1000 + seq,
+                seq,
+            })
+        };
+        assert_eq!(read_batch(&batch), Some(vec![stamp(7), None, stamp(3)]));
+        assert_eq!(read_batch(b"[]"), Some(vec![]));
+        assert_eq!(read_batch(br#"{"payload": {}}"#), None);
+        assert_eq!(read_batch(br#"[{"id": "msg_1"}]"#), None);
     }
 
     #[test]

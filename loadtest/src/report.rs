@@ -134,6 +134,27 @@ pub struct Ceiling {
     pub deliveries_ratio: f64,
 }
 
+/// The FIFO destinations' batches (the `fifo` scenario). Their events are the report's deliveries.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FifoReport {
+    pub destinations: usize,
+    /// The destinations' `batchSize`: the most events a batch may carry.
+    pub batch_size: u16,
+    /// Batches answered 2xx, re-sent ones included.
+    pub batches: u64,
+    /// Over the same span as the delivered rates.
+    pub batches_per_sec: f64,
+    /// Events per batch, re-sent ones included.
+    pub mean_batch_size: f64,
+    /// Batches that opened with events already delivered (sent again; allowed, their events are duplicates).
+    pub resent_batches: u64,
+    /// Events out of order: must be 0.
+    pub order_violations: u64,
+    pub first_violation: Option<String>,
+    /// Destinations not `enabled` after the run: `id: status (failureReason)`.
+    pub not_enabled: Vec<String>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ServerRss {
     pub pid: u32,
@@ -159,12 +180,19 @@ pub struct Report {
     pub per_second: PerSecond,
     pub ceiling: Option<Ceiling>,
     pub server_rss: Vec<ServerRss>,
+    /// Reports written before FIFO destinations existed have none.
+    #[serde(default)]
+    pub fifo: Option<FifoReport>,
 }
 
 impl Report {
-    /// Correct: nothing owed was lost and every signature verified.
+    /// Correct: nothing owed was lost, every signature verified, and every FIFO destination's events came in
+    /// order.
     pub fn is_correct(&self) -> bool {
-        self.lost == 0 && self.bad_signatures == 0 && self.unstamped == 0
+        self.lost == 0
+            && self.bad_signatures == 0
+            && self.unstamped == 0
+            && self.fifo.as_ref().is_none_or(|f| f.order_violations == 0)
     }
 
     pub fn group(&self, name: &str) -> Option<&GroupReport> {
@@ -227,6 +255,25 @@ impl Report {
                     round(g.per_sec),
                     g.latency_ms.summary()
                 );
+            }
+        }
+        if let Some(f) = &self.fifo {
+            out += &format!(
+                "fifo       {} destinations of batch size {}: {} batches ({} /s), mean {} events per batch, \
+                 {} re-sent, {} order violations\n",
+                f.destinations,
+                f.batch_size,
+                f.batches,
+                round(f.batches_per_sec),
+                round(f.mean_batch_size),
+                f.resent_batches,
+                f.order_violations
+            );
+            if let Some(v) = &f.first_violation {
+                out += &format!("           first violation: {v}\n");
+            }
+            for d in &f.not_enabled {
+                out += &format!("           not enabled: {d}\n");
             }
         }
         let p = &self.per_second;
@@ -330,6 +377,7 @@ pub mod fixture {
                 pid: 7,
                 peak_kib: 64 * 1024,
             }],
+            fifo: None,
         }
     }
 }

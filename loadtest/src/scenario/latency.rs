@@ -8,6 +8,7 @@ use crate::sink::behaviour::Behaviour;
 pub fn plan(w: &Workload) -> Plan {
     Plan {
         apps: vec![vec![Behaviour::Ok]; 10],
+        fifo: None,
         rate_limit: None,
         mode: Mode::Open {
             messages: w.messages.unwrap_or(w.rate * w.seconds),

@@ -2,9 +2,11 @@
 //! how each endpoint answers, how messages are sent); `run` sets it up through the API, optionally measures the
 //! ceiling, sends, waits for the deliveries owed and builds the report.
 //!
-//! Layout: one file per scenario with its plan; `outcome` turns what was seen into a `Report`.
+//! Layout: one file per scenario with its plan (`fifo` also with its destinations' set-up and report);
+//! `outcome` turns what was seen into a `Report`.
 
 mod fanout;
+mod fifo;
 mod isolation;
 mod latency;
 mod outcome;
@@ -25,21 +27,33 @@ use crate::load::{self, Driver, Ingest};
 use crate::payload::PayloadBuilder;
 use crate::report::Report;
 use crate::signature::Verifier;
-use crate::sink::Sink;
 use crate::sink::behaviour::{self, Behaviour};
+use crate::sink::{FIFO_GROUP, Sink};
 use crate::{ceiling, progress, rss};
 
 /// How messages are sent.
 #[derive(Clone, Copy, Debug)]
 pub enum Mode {
-    Closed { messages: u64, concurrency: usize },
-    Open { messages: u64, rate: u64 },
+    Closed {
+        messages: u64,
+        concurrency: usize,
+    },
+    /// Closed loop with one sender per application (see `load::ordered_loop`).
+    Ordered {
+        messages: u64,
+    },
+    Open {
+        messages: u64,
+        rate: u64,
+    },
 }
 
 /// What a scenario sets up and sends.
 pub struct Plan {
     /// Per application, the behaviour of each of its endpoints.
     pub apps: Vec<Vec<Behaviour>>,
+    /// The FIFO destination every application gets besides its endpoints, if any.
+    pub fifo: Option<fifo::Destination>,
     /// The rate limit every endpoint is created with.
     pub rate_limit: Option<u16>,
     pub mode: Mode,
@@ -49,6 +63,7 @@ impl Plan {
     fn closed(apps: Vec<Vec<Behaviour>>, w: &Workload, default_messages: u64) -> Self {
         Self {
             apps,
+            fifo: None,
             rate_limit: None,
             mode: Mode::Closed {
                 messages: w.messages.unwrap_or(default_messages),
@@ -67,6 +82,7 @@ pub fn plan(name: ScenarioName, w: &Workload) -> anyhow::Result<Plan> {
         ScenarioName::IsolationBaseline => isolation::plan(w, true),
         ScenarioName::RetryStorm => retry_storm::plan(w),
         ScenarioName::Ratelimit => ratelimit::plan(w),
+        ScenarioName::Fifo => fifo::plan(w),
         ScenarioName::Custom => {
             let endpoints = behaviour::parse_list(&w.endpoints).map_err(anyhow::Error::msg)?;
             Plan::closed(endpoints.into_iter().map(|b| vec![b]).collect(), w, 1000)
@@ -78,9 +94,10 @@ pub fn plan(name: ScenarioName, w: &Workload) -> anyhow::Result<Plan> {
 pub async fn run(args: &RunArgs) -> anyhow::Result<Report> {
     let plan = plan(args.scenario, &args.workload)?;
     let behaviours: Vec<Behaviour> = plan.apps.iter().flatten().copied().collect();
-    let sink = Sink::start(&behaviours).await?;
+    let destinations = if plan.fifo.is_some() { plan.apps.len() } else { 0 };
+    let sink = Sink::start(&behaviours, destinations).await?;
     let api = Api::new(&args.url, &args.token);
-    let apps = set_up(&api, &sink, &plan, !args.no_verify).await?;
+    let SetUp { apps, destinations } = set_up(&api, &sink, &plan, !args.no_verify).await?;
     let payload = PayloadBuilder::new(args.workload.payload_bytes);
     let ceiling = if args.ceiling {
         let seconds = Duration::from_secs(args.ceiling_seconds);
@@ -102,6 +119,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Report> {
     if let Some(progress) = progress {
         progress.abort();
     }
+    let not_enabled = fifo::not_enabled(&driver.api, &destinations).await;
     let seen = outcome::Seen {
         plan: &plan,
         args,
@@ -111,18 +129,29 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Report> {
         sent_by: sent_by.into_std(),
         ceiling,
         peaks: &peaks,
+        not_enabled,
     };
     let report = outcome::report(seen, &sink);
     sink.stop();
     Ok(report)
 }
 
-/// Creates the applications and endpoints, and gives the sink their secrets; returns the application ids.
-async fn set_up(api: &Api, sink: &Sink, plan: &Plan, verify: bool) -> anyhow::Result<Vec<String>> {
+/// What `set_up` created.
+struct SetUp {
+    apps: Vec<String>,
+    /// `(application id, destination id)` of each FIFO destination, in the applications' order.
+    destinations: Vec<(String, String)>,
+}
+
+/// Creates the applications, endpoints and destinations, and gives the sink their secrets.
+async fn set_up(api: &Api, sink: &Sink, plan: &Plan, verify: bool) -> anyhow::Result<SetUp> {
     api.health()
         .await
         .context("the server does not answer its health check")?;
-    let mut apps = Vec::with_capacity(plan.apps.len());
+    let mut created = SetUp {
+        apps: Vec::with_capacity(plan.apps.len()),
+        destinations: Vec::new(),
+    };
     let mut index = 0;
     for (a, endpoints) in plan.apps.iter().enumerate() {
         let app_id = api.create_app(&format!("loadtest-{a}")).await?;
@@ -138,9 +167,13 @@ async fn set_up(api: &Api, sink: &Sink, plan: &Plan, verify: bool) -> anyhow::Re
             }
             index += 1;
         }
-        apps.push(app_id);
+        if let Some(destination) = &plan.fifo {
+            let id = destination.create(api, sink, &app_id, a, verify).await?;
+            created.destinations.push((app_id.clone(), id));
+        }
+        created.apps.push(app_id);
     }
-    Ok(apps)
+    Ok(created)
 }
 
 async fn send(plan: &Plan, driver: Arc<Driver>) -> Ingest {
@@ -149,17 +182,22 @@ async fn send(plan: &Plan, driver: Arc<Driver>) -> Ingest {
             messages,
             concurrency,
         } => load::closed_loop(driver, messages, concurrency).await,
+        Mode::Ordered { messages } => load::ordered_loop(driver, messages).await,
         Mode::Open { messages, rate } => load::open_loop(driver, messages, rate).await,
     }
 }
 
 /// Deliveries owed per endpoint group: each message the API accepted, once per endpoint of its application that
-/// must receive everything.
+/// must receive everything, and once to its application's FIFO destination.
 fn owed(plan: &Plan, driver: &Driver) -> BTreeMap<&'static str, u64> {
     let mut owed = BTreeMap::new();
     for (endpoints, sent) in plan.apps.iter().zip(&driver.sent_per_app) {
+        let sent = sent.load(Ordering::Relaxed);
         for behaviour in endpoints.iter().filter(|b| b.delivers()) {
-            *owed.entry(behaviour.group()).or_default() += sent.load(Ordering::Relaxed);
+            *owed.entry(behaviour.group()).or_default() += sent;
+        }
+        if plan.fifo.is_some() {
+            *owed.entry(FIFO_GROUP).or_default() += sent;
         }
     }
     owed

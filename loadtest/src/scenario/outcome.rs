@@ -24,6 +24,8 @@ pub struct Seen<'a> {
     /// Ceiling requests/s, when measured.
     pub ceiling: Option<f64>,
     pub peaks: &'a Peaks,
+    /// The FIFO destinations not `enabled` after the run.
+    pub not_enabled: Vec<String>,
 }
 
 fn rate(count: u64, seconds: f64) -> f64 {
@@ -67,6 +69,10 @@ pub fn report(seen: Seen<'_>, sink: &Sink) -> Report {
         deliveries_ratio: delivered.deliveries_per_sec / c,
     });
     let drain_seconds = last_owed.map_or(0.0, |t| t.saturating_duration_since(seen.sent_by).as_secs_f64());
+    let fifo = seen.plan.fifo.as_ref().map(|destination| {
+        let count = seen.plan.apps.len();
+        super::fifo::report(destination, count, &recorder.batches, seconds, seen.not_enabled)
+    });
     Report {
         scenario: scenario_label(seen.args),
         settings: settings(seen.plan, seen.args),
@@ -83,6 +89,7 @@ pub fn report(seen: Seen<'_>, sink: &Sink) -> Report {
         per_second: PerSecond::of(&recorder.per_second),
         ceiling,
         server_rss: server_rss(seen.peaks),
+        fifo,
     }
 }
 
@@ -130,6 +137,7 @@ fn settings(plan: &Plan, args: &RunArgs) -> Settings {
             messages,
             concurrency,
         } => (messages, Some(concurrency), None),
+        Mode::Ordered { messages } => (messages, Some(plan.apps.len()), None),
         Mode::Open { messages, rate } => (messages, None, Some(rate)),
     };
     Settings {

@@ -1,10 +1,14 @@
 //! The receiving sink: a `hyper` server on loopback whose path `/e/{index}` names the endpoint, so that each
-//! endpoint plays its part (see `behaviour`). It verifies signatures when it has the endpoint's secret, and
-//! records end-to-end latency from the stamp the driver put in the payload. `/ceiling` answers the ceiling blast.
+//! endpoint plays its part (see `behaviour`). `/d/{index}` names a FIFO destination, which answers 200 and
+//! receives batches (JSON arrays of events) whose order it checks. It verifies signatures when it has the
+//! endpoint's or destination's secret, and records end-to-end latency from the stamp the driver put in the
+//! payload. `/ceiling` answers the ceiling blast.
 //!
-//! Layout: `behaviour` (how an endpoint answers), `stats` (what is recorded).
+//! Layout: `behaviour` (how an endpoint answers), `stats` (what is recorded), `order` (a FIFO destination's
+//! order check).
 
 pub mod behaviour;
+mod order;
 pub mod stats;
 
 use std::collections::BTreeMap;
@@ -21,21 +25,28 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::sync::Notify;
 
-use crate::payload::read_stamp;
+use crate::payload::{read_batch, read_stamp};
 use crate::signature::{Signed, Verifier};
 use crate::unix_micros;
 use behaviour::Behaviour;
-use stats::{Arrival, GroupStats, Recorder, latency_histogram};
+use stats::{Arrival, Carried, GroupStats, Recorder, latency_histogram};
+
+/// The report group of FIFO destinations.
+pub const FIFO_GROUP: &str = "fifo";
 
 struct Slot {
     behaviour: Behaviour,
+    /// A FIFO destination's: each request is a batch.
+    batches: bool,
     group: usize,
     verifier: OnceLock<Verifier>,
     requests: AtomicU64,
 }
 
 struct Shared {
+    /// The endpoints' slots, then the destinations'.
     slots: Vec<Slot>,
+    endpoints: usize,
     recorder: Mutex<Recorder>,
     started: OnceLock<Instant>,
     /// New accepted deliveries at endpoints that must receive everything.
@@ -53,17 +64,19 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Starts a sink whose endpoint `i` behaves as `endpoints[i]`.
-    pub async fn start(endpoints: &[Behaviour]) -> anyhow::Result<Self> {
+    /// Starts a sink whose endpoint `i` behaves as `endpoints[i]`, with `destinations` FIFO destinations besides.
+    pub async fn start(endpoints: &[Behaviour], destinations: usize) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let mut group_index: BTreeMap<&'static str, usize> = BTreeMap::new();
         let mut groups: Vec<GroupStats> = Vec::new();
-        let mut slots = Vec::with_capacity(endpoints.len());
-        for behaviour in endpoints {
-            let group = *group_index.entry(behaviour.group()).or_insert_with(|| {
+        let mut slots = Vec::with_capacity(endpoints.len() + destinations);
+        let destination = std::iter::repeat_n((Behaviour::Ok, true), destinations);
+        for (behaviour, batches) in endpoints.iter().map(|&b| (b, false)).chain(destination) {
+            let name = if batches { FIFO_GROUP } else { behaviour.group() };
+            let group = *group_index.entry(name).or_insert_with(|| {
                 groups.push(GroupStats {
-                    name: behaviour.group(),
+                    name,
                     delivers: behaviour.delivers(),
                     endpoints: 0,
                     requests: 0,
@@ -76,7 +89,8 @@ impl Sink {
             });
             groups[group].endpoints += 1;
             slots.push(Slot {
-                behaviour: *behaviour,
+                behaviour,
+                batches,
                 group,
                 verifier: OnceLock::new(),
                 requests: AtomicU64::new(0),
@@ -85,6 +99,7 @@ impl Sink {
         let shared = Arc::new(Shared {
             recorder: Mutex::new(Recorder::new(slots.len(), groups, unix_micros())),
             slots,
+            endpoints: endpoints.len(),
             started: OnceLock::new(),
             owed_accepted: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
@@ -108,6 +123,10 @@ impl Sink {
         format!("http://{}/e/{index}", self.addr)
     }
 
+    pub fn destination_url(&self, index: usize) -> String {
+        format!("http://{}/d/{index}", self.addr)
+    }
+
     pub fn ceiling_url(&self) -> String {
         format!("http://{}/ceiling", self.addr)
     }
@@ -115,6 +134,11 @@ impl Sink {
     /// Verify the signatures of endpoint `index` from now on.
     pub fn set_verifier(&self, index: usize, verifier: Verifier) {
         let _ = self.shared.slots[index].verifier.set(verifier);
+    }
+
+    /// Verify the signatures of FIFO destination `index` from now on.
+    pub fn set_destination_verifier(&self, index: usize, verifier: Verifier) {
+        self.set_verifier(self.shared.endpoints + index, verifier);
     }
 
     /// Starts the clock of time-dependent behaviours (fail-until); the first call wins.
@@ -175,10 +199,7 @@ async fn receive(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response
     if path == "/ceiling" {
         return Ok(ceiling(&shared, req).await);
     }
-    let Some(index) = path.strip_prefix("/e/").and_then(|i| i.parse::<usize>().ok()) else {
-        return Ok(respond(404, None));
-    };
-    let Some(slot) = shared.slots.get(index) else {
+    let Some((index, slot)) = slot(&shared, path) else {
         return Ok(respond(404, None));
     };
     let (id, timestamp, signatures) = (
@@ -199,12 +220,18 @@ async fn receive(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response
         };
         v.verify(&signed, &body)
     });
+    let carried = if slot.batches {
+        Carried::Batch(read_batch(&body))
+    } else {
+        Carried::Message(read_stamp(&body))
+    };
     let arrival = Arrival {
         endpoint: index,
         group: slot.group,
         accepted: answer.accepted(),
         signature_ok,
-        stamp: read_stamp(&body).map(|s| (s.seq, s.sent_at_micros)),
+        id: &id,
+        carried,
         now_micros,
     };
     note_arrival(&shared, slot, &arrival);
@@ -212,6 +239,17 @@ async fn receive(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response
         tokio::time::sleep(delay).await;
     }
     Ok(respond(answer.status, answer.retry_after))
+}
+
+/// The slot a path names, and its index: `/e/{i}` the endpoint's, `/d/{i}` the destination's.
+fn slot<'a>(shared: &'a Shared, path: &str) -> Option<(usize, &'a Slot)> {
+    let index = |prefix| path.strip_prefix(prefix).and_then(|i| i.parse::<usize>().ok());
+    let index = match (index("/e/"), index("/d/")) {
+        (Some(i), _) if i < shared.endpoints => i,
+        (_, Some(i)) => shared.endpoints + i,
+        _ => return None,
+    };
+    Some((index, shared.slots.get(index)?))
 }
 
 /// A ceiling request: read as a delivery is (so the ceiling is a like-for-like request), counted, answered.
@@ -231,17 +269,17 @@ async fn read_body(req: Request<Incoming>) -> Bytes {
         .unwrap_or_default()
 }
 
-/// Records an arrival and wakes whoever waits for deliveries when it is a new accepted one.
-fn note_arrival(shared: &Shared, slot: &Slot, arrival: &Arrival) {
+/// Records an arrival and wakes whoever waits for deliveries when it brought new accepted ones.
+fn note_arrival(shared: &Shared, slot: &Slot, arrival: &Arrival<'_>) {
     let new = shared
         .recorder
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .record(arrival);
-    if new {
-        shared.accepted.fetch_add(1, Ordering::Relaxed);
+    if new > 0 {
+        shared.accepted.fetch_add(new, Ordering::Relaxed);
         if slot.behaviour.delivers() {
-            shared.owed_accepted.fetch_add(1, Ordering::Release);
+            shared.owed_accepted.fetch_add(new, Ordering::Release);
         }
         shared.arrived.notify_waiters();
     }
@@ -294,7 +332,7 @@ mod tests {
 
     #[tokio::test]
     async fn records_deliveries_duplicates_and_bad_signatures_per_endpoint() {
-        let sink = Sink::start(&[Behaviour::Ok, Behaviour::Fail])
+        let sink = Sink::start(&[Behaviour::Ok, Behaviour::Fail], 0)
             .await
             .expect("sink");
         for index in 0..2 {
@@ -339,5 +377,60 @@ mod tests {
         assert_eq!(recorder.bad_signatures, 1, "msg_2 carried msg_1's signature");
         assert_eq!(recorder.messages(), 2);
         assert_eq!(recorder.latency.len(), 2);
+    }
+
+    /// A FIFO batch as the server sends it: the events' payloads as the driver wrote them.
+    fn batch(payload: &PayloadBuilder, seqs: &[u64]) -> Bytes {
+        let events: Vec<serde_json::Value> = seqs
+            .iter()
+            .map(|&seq| {
+                let message: serde_json::Value =
+                    serde_json::from_slice(&payload.message(seq, crate::unix_micros())).expect("JSON");
+                serde_json::json!({"id": format!("msg_{seq}"), "eventType": "load.test",
+                    "payload": message["payload"], "timestamp": "2026-12-07T00:00:00Z"})
+            })
+            .collect();
+        Bytes::from(serde_json::to_vec(&events).expect("JSON"))
+    }
+
+    #[tokio::test]
+    async fn checks_the_order_of_fifo_batches_and_counts_their_events() {
+        let sink = Sink::start(&[Behaviour::Ok], 1).await.expect("sink");
+        sink.set_destination_verifier(0, Verifier::from_secret(SECRET).expect("secret"));
+        let payload = PayloadBuilder::new(128);
+        let url = sink.destination_url(0);
+        let send = |id: &'static str, seqs: &'static [u64]| {
+            let (url, body) = (url.clone(), batch(&payload, seqs));
+            async move {
+                let signature = sign(id, "1700000000", &body);
+                deliver(&url, id, body, &signature).await
+            }
+        };
+        assert_eq!(send("b_0_10", &[0, 10]).await, 200);
+        // Sent again from the same start, with one more event: allowed, two duplicates.
+        assert_eq!(send("b_0_20", &[0, 10, 20]).await, 200);
+        // 15 after 20: overtaken.
+        assert_eq!(send("b_15_15", &[15]).await, 200);
+        assert_eq!(
+            deliver(&url, "b_x", Bytes::from_static(b"{}"), "v1,bm9wZQ==").await,
+            200
+        );
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        assert!(sink.wait_for(4, deadline).await);
+        let recorder = sink.recorder();
+        let b = &recorder.batches;
+        assert_eq!((b.batches, b.events, b.resent, b.violations), (3, 6, 1, 1));
+        assert_eq!(
+            b.first_violation.as_deref(),
+            Some("batch b_15_15 (event 0 of 1): seq 15 came after seq 20 had been delivered")
+        );
+        let fifo = &recorder.groups[1];
+        assert_eq!(
+            (fifo.name, fifo.requests, fifo.accepted, fifo.duplicates),
+            (FIFO_GROUP, 4, 4, 2)
+        );
+        assert_eq!((recorder.bad_signatures, recorder.unstamped), (1, 1));
+        assert_eq!(recorder.groups[0].requests, 0, "the endpoint's slot is apart");
     }
 }

@@ -143,7 +143,17 @@ fn notes(row: &Row, rows: &[Row]) -> String {
             round(r.per_second.mean),
             r.per_second.max
         ),
-        _ => format!("{} messages", r.settings.messages),
+        _ => match &r.fifo {
+            Some(f) => format!(
+                "{} messages; batch size {}: {} batches/s, mean {} events per batch, {} order violations",
+                r.settings.messages,
+                f.batch_size,
+                round(f.batches_per_sec),
+                round(f.mean_batch_size),
+                f.order_violations
+            ),
+            None => format!("{} messages", r.settings.messages),
+        },
     }
 }
 

@@ -41,8 +41,11 @@ pub async fn run(args: SuiteArgs) -> anyhow::Result<()> {
                     println!("{what}\n{}", report.human());
                     if !report.is_correct() {
                         failures.push(format!(
-                            "{what}: lost {}, bad signatures {}",
-                            report.lost, report.bad_signatures
+                            "{what}: lost {}, bad signatures {}, unstamped {}, order violations {}",
+                            report.lost,
+                            report.bad_signatures,
+                            report.unstamped,
+                            report.fifo.as_ref().map_or(0, |f| f.order_violations)
                         ));
                     }
                     if let Some(dir) = &args.json_dir {
@@ -208,6 +211,7 @@ fn workload(scenario: ScenarioName, smoke: bool, rate: u64) -> Workload {
         ScenarioName::Fanout => 5,
         ScenarioName::Latency => rate,
         ScenarioName::Ratelimit => 300,
+        ScenarioName::Fifo => 200,
         _ => 100,
     };
     Workload {
@@ -219,6 +223,8 @@ fn workload(scenario: ScenarioName, smoke: bool, rate: u64) -> Workload {
         fail_seconds: if smoke { 2 } else { 5 },
         rate_limit: 100,
         endpoints: "ok".into(),
+        apps: 10,
+        batch_size: 100,
     }
 }
 
