@@ -33,6 +33,7 @@ use crate::delivery::RecentMessages;
 use crate::domain::{BackgroundTask, Endpoint, Job, Message, TriggerType, Uid};
 use crate::fan_out::{self, FanOut};
 use crate::id::{MessageId, OrgId};
+use crate::sink::SinkNews;
 use crate::store::{DeliverTask, StoreError, StoreErrorKind, StoreResult, Stores, Task};
 use crate::trace;
 
@@ -107,6 +108,8 @@ pub struct Intake {
     /// The delivery worker's cache of recent messages, when it runs in this process: a message accepted here
     /// is handed to its first deliveries by reference instead of being read back from the store.
     recent: Option<Arc<RecentMessages>>,
+    /// This process's sink drivers, when it runs them: told of each message appended to their logs here.
+    sink_news: Option<Arc<SinkNews>>,
 }
 
 impl Intake {
@@ -115,12 +118,19 @@ impl Intake {
             stores,
             admission,
             recent: None,
+            sink_news: None,
         }
     }
 
     /// Hands every message accepted here to `recent`, the cache of this process's delivery worker.
     pub fn sharing_with(mut self, recent: Arc<RecentMessages>) -> Self {
         self.recent = Some(recent);
+        self
+    }
+
+    /// Tells this process's sink drivers of every message accepted here for their destinations.
+    pub fn announcing_to(mut self, news: Arc<SinkNews>) -> Self {
+        self.sink_news = Some(news);
         self
     }
 
@@ -239,6 +249,9 @@ impl Intake {
                 work.endpoints,
                 std::time::Instant::now(),
             );
+        }
+        if let Some(news) = &self.sink_news {
+            news.appended(&work.sinks);
         }
         crate::metrics::message_accepted();
         Ok(())

@@ -18,7 +18,7 @@ use xwebhook_engine::intake::{Admission, Intake};
 use xwebhook_engine::operational::{InBackground, OperationalEvents, OperatorWebhooks};
 use xwebhook_engine::retention::{CleanerConfig, PayloadCleaner};
 use xwebhook_engine::retry::RetryPolicy;
-use xwebhook_engine::sink::{SendContext, SinkPump, SinkPumpConfig};
+use xwebhook_engine::sink::{SendContext, SinkNews, SinkPump, SinkPumpConfig};
 use xwebhook_engine::store::Stores;
 use xwebhook_storage_embedded::EmbeddedStore;
 use xwebhook_storage_postgres::{PostgresConfig, PostgresStore};
@@ -201,11 +201,17 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // One admission per process: the API and the operational publisher take turns from the same limit.
     let admission = Admission::new(config.intake.concurrency, config.intake.wait);
-    // Messages accepted here reach this process's worker by reference, when it runs one.
-    let recent = Arc::new(RecentMessages::new(RecentMessages::DEFAULT_BYTES));
+    // Messages accepted here reach this process's worker by reference, and its destinations' drivers hear of
+    // them at once, when it runs a worker.
+    let handover = Handover {
+        recent: Arc::new(RecentMessages::new(RecentMessages::DEFAULT_BYTES)),
+        sink_news: SinkNews::new(),
+    };
     let mut intake = Intake::new(stores.clone(), admission);
     if config.role.runs_worker() {
-        intake = intake.sharing_with(recent.clone());
+        intake = intake
+            .sharing_with(handover.recent.clone())
+            .announcing_to(handover.sink_news.clone());
     }
     let events = operational_events(&config, &stores, &intake, &clock);
     let mut tasks = JoinSet::new();
@@ -215,7 +221,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         Metrics::Listening(addr) => (None, Some(addr)),
     };
     if config.role.runs_worker() {
-        spawn_worker(&config, &stores, &clock, &events, recent, &shutdown, &mut tasks);
+        spawn_worker(&config, &stores, &clock, &events, handover, &shutdown, &mut tasks);
     }
     let api_addr = if config.role.runs_api() {
         let api = Api {
@@ -237,13 +243,21 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     })
 }
 
-/// The delivery worker and, beside it, the payload cleaner.
+/// What this process's intake hands its worker directly, rather than through the stores.
+struct Handover {
+    /// The messages it accepted, so that their first deliveries need not read them back.
+    recent: Arc<RecentMessages>,
+    /// Its appends to destinations' logs, which wake their idle drivers.
+    sink_news: Arc<SinkNews>,
+}
+
+/// The delivery worker and, beside it, the destinations' pump and the payload cleaner.
 fn spawn_worker(
     config: &Config,
     stores: &Stores,
     clock: &Arc<dyn Clock>,
     events: &Arc<dyn OperationalEvents>,
-    recent: Arc<RecentMessages>,
+    handover: Handover,
     shutdown: &CancellationToken,
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) {
@@ -255,7 +269,7 @@ fn spawn_worker(
         policy.clone(),
         clock.clone(),
         events.clone(),
-        recent,
+        handover.recent,
     );
     let worker_shutdown = shutdown.clone();
     tasks.spawn(async move {
@@ -277,6 +291,7 @@ fn spawn_worker(
         },
         clock.clone(),
         sink_pump_config(config),
+        handover.sink_news,
     );
     let pump_shutdown = shutdown.clone();
     tasks.spawn(async move {

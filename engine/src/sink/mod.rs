@@ -11,11 +11,13 @@
 //! - `event`: the JSON shape of one event, the same for every type (the SDK's `PollingEndpointMessageOut`);
 //! - `log`: reading a sink's log as events (for the pump's batches and the pollers' pages);
 //! - `pump`: which process drives which pushing sink, and the loop that sends its log in order;
+//! - `news`: the in-process wake-up from the intake's appends to the drivers waiting for them;
 //! - `backoff`: when a failed batch is tried again.
 
 mod backoff;
 mod event;
 mod log;
+mod news;
 mod pump;
 
 use std::collections::BTreeMap;
@@ -30,6 +32,7 @@ use serde_json::Value;
 pub use backoff::retry_delay;
 pub use event::{Batch, SinkEvent};
 pub use log::{EventFilter, LogPage, read_events};
+pub use news::SinkNews;
 pub use pump::{SinkPump, SinkPumpConfig};
 
 use crate::delivery::{AddressPolicy, HttpSender};

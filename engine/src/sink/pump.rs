@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::{Batch, BatchSender, EventFilter, SendContext, SinkTypes, read_events, retry_delay};
+use super::{Batch, BatchSender, EventFilter, SendContext, SinkNews, SinkTypes, read_events, retry_delay};
 use crate::clock::Clock;
 use crate::delivery::app_rates::AppRates;
 use crate::domain::{Position, Sink, SinkKey, SinkState};
@@ -40,7 +40,8 @@ pub struct SinkPumpConfig {
     pub lease: Duration,
     /// How often the pump looks for sinks nobody drives.
     pub scan: Duration,
-    /// The longest a driver waits before reading an empty log again (it starts at a twentieth of that).
+    /// The longest a driver waits before reading an empty log again (it starts at a twentieth of that); an
+    /// append by this process wakes it at once.
     pub idle_poll: Duration,
 }
 
@@ -69,6 +70,8 @@ pub struct SinkPump {
     driving: Mutex<HashSet<SinkKey>>,
     /// Applications' `throttleRate`s, which cap their destinations' events as they cap their endpoints'.
     app_rates: AppRates,
+    /// Appends made by this process's intake, which wake idle drivers at once.
+    news: Arc<SinkNews>,
 }
 
 /// Sinks a pump does not try to lease on its next scans: those that are pulled (never driven), and, until
@@ -83,8 +86,10 @@ struct Skip {
 enum Next {
     /// At once: there may be more to send.
     Go,
-    /// After a while: nothing is ready (an empty log, a partial batch, a back-off).
+    /// After a while: what is there is not ready (a partial batch, a back-off, a disabled destination).
     Wait(Duration),
+    /// After a while, or as soon as this process appends to the log: it had nothing to send.
+    Idle(Duration),
     /// Never: the sink is gone, pulled, or another process holds it.
     Stop,
 }
@@ -96,6 +101,7 @@ impl SinkPump {
         cx: SendContext,
         clock: Arc<dyn Clock>,
         config: SinkPumpConfig,
+        news: Arc<SinkNews>,
     ) -> Arc<Self> {
         Arc::new(Self {
             stores,
@@ -105,6 +111,7 @@ impl SinkPump {
             config,
             driving: Mutex::new(HashSet::new()),
             app_rates: AppRates::default(),
+            news,
         })
     }
 
@@ -192,21 +199,25 @@ impl SinkPump {
             idle: Duration::ZERO,
         };
         let mut failures = FailureLog::new("driving a destination");
+        let news = self.news.watch(&key.id);
         loop {
-            let wait = match driver.step().await {
-                Ok(Next::Go) => Duration::ZERO,
-                Ok(Next::Wait(wait)) => wait,
+            let (wait, on_news) = match driver.step().await {
+                Ok(Next::Go) => (Duration::ZERO, false),
+                Ok(Next::Wait(wait)) => (wait, false),
+                Ok(Next::Idle(wait)) => (wait, true),
                 Ok(Next::Stop) => break,
                 Err(e) => {
                     failures.failed(&e);
-                    self.config.idle_poll
+                    (self.config.idle_poll, false)
                 }
             };
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(wait) => {}
+                _ = news.notified(), if on_news => {}
             }
         }
+        self.news.forget(&key.id);
         if let Err(e) = self.stores.sinks.release_sink(&key, &self.config.owner).await {
             warn!(sink_id = %key.id, error = %e, "cannot release a destination; it waits for its lease");
         }
@@ -252,7 +263,7 @@ impl Driver<'_> {
             .await?
             .and_then(|rate| NonZeroU32::new(u32::from(rate)));
         let pending = match self.next_batch(&sink, &state, throttle, now).await? {
-            Read::Nothing => return Ok(Next::Wait(self.idle_wait())),
+            Read::Nothing => return Ok(Next::Idle(self.idle_wait())),
             Read::Skipped(past) => {
                 state.position = Some(past);
                 return self.save(&state).await;

@@ -18,7 +18,8 @@ use xwebhook_engine::domain::{Message, Sink};
 use xwebhook_engine::id::{AppId, MessageId, OrgId, SinkId};
 use xwebhook_engine::intake::{Admission, Intake};
 use xwebhook_engine::sink::{
-    Batch, BatchSender, ConfigError, SendContext, SendFailure, SinkPump, SinkPumpConfig, SinkType, SinkTypes,
+    Batch, BatchSender, ConfigError, SendContext, SendFailure, SinkNews, SinkPump, SinkPumpConfig, SinkType,
+    SinkTypes,
 };
 use xwebhook_engine::store::{Ref, Stores};
 use xwebhook_engine::testsuite::fixtures::{self, message};
@@ -98,7 +99,14 @@ fn pump(stores: &Stores, owner: &str, lease: Duration) -> Arc<SinkPump> {
         policy: AddressPolicy::allow_all(),
     };
     let types = SinkTypes::new().with::<Recording>();
-    SinkPump::new(stores.clone(), types, cx, Arc::new(SystemClock), config)
+    SinkPump::new(
+        stores.clone(),
+        types,
+        cx,
+        Arc::new(SystemClock),
+        config,
+        SinkNews::new(),
+    )
 }
 
 /// `n` messages accepted one after another through the intake: the accepted order.
