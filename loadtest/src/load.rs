@@ -125,14 +125,7 @@ pub async fn closed_loop(driver: Arc<Driver>, total: u64, concurrency: usize) ->
             }
         });
     }
-    let mut ingest = Ingest::new();
-    while let Some(done) = senders.join_next().await {
-        if let Ok(tally) = done {
-            ingest.merge(tally);
-        }
-    }
-    ingest.elapsed = started.elapsed();
-    ingest
+    gathered(senders, started).await
 }
 
 /// Sends `total` messages with one sender per application. Message `seq` goes to application `seq % apps` as
@@ -153,6 +146,11 @@ pub async fn ordered_loop(driver: Arc<Driver>, total: u64) -> Ingest {
             tally
         });
     }
+    gathered(senders, started).await
+}
+
+/// The senders' tallies together, timed from `started`.
+async fn gathered(mut senders: tokio::task::JoinSet<Ingest>, started: Instant) -> Ingest {
     let mut ingest = Ingest::new();
     while let Some(done) = senders.join_next().await {
         if let Ok(tally) = done {
