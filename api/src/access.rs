@@ -140,9 +140,12 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
         ("GET", "/app/{app_id}/attempt/msg/{msg_id}") => Application(ViewBase),
 
         // Destinations are the application's customer's, as its endpoints are.
-        ("GET", "/app/{app_id}/destination" | "/app/{app_id}/destination/{destination_id}") => {
-            Application(ViewBase)
-        }
+        (
+            "GET",
+            "/app/{app_id}/destination"
+            | "/app/{app_id}/destination/{destination_id}"
+            | "/app/{app_id}/destination/{destination_id}/attempt",
+        ) => Application(ViewBase),
         ("POST", "/app/{app_id}/destination") => Application(ManageEndpoint),
         ("PUT" | "PATCH" | "DELETE", "/app/{app_id}/destination/{destination_id}") => {
             Application(ManageEndpoint)

@@ -148,6 +148,7 @@ fn destination_routes() -> Router<AppState> {
                 .delete(destination::delete),
         )
         .route(&format!("{ONE}/secret/rotate"), post(destination::rotate_secret))
+        .route(&format!("{ONE}/attempt"), get(destination::list_attempts))
         .route(POLLER, get(poller::poll))
         .route(
             &format!("{POLLER}/consumer/{{consumer_id}}"),

@@ -215,6 +215,11 @@ def test_a_fifo_endpoint_receives_everything_in_order_across_failures_and_a_kill
         final = wait_until(lambda: (d := svix.destination.get(app.id, dest.id)).current_iterator == last_position
                            and d, "the destination's position to reach the last batch")
         assert final.status == "enabled" and final.failure_reason is None and final.next_retry_at is None
+        # Its last batches, newest first, as its attempts: the newest delivered, a failed one with its reason.
+        attempts = server.raw("GET", f"/api/v1/app/{app.id}/destination/{dest.id}/attempt").json()["data"]
+        assert 0 < len(attempts) <= 20 and attempts[0]["delivered"], attempts[:1]
+        assert attempts[0]["lastIterator"] == last_position
+        assert any(a["failureReason"].startswith("HTTP 500") for a in attempts if not a["delivered"]), attempts
     finally:
         if peer:
             peer[1]()

@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
-use xwebhook_engine::domain::{BoundedMetadata, Channel, EventTypeName, Metadata, Payload, Position, Uid};
+use xwebhook_engine::domain::{
+    BoundedMetadata, Channel, EventTypeName, Metadata, Payload, Position, SinkAttempt, Uid,
+};
 use xwebhook_engine::sink::SinkEvent;
 use xwebhook_engine::store::SinkWithState;
 
@@ -157,6 +159,36 @@ impl DestinationOut {
             metadata: sink.metadata,
             type_name: sink.type_name,
             config,
+        }
+    }
+}
+
+/// One batch sent to a pushing destination: its equivalent of an endpoint's attempt.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DestinationAttemptOut {
+    pub timestamp: DateTime<Utc>,
+    /// The log positions (as iterators) of the batch's first and last events.
+    pub first_iterator: String,
+    pub last_iterator: String,
+    #[schema(format = "uint32")]
+    pub events: u32,
+    pub delivered: bool,
+    pub failure_reason: Option<String>,
+    #[schema(format = "uint64")]
+    pub response_duration_ms: u64,
+}
+
+impl From<SinkAttempt> for DestinationAttemptOut {
+    fn from(a: SinkAttempt) -> Self {
+        Self {
+            timestamp: a.at,
+            first_iterator: a.first.to_string(),
+            last_iterator: a.last.to_string(),
+            events: a.events,
+            delivered: a.failure.is_none(),
+            failure_reason: a.failure,
+            response_duration_ms: a.took_ms,
         }
     }
 }

@@ -14,7 +14,8 @@ use xwebhook_engine::store::{Order, Page, Ref, SinkWithState};
 use super::{endpoint, lookup};
 use crate::auth::Auth;
 use crate::dto::destination::{
-    DestinationIn, DestinationOut, DestinationPatch, DestinationSecretRotateOut, DestinationStatusIn,
+    DestinationAttemptOut, DestinationIn, DestinationOut, DestinationPatch, DestinationSecretRotateOut,
+    DestinationStatusIn,
 };
 use crate::dto::endpoint::EndpointSecretRotateIn;
 use crate::error::{ApiError, ApiResult};
@@ -198,6 +199,26 @@ pub async fn get(
     let app = lookup::application(&state, &auth, &app_id).await?;
     let found = lookup::sink(&state, &app, &destination_id).await?;
     Ok(Json(out(&state, found)))
+}
+
+/// The last batches sent (at most `SinkState::KEPT_ATTEMPTS`), newest first: a pushing destination's
+/// equivalent of an endpoint's attempts. One page; a polling destination sends nothing, so it has none.
+#[utoipa::path(get, path = "/api/v1/app/{app_id}/destination/{destination_id}/attempt", tag = "Destination",
+    params(("app_id" = String, Path), ("destination_id" = String, Path)),
+    responses((status = 200, body = ListResponse<DestinationAttemptOut>)))]
+pub async fn list_attempts(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((app_id, destination_id)): Path<(String, String)>,
+) -> ApiResult<Json<ListResponse<DestinationAttemptOut>>> {
+    let app = lookup::application(&state, &auth, &app_id).await?;
+    let found = lookup::sink(&state, &app, &destination_id).await?;
+    Ok(Json(ListResponse {
+        data: found.state.attempts.into_iter().rev().map(Into::into).collect(),
+        iterator: None,
+        prev_iterator: None,
+        done: true,
+    }))
 }
 
 #[utoipa::path(put, path = ONE, tag = "Destination", request_body = DestinationIn,

@@ -17,5 +17,5 @@ pub use records::{
     Application, Attempt, Destination, Endpoint, EventType, Message, MessageStatus, Metadata, TriggerType,
 };
 pub use secret::{EndpointSecret, RetiringSecret, SecretError, SecretSet, SigningKey};
-pub use sink::{BadPosition, LogEntry, Position, Sink, SinkKey, SinkState};
+pub use sink::{BadPosition, LogEntry, Position, Sink, SinkAttempt, SinkKey, SinkState};
 pub use text::{BoundedMetadata, Description, Name, Schemas, TextError, check_text};

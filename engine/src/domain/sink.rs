@@ -125,6 +125,20 @@ pub struct LogEntry {
     pub msg_id: MessageId,
 }
 
+/// One batch sent to a pushing sink: the equivalent of an endpoint's attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SinkAttempt {
+    pub at: DateTime<Utc>,
+    /// The log positions of the batch's first and last events.
+    pub first: Position,
+    pub last: Position,
+    pub events: u32,
+    /// `None` when delivered; why not otherwise.
+    pub failure: Option<String>,
+    /// How long the send took, in milliseconds.
+    pub took_ms: u64,
+}
+
 /// Where a pushing sink's deliveries stand; written only by the process holding the sink's lease.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SinkState {
@@ -139,9 +153,22 @@ pub struct SinkState {
     /// When the failing head batch is tried again.
     #[serde(default)]
     pub next_retry_at: Option<DateTime<Utc>>,
+    /// The last [`SinkState::KEPT_ATTEMPTS`] batches sent, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<SinkAttempt>,
 }
 
 impl SinkState {
+    /// Enough to see what a destination has been doing lately, small enough to be written with every batch.
+    pub const KEPT_ATTEMPTS: usize = 20;
+
+    /// Notes a batch sent, forgetting the oldest beyond [`SinkState::KEPT_ATTEMPTS`].
+    pub fn attempted(&mut self, attempt: SinkAttempt) {
+        self.attempts.push(attempt);
+        let excess = self.attempts.len().saturating_sub(Self::KEPT_ATTEMPTS);
+        self.attempts.drain(..excess);
+    }
+
     pub fn is_retrying(&self) -> bool {
         self.failures > 0
     }
@@ -150,6 +177,7 @@ impl SinkState {
     pub fn delivered(&mut self, position: Position) {
         *self = SinkState {
             position: Some(position),
+            attempts: std::mem::take(&mut self.attempts),
             ..SinkState::default()
         };
     }
@@ -218,5 +246,24 @@ mod tests {
                 ..SinkState::default()
             }
         );
+    }
+
+    #[test]
+    fn the_last_attempts_are_kept_through_deliveries() {
+        let attempt = |events| SinkAttempt {
+            at: DateTime::UNIX_EPOCH,
+            first: Position::START,
+            last: Position::START,
+            events,
+            failure: None,
+            took_ms: 1,
+        };
+        let mut state = SinkState::default();
+        for n in 0..30 {
+            state.attempted(attempt(n));
+        }
+        state.delivered(Position { ms: 1, seq: 0 });
+        let kept: Vec<u32> = state.attempts.iter().map(|a| a.events).collect();
+        assert_eq!(kept, (10..30).collect::<Vec<_>>(), "the newest 20, oldest first");
     }
 }

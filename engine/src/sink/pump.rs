@@ -27,7 +27,7 @@ use tracing::{info, warn};
 use super::{Batch, BatchSender, EventFilter, SendContext, SinkNews, SinkTypes, read_events, retry_delay};
 use crate::clock::Clock;
 use crate::delivery::app_rates::AppRates;
-use crate::domain::{Position, Sink, SinkKey, SinkState};
+use crate::domain::{Position, Sink, SinkAttempt, SinkKey, SinkState};
 use crate::log_limit::FailureLog;
 use crate::store::{Admission, Limited, Ref, SinkWithState, StoreResult, Stores};
 
@@ -355,6 +355,7 @@ impl Driver<'_> {
         let Some(sink_type) = pump.types.get(&sink.type_name) else {
             return Ok(Next::Stop);
         };
+        let started = tokio::time::Instant::now();
         let outcome = match self.sender(sink) {
             Ok(sender) => match tokio::time::timeout(pump.config.send_timeout(), sender.send(&batch)).await {
                 Ok(sent) => sent.map_err(|e| e.0),
@@ -363,6 +364,14 @@ impl Driver<'_> {
             Err(e) => Err(e),
         };
         crate::metrics::sink_batch(sink_type.name(), outcome.is_ok(), batch.events.len());
+        state.attempted(SinkAttempt {
+            at: now,
+            first: batch.first,
+            last: batch.last,
+            events: u32::try_from(batch.events.len()).unwrap_or(u32::MAX),
+            failure: outcome.as_ref().err().cloned(),
+            took_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
         match outcome {
             Ok(()) => state.delivered(batch.last),
             Err(reason) => {

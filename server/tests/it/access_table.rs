@@ -207,6 +207,7 @@ fn rows() -> Vec<Row> {
             [Y, Y, N, U],
         ),
         ("DELETE", "/app/{app}/destination/{dest}", None, [Y, Y, N, U]),
+        ("GET", "/app/{app}/destination/{dest}/attempt", None, [Y, Y, N, U]),
         (
             "POST",
             "/app/{app}/destination/{fifo}/secret/rotate",

@@ -209,6 +209,23 @@ async fn a_destination_gets_its_messages_in_order_through_failures_and_a_takeove
         .expect("found");
     assert_eq!(found.state.failures, 0, "healthy again");
     assert!(found.state.position.is_some(), "its position moved");
+    // The last batches are kept, failed ones with their reason, as the destination's attempts.
+    let attempts = &found.state.attempts;
+    assert!(
+        !attempts.is_empty() && attempts.len() <= 20,
+        "{} attempts kept",
+        attempts.len()
+    );
+    assert!(
+        attempts
+            .iter()
+            .any(|a| a.failure.as_deref().is_some_and(|f| f.ends_with("fails")))
+    );
+    assert_eq!(
+        attempts.last().map(|a| a.failure.is_none()),
+        Some(true),
+        "the last one delivered"
+    );
 
     // A pump that dies holding a destination (its task aborted: no release) is replaced once its lease lapses.
     set_log(0);
