@@ -4,12 +4,13 @@
 //! `background_tasks::TaskRunner` runs). Nothing else queues a message's first delivery work.
 //!
 //! Accepting means: refuse a duplicate `eventId`, plan the fan-out ([`FanOut`]: the subscribed endpoints and
-//! sinks, read at ingest), queue the first deliveries and append the message to its sinks' logs, then store the message with their pending destinations in one write
-//! (an example queues its one delivery, in the same order; `queue_then_store` holds the rule). A message with
-//! more than [`INGEST_FAN_OUT_MAX`] targets queues one fan-out task instead, which the worker expands, so that
-//! one request never writes thousands of tasks. The work is queued first so that no accepted message can lack
-//! it: the worker waits for a message that is not stored yet, and gives up on one that never will be (a failed
-//! insert). Stored first, a crash between the two steps would leave a message that is never delivered.
+//! sinks, read at ingest), append the message to its sinks' logs and queue the first deliveries, then store the
+//! message with their pending destinations in one write (an example queues its one delivery, in the same order;
+//! `queue_then_store` holds the rule). A message with more than [`INGEST_FAN_OUT_MAX`] targets queues one
+//! fan-out task instead, which the worker expands, so that one request never writes thousands of tasks. The work
+//! is queued first so that no accepted message can lack it: the worker (and a sink's reader) waits for a message
+//! that is not stored yet, and gives up on one that never will be (a failed insert). Stored first, a crash
+//! between the two steps would leave a message that is never delivered.
 //!
 //! Fanning out at ingest, rather than in a queued task, saves a message the fan-out task's lease, its read of
 //! the message, its separate write of the destinations and its acknowledgement (BENCHMARKS.md, "Issue 13: fan
