@@ -11,10 +11,12 @@
 //! - `event`: the JSON shape of one event, the same for every type (the SDK's `PollingEndpointMessageOut`);
 //! - `log`: reading a sink's log as events (for the pump's batches and the pollers' pages);
 //! - `pump`: which process drives which pushing sink, and the loop that sends its log in order;
+//! - `driver`: one step of that loop (the next batch, sent when ready, the state saved under the lease);
 //! - `news`: the in-process wake-up from the intake's appends to the drivers waiting for them;
 //! - `backoff`: when a failed batch is tried again.
 
 mod backoff;
+mod driver;
 mod event;
 mod log;
 mod news;
