@@ -77,6 +77,19 @@ impl MessageStore for EmbeddedStore {
         get_row(&rows, &row_key(org, app, id), WHAT)
     }
 
+    async fn get_messages(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        ids: &[MessageId],
+    ) -> StoreResult<Vec<Option<Message>>> {
+        let tx = self.read()?;
+        let rows = tx.open_table(MESSAGES).context("cannot open messages")?;
+        ids.iter()
+            .map(|id| get_row(&rows, &row_key(org, app, id), WHAT))
+            .collect()
+    }
+
     async fn expunge_message_content(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<()> {
         let k = row_key(org, app, id);
         self.writer

@@ -1,7 +1,7 @@
 //! Messages: one row per `(org_id, app_id, id)`, `eventId` unique per application. The payload is a TEXT
 //! column holding the sender's exact JSON text; `doc` holds the rest of the record.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -157,6 +157,48 @@ impl MessageStore for PostgresStore {
             .await
             .context("cannot read a message")?;
         row.as_ref().map(decode).transpose()
+    }
+
+    async fn get_messages(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        ids: &[MessageId],
+    ) -> StoreResult<Vec<Option<Message>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT doc, payload FROM messages WHERE org_id = $1 AND app_id = $2 AND id = ANY($3)",
+            )
+            .await
+            .context("cannot prepare a messages lookup")?;
+        let wanted: Vec<&str> = ids.iter().map(MessageId::as_str).collect();
+        let rows = client
+            .query(&stmt, &[&org.as_str(), &app.as_str(), &wanted])
+            .await
+            .context("cannot read messages")?;
+        let mut found: HashMap<MessageId, Message> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let message = decode(row)?;
+            found.insert(message.id.clone(), message);
+        }
+        // In the order asked. A message moves to the last place that asks for it, and is cloned only for an
+        // earlier repeat of its id.
+        let last: HashMap<&MessageId, usize> = ids.iter().enumerate().map(|(i, id)| (id, i)).collect();
+        Ok(ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                if last.get(id) == Some(&i) {
+                    found.remove(id)
+                } else {
+                    found.get(id).cloned()
+                }
+            })
+            .collect())
     }
 
     async fn message_id_by_event_id(

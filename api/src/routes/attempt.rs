@@ -109,21 +109,19 @@ async fn messages_of(
     app: &Application,
     attempts: &[Attempt],
 ) -> ApiResult<HashMap<MessageId, MessageOut>> {
-    let mut messages = HashMap::new();
-    for a in attempts {
-        if messages.contains_key(&a.msg_id) {
-            continue;
-        }
-        let found = state
-            .stores
-            .messages
-            .get_message(&app.org_id, &app.id, &a.msg_id)
-            .await?;
-        if let Some(m) = found {
-            messages.insert(a.msg_id.clone(), MessageOut::new(m, false));
-        }
-    }
-    Ok(messages)
+    let mut ids: Vec<MessageId> = attempts.iter().map(|a| a.msg_id.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let found = state
+        .stores
+        .messages
+        .get_messages(&app.org_id, &app.id, &ids)
+        .await?;
+    Ok(found
+        .into_iter()
+        .flatten()
+        .map(|m| (m.id.clone(), MessageOut::new(m, false)))
+        .collect())
 }
 
 #[utoipa::path(get, path = "/api/v1/app/{app_id}/attempt/msg/{msg_id}", tag = "Message Attempt",
@@ -246,17 +244,19 @@ pub async fn list_endpoint_messages(
         .list_destinations_by_endpoint(&app.org_id, &app.id, &endpoint.id, &filter, &query)
         .await?;
     let page = Page::from_walk(rows, &query, |d| d.msg_id.to_string());
-    let mut data = Vec::with_capacity(page.items.len());
-    for d in &page.items {
-        if let Some(m) = state
-            .stores
-            .messages
-            .get_message(&app.org_id, &app.id, &d.msg_id)
-            .await?
-        {
-            data.push(EndpointMessageOut::new(m, d, with_content));
-        }
-    }
+    let ids: Vec<MessageId> = page.items.iter().map(|d| d.msg_id.clone()).collect();
+    let messages = state
+        .stores
+        .messages
+        .get_messages(&app.org_id, &app.id, &ids)
+        .await?;
+    // A message gone since its destination was listed (retention) is left out.
+    let data = page
+        .items
+        .iter()
+        .zip(messages)
+        .filter_map(|(d, m)| Some(EndpointMessageOut::new(m?, d, with_content)))
+        .collect();
     Ok(Json(ListResponse {
         data,
         iterator: page.iterator,

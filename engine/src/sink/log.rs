@@ -2,10 +2,10 @@
 //! batch and a poller's next page.
 
 use chrono::{DateTime, Utc};
-use futures_util::future::try_join_all;
 
 use super::SinkEvent;
-use crate::domain::{Channel, EventTypeName, LogEntry, Position, SinkKey};
+use crate::domain::{Channel, EventTypeName, Position, SinkKey};
+use crate::id::MessageId;
 use crate::store::{StoreResult, Stores};
 
 /// How long an entry may point at a message that is not stored yet. The intake appends to the log before it
@@ -59,12 +59,11 @@ pub async fn read_events(
 ) -> StoreResult<LogPage> {
     let entries = stores.sinks.read_log(sink, after, limit).await?;
     let done = entries.len() < limit;
-    let messages = try_join_all(
-        entries
-            .iter()
-            .map(|e: &LogEntry| stores.messages.get_message(&sink.org_id, &sink.app_id, &e.msg_id)),
-    )
-    .await?;
+    let ids: Vec<MessageId> = entries.iter().map(|e| e.msg_id.clone()).collect();
+    let messages = stores
+        .messages
+        .get_messages(&sink.org_id, &sink.app_id, &ids)
+        .await?;
     let mut page = LogPage {
         done,
         ..LogPage::default()

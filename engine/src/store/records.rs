@@ -109,6 +109,15 @@ pub trait MessageStore: Send + Sync {
 
     async fn get_message(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<Option<Message>>;
 
+    /// The application's messages with these ids, in the order asked, `None` where one is not stored (or
+    /// belongs to another application): one round trip for a page or a batch, rather than one per message.
+    async fn get_messages(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        ids: &[MessageId],
+    ) -> StoreResult<Vec<Option<Message>>>;
+
     /// The id of the application's message with this `event_id`, or `None`.
     async fn message_id_by_event_id(
         &self,

@@ -58,6 +58,45 @@ pub async fn message_event_id_conflicts(s: Stores) {
     assert_eq!(by_event(&app1, "evt-unknown").await, None);
 }
 
+/// A multi-get answers in the order asked, with `None` for an id not stored here (unknown, or another
+/// application's), and repeats a message asked for twice.
+pub async fn messages_are_read_together(s: Stores) {
+    let org = OrgId::generate();
+    let (app, other) = (AppId::generate(), AppId::generate());
+    let mine = seed(&s, &org, &app, 3).await;
+    let theirs = seed(&s, &org, &other, 1).await;
+    let unknown = message(&org, &app, "a.b", None, &[]);
+    let asked = [
+        mine[2].id.clone(),
+        unknown.id.clone(),
+        mine[0].id.clone(),
+        theirs[0].id.clone(),
+        mine[2].id.clone(),
+    ];
+    let got = s
+        .messages
+        .get_messages(&org, &app, &asked)
+        .await
+        .expect("get_messages");
+    assert_eq!(
+        got,
+        vec![
+            Some(mine[2].clone()),
+            None,
+            Some(mine[0].clone()),
+            None,
+            Some(mine[2].clone())
+        ]
+    );
+    assert_eq!(
+        s.messages
+            .get_messages(&org, &app, &[])
+            .await
+            .expect("none asked"),
+        vec![]
+    );
+}
+
 /// A scheduled message keeps its time, to the microsecond (the API's precision), through the store and its
 /// listing; an unscheduled one has none.
 pub async fn message_keeps_its_scheduled_time(s: Stores) {

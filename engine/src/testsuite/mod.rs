@@ -90,6 +90,7 @@ macro_rules! conformance_suite {
             tenants_cannot_change_each_other,
             applications_paginate_both_ways,
             message_event_id_conflicts,
+            messages_are_read_together,
             message_lands_with_its_destinations,
             message_keeps_its_scheduled_time,
             message_tags_filter_the_listing,

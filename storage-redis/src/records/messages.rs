@@ -121,6 +121,27 @@ impl MessageStore for RedisStore {
         decode_opt(row, WHAT)
     }
 
+    async fn get_messages(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        ids: &[MessageId],
+    ) -> StoreResult<Vec<Option<Message>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One MGET: an application's rows share its hash tag, so this holds in a cluster too.
+        let k = AppKeys::new(&self.keys, org, app);
+        let keys: Vec<String> = ids.iter().map(|id| k.message(id.as_str())).collect();
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut conn)
+            .await
+            .redis("cannot read messages")?;
+        rows.into_iter().map(|row| decode_opt(row, WHAT)).collect()
+    }
+
     async fn expunge_message_content(&self, org: &OrgId, app: &AppId, id: &MessageId) -> StoreResult<()> {
         let mut m = self
             .get_message(org, app, id)
