@@ -9,6 +9,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
+use crate::scenario::fifo;
 
 #[derive(Clone)]
 pub struct Api {
@@ -119,13 +120,13 @@ impl Api {
         &self,
         app_id: &str,
         url: &str,
-        batch_size: u16,
+        destination: fifo::Destination,
         key: &str,
     ) -> anyhow::Result<String> {
         let body = json!({
             "type": "fifoEndpoint",
-            "batchSize": batch_size,
-            "maxWaitSecs": 0,
+            "batchSize": destination.batch_size,
+            "maxWaitSecs": destination.max_wait_secs,
             "config": {"url": url, "key": key},
         });
         let path = format!("/app/{app_id}/destination");

@@ -132,6 +132,10 @@ pub struct Workload {
     /// Events per batch of the fifo scenario's destinations at most (the server takes 1 to 1000).
     #[arg(long, default_value_t = 100)]
     pub batch_size: u16,
+    /// Seconds a fifo destination's batch may wait to fill (`maxWaitSecs`); 0 sends as soon as an event waits,
+    /// more lets batches fill to --batch-size once senders outpace a destination.
+    #[arg(long, default_value_t = 0)]
+    pub max_wait_secs: u16,
 }
 
 #[derive(Args, Clone, Debug)]

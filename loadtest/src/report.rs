@@ -140,6 +140,9 @@ pub struct FifoReport {
     pub destinations: usize,
     /// The destinations' `batchSize`: the most events a batch may carry.
     pub batch_size: u16,
+    /// The destinations' `maxWaitSecs`: how long a batch may wait to fill.
+    #[serde(default)]
+    pub max_wait_secs: u16,
     /// Batches answered 2xx, re-sent ones included.
     pub batches: u64,
     /// Over the same span as the delivered rates.
@@ -259,10 +262,11 @@ impl Report {
         }
         if let Some(f) = &self.fifo {
             out += &format!(
-                "fifo       {} destinations of batch size {}: {} batches ({} /s), mean {} events per batch, \
-                 {} re-sent, {} order violations\n",
+                "fifo       {} destinations of batch size {} (max wait {} s): {} batches ({} /s), mean {} events \
+                 per batch, {} re-sent, {} order violations\n",
                 f.destinations,
                 f.batch_size,
+                f.max_wait_secs,
                 f.batches,
                 round(f.batches_per_sec),
                 round(f.mean_batch_size),

@@ -24,6 +24,7 @@ use crate::sink::stats::BatchStats;
 #[derive(Clone, Copy, Debug)]
 pub struct Destination {
     pub batch_size: u16,
+    pub max_wait_secs: u16,
 }
 
 pub fn plan(w: &Workload) -> Plan {
@@ -31,6 +32,7 @@ pub fn plan(w: &Workload) -> Plan {
         apps: vec![Vec::new(); w.apps.max(1)],
         fifo: Some(Destination {
             batch_size: w.batch_size,
+            max_wait_secs: w.max_wait_secs,
         }),
         rate_limit: None,
         mode: Mode::Ordered {
@@ -52,7 +54,7 @@ impl Destination {
         let key = new_key()?;
         let url = sink.destination_url(index);
         let id = api
-            .create_fifo_destination(app_id, &url, self.batch_size, &key)
+            .create_fifo_destination(app_id, &url, *self, &key)
             .await?;
         if verify {
             sink.set_destination_verifier(index, Verifier::from_secret(&key)?);
@@ -102,6 +104,7 @@ pub fn report(
     FifoReport {
         destinations,
         batch_size: destination.batch_size,
+        max_wait_secs: destination.max_wait_secs,
         batches: batches.batches,
         batches_per_sec: if seconds > 0.0 {
             batches.batches as f64 / seconds

@@ -6,7 +6,7 @@
 //! `outcome` turns what was seen into a `Report`.
 
 mod fanout;
-mod fifo;
+pub mod fifo;
 mod isolation;
 mod latency;
 mod outcome;

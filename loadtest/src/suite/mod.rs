@@ -225,6 +225,7 @@ fn workload(scenario: ScenarioName, smoke: bool, rate: u64) -> Workload {
         endpoints: "ok".into(),
         apps: 10,
         batch_size: 100,
+        max_wait_secs: 0,
     }
 }
 
