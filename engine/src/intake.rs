@@ -31,11 +31,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 
 use crate::delivery::RecentMessages;
-use crate::domain::{BackgroundTask, Endpoint, Job, Message, TriggerType, Uid};
+use crate::domain::{BackgroundTask, Destination, Endpoint, Job, Message, TriggerType, Uid};
 use crate::fan_out::{self, FanOut};
 use crate::id::{MessageId, OrgId};
 use crate::sink::SinkNews;
-use crate::store::{DeliverTask, StoreError, StoreErrorKind, StoreResult, Stores, Task};
+use crate::store::{Appended, DeliverTask, StoreError, StoreErrorKind, StoreResult, Stores, Task};
 use crate::trace;
 
 /// How long a payload is kept when the sender does not say (the contract's default `payloadRetentionPeriod`).
@@ -209,39 +209,34 @@ impl Intake {
         }
     }
 
-    /// The intake order (see the module doc): `work.tasks`, the message's first delivery work, are queued
-    /// before the message is stored with `work.destinations`, and the insert's error says whether the message
-    /// may exist.
+    /// The intake order (see the module doc): the message is appended to `work.sinks`' logs and `work.tasks`,
+    /// its first delivery work, are queued before it is stored with `work.destinations`, and the insert's error
+    /// says whether it may exist.
     async fn queue_then_store(&self, message: &Message, work: FanOut) -> Result<(), IntakeError> {
         // This process's worker, leasing a task before the insert is done, waits for its outcome here.
         let _expected = self.recent.as_ref().map(|r| r.expect(&message.id));
-        // A failed enqueue may still have queued tasks, but the message is not stored: the worker drops them.
-        // Likewise a sink's log may hold a message that is never stored: its readers pass over it.
-        if !work.sinks.is_empty() {
-            let (org, app) = (&message.org_id, &message.app_id);
-            self.stores
-                .sinks
-                .append(org, app, &work.sinks, &message.id)
-                .await?;
-        }
-        if !work.tasks.is_empty() {
-            match message.deliver_at {
-                // A scheduled message's first work waits in the queue's durable schedule until it is due.
-                Some(due) => {
-                    let scheduled = work.tasks.into_iter().map(|t| (t, due)).collect();
-                    self.stores.queue.schedule(scheduled).await?;
-                }
-                None => self.stores.queue.enqueue(work.tasks).await?,
+        let (org, app) = (&message.org_id, &message.app_id);
+        let appended = match work.sinks.is_empty() {
+            true => Vec::new(),
+            false => {
+                self.stores
+                    .sinks
+                    .append(org, app, &work.sinks, &message.id)
+                    .await?
             }
-        }
-        self.stores
-            .messages
-            .create_message(message, &work.destinations)
+        };
+        if let Err(e) = self
+            .queue_and_store(message, work.tasks, &work.destinations)
             .await
-            .map_err(|e| match e.kind() {
-                StoreErrorKind::Timeout => IntakeError::OutcomeUnknown(e),
-                _ => IntakeError::Store(e),
-            })?;
+        {
+            // Refused, so never stored: its log entries go too, or a FIFO destination would wait for it (up to
+            // `MESSAGE_GRACE`) before passing over it. A concurrent duplicate `eventId` gets here. After a
+            // timeout the message may exist, and its entries stay.
+            if !matches!(e, IntakeError::OutcomeUnknown(_)) {
+                self.withdraw(message, &appended).await;
+            }
+            return Err(e);
+        }
         // Only once stored: a delivery must never send a message whose sender was told it was refused. A
         // scheduled message's deliveries come long after the hand-over would have expired.
         if let Some(recent) = self.recent.as_ref().filter(|_| message.deliver_at.is_none()) {
@@ -256,6 +251,45 @@ impl Intake {
         }
         crate::metrics::message_accepted();
         Ok(())
+    }
+
+    async fn queue_and_store(
+        &self,
+        message: &Message,
+        tasks: Vec<Task>,
+        destinations: &[Destination],
+    ) -> Result<(), IntakeError> {
+        // A failed enqueue may still have queued tasks, but the message is not stored: the worker drops them.
+        if !tasks.is_empty() {
+            match message.deliver_at {
+                // A scheduled message's first work waits in the queue's durable schedule until it is due.
+                Some(due) => {
+                    let scheduled = tasks.into_iter().map(|t| (t, due)).collect();
+                    self.stores.queue.schedule(scheduled).await?;
+                }
+                None => self.stores.queue.enqueue(tasks).await?,
+            }
+        }
+        self.stores
+            .messages
+            .create_message(message, destinations)
+            .await
+            .map_err(|e| match e.kind() {
+                StoreErrorKind::Timeout => IntakeError::OutcomeUnknown(e),
+                _ => IntakeError::Store(e),
+            })
+    }
+
+    /// Takes a refused message's entries out of its sinks' logs. Should that fail too, the sinks' readers pass
+    /// over the entries once `MESSAGE_GRACE` is over.
+    async fn withdraw(&self, message: &Message, appended: &[Appended]) {
+        if appended.is_empty() {
+            return;
+        }
+        let (org, app) = (&message.org_id, &message.app_id);
+        if let Err(e) = self.stores.sinks.withdraw(org, app, appended).await {
+            tracing::warn!(msg_id = %message.id, error = %e, "cannot withdraw a refused message from its sinks' logs");
+        }
     }
 }
 

@@ -10,8 +10,8 @@ use crate::store::{StoreResult, Stores};
 
 /// How long an entry may point at a message that is not stored yet. The intake appends to the log before it
 /// stores the message (as it queues deliveries first, so that a crash never leaves a stored message
-/// undelivered); an insert that failed leaves an entry whose message never comes. The delivery worker waits as
-/// long for such a message.
+/// undelivered). An insert that was refused withdraws its entries; one whose intake died, or whose withdrawal
+/// failed, leaves an entry whose message never comes. The delivery worker waits as long for such a message.
 pub const MESSAGE_GRACE: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
 
 /// What a reader asks of the log beyond the sink's own subscription (a poller's `event_type` and `channel`).

@@ -33,7 +33,7 @@ use serde_json::Value;
 
 pub use backoff::retry_delay;
 pub use event::{Batch, SinkEvent};
-pub use log::{EventFilter, LogPage, read_events};
+pub use log::{EventFilter, LogPage, MESSAGE_GRACE, read_events};
 pub use news::SinkNews;
 pub use pump::{SinkPump, SinkPumpConfig};
 

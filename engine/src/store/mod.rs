@@ -35,7 +35,7 @@ pub use records::{
 };
 pub use retention::{PruneCounts, RetentionStore, payload_expires_at, prune_bound};
 pub use revocation::{ScopeExpiry, TokenRevocations};
-pub use sinks::{LOG_RETENTION, SinkWithState, Sinks};
+pub use sinks::{Appended, LOG_RETENTION, SinkWithState, Sinks};
 
 /// The backends a process runs on, chosen at start-up. Each port may come from a different backend (records in
 /// Postgres, queue and cache in Redis); the rest of the code sees only these traits.

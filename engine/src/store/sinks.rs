@@ -17,6 +17,13 @@ use crate::id::{AppId, MessageId, OrgId, SinkId};
 /// How long a log keeps an entry: the longest a message's payload is kept (`payloadRetentionPeriod`'s most).
 pub const LOG_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
+/// Where `Sinks::append` wrote a message: one entry of one sink's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub sink: SinkId,
+    pub position: Position,
+}
+
 /// A sink as the API shows it: its settings and where its deliveries stand.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SinkWithState {
@@ -61,9 +68,22 @@ pub trait Sinks: Send + Sync {
     async fn all_sinks(&self) -> StoreResult<Vec<SinkKey>>;
 
     /// Appends `msg` to the log of each of `sinks` (all of the application `org`/`app`), at a position after
-    /// every entry already there, in one atomic step. A sink deleted meanwhile is skipped. Entries older than
-    /// [`LOG_RETENTION`] may be dropped as later ones are appended.
-    async fn append(&self, org: &OrgId, app: &AppId, sinks: &[SinkId], msg: &MessageId) -> StoreResult<()>;
+    /// every entry already there, in one atomic step, and says where: one entry per sink appended to (a sink
+    /// deleted meanwhile, or named twice, gets none more). Entries older than [`LOG_RETENTION`] may be dropped
+    /// as later ones are appended.
+    async fn append(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        sinks: &[SinkId],
+        msg: &MessageId,
+    ) -> StoreResult<Vec<Appended>>;
+
+    /// Removes entries that [`Sinks::append`] wrote for a message that will never be stored (its insert was
+    /// refused), so that the sinks' readers go on at once rather than wait for it
+    /// ([`crate::sink::MESSAGE_GRACE`]). An entry already gone (its sink deleted, or withdrawn before) is
+    /// passed over.
+    async fn withdraw(&self, org: &OrgId, app: &AppId, entries: &[Appended]) -> StoreResult<()>;
 
     /// Up to `limit` entries of the sink's log after `after` (from the start when `None`), in order.
     async fn read_log(

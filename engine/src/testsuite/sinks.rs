@@ -350,6 +350,78 @@ pub async fn sink_log_keeps_append_order(s: Stores) {
     assert!(log(&s, &b.key()).await.is_empty(), "a deleted sink gets nothing");
 }
 
+/// `append` says where it wrote, once per sink; `withdraw` takes exactly those entries out, in their own
+/// tenant only, and withdrawing again, or from a deleted sink, is harmless.
+pub async fn sink_log_entries_are_withdrawn(s: Stores) {
+    let org = OrgId::generate();
+    let app = app_of(&s, &org).await;
+    let (a, b) = (
+        created(&s, &org, &app, None).await,
+        created(&s, &org, &app, None).await,
+    );
+    let both = [a.id.clone(), b.id.clone()];
+    let kept = MessageId::generate();
+    s.sinks.append(&org, &app, &both, &kept).await.expect("append");
+    let refused = MessageId::generate();
+    let named_twice = [a.id.clone(), b.id.clone(), a.id.clone()];
+    let appended = s
+        .sinks
+        .append(&org, &app, &named_twice, &refused)
+        .await
+        .expect("append");
+    let sinks: Vec<&SinkId> = appended.iter().map(|e| &e.sink).collect();
+    assert_eq!(sinks, [&a.id, &b.id], "one entry per sink, in the order named");
+    let last_of_a = log(&s, &a.key()).await.pop().map(|e| (e.msg_id, e.position));
+    assert_eq!(
+        last_of_a,
+        Some((refused.clone(), appended[0].position)),
+        "where append said"
+    );
+
+    let (other_org, other_app) = (OrgId::generate(), AppId::generate());
+    s.sinks
+        .withdraw(&other_org, &app, &appended)
+        .await
+        .expect("other org");
+    s.sinks
+        .withdraw(&org, &other_app, &appended)
+        .await
+        .expect("other app");
+    let untouched = [kept.clone(), refused.clone()];
+    assert_eq!(
+        msgs(&log(&s, &a.key()).await),
+        untouched,
+        "another tenant withdraws nothing"
+    );
+
+    s.sinks.withdraw(&org, &app, &appended).await.expect("withdraw");
+    for sink in [&a, &b] {
+        assert_eq!(msgs(&log(&s, &sink.key()).await), std::slice::from_ref(&kept));
+    }
+    s.sinks
+        .withdraw(&org, &app, &appended)
+        .await
+        .expect("withdrawn twice");
+    s.sinks.delete_sink(&org, &app, &b.id).await.expect("delete");
+    s.sinks
+        .withdraw(&org, &app, &appended)
+        .await
+        .expect("from a deleted sink");
+    assert!(
+        log(&s, &b.key()).await.is_empty(),
+        "a deleted sink's log stays gone"
+    );
+
+    let next = MessageId::generate();
+    s.sinks
+        .append(&org, &app, std::slice::from_ref(&a.id), &next)
+        .await
+        .expect("append");
+    let log_a = log(&s, &a.key()).await;
+    assert_eq!(msgs(&log_a), [kept, next]);
+    assert!(strictly_increasing(&log_a), "positions still grow: {log_a:?}");
+}
+
 pub async fn sink_lease_is_held_by_one_owner_and_fences_the_old_holder(s: Stores) {
     let org = OrgId::generate();
     let app = app_of(&s, &org).await;

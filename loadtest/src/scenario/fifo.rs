@@ -53,9 +53,7 @@ impl Destination {
     ) -> anyhow::Result<String> {
         let key = new_key()?;
         let url = sink.destination_url(index);
-        let id = api
-            .create_fifo_destination(app_id, &url, *self, &key)
-            .await?;
+        let id = api.create_fifo_destination(app_id, &url, *self, &key).await?;
         if verify {
             sink.set_destination_verifier(index, Verifier::from_secret(&key)?);
         }

@@ -16,7 +16,7 @@ use redb::{ReadableTable, Table};
 use xwebhook_engine::domain::{LogEntry, Position, Sink, SinkKey, SinkState};
 use xwebhook_engine::id::{AppId, MessageId, OrgId, SinkId};
 use xwebhook_engine::store::{
-    LOG_RETENTION, ListQuery, Ref, SinkWithState, Sinks, StoreError, StoreErrorKind, StoreResult,
+    Appended, LOG_RETENTION, ListQuery, Ref, SinkWithState, Sinks, StoreError, StoreErrorKind, StoreResult,
 };
 
 use crate::EmbeddedStore;
@@ -198,12 +198,19 @@ fn next_position(
     })
 }
 
-fn append(b: &mut Batch<'_>, org: &OrgId, app: &AppId, sinks: &[SinkId], msg: &MessageId) -> StoreResult<()> {
+fn append(
+    b: &mut Batch<'_>,
+    org: &OrgId,
+    app: &AppId,
+    sinks: &[SinkId],
+    msg: &MessageId,
+) -> StoreResult<Vec<Appended>> {
     let rows = b.tx.open_table(SINKS).context("cannot open sinks")?;
     let mut log = b.tx.open_table(SINK_LOG).context("cannot open the sink log")?;
     let now = now_ms();
     let horizon = now.saturating_sub(millis(LOG_RETENTION));
     let mut seen = std::collections::BTreeSet::new();
+    let mut appended = Vec::with_capacity(sinks.len());
     for id in sinks {
         let row = row_key(org, app, id);
         // A sink deleted meanwhile, or named twice, gets nothing (more).
@@ -220,6 +227,21 @@ fn append(b: &mut Batch<'_>, org: &OrgId, app: &AppId, sinks: &[SinkId], msg: &M
         );
         log.retain_in(expired, |_, _| false)
             .context("cannot trim a sink's log")?;
+        appended.push(Appended {
+            sink: id.clone(),
+            position: at,
+        });
+    }
+    Ok(appended)
+}
+
+fn withdraw(b: &mut Batch<'_>, org: &OrgId, app: &AppId, entries: &[Appended]) -> StoreResult<()> {
+    let mut log = b.tx.open_table(SINK_LOG).context("cannot open the sink log")?;
+    for entry in entries {
+        let row = row_key(org, app, &entry.sink);
+        let Position { ms, seq } = entry.position;
+        log.remove((row.as_str(), ms, seq))
+            .context("cannot withdraw a sink's log entry")?;
     }
     Ok(())
 }
@@ -376,13 +398,29 @@ impl Sinks for EmbeddedStore {
             .collect()
     }
 
-    async fn append(&self, org: &OrgId, app: &AppId, sinks: &[SinkId], msg: &MessageId) -> StoreResult<()> {
+    async fn append(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        sinks: &[SinkId],
+        msg: &MessageId,
+    ) -> StoreResult<Vec<Appended>> {
         if sinks.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let (org, app, sinks, msg) = (org.clone(), app.clone(), sinks.to_vec(), msg.clone());
         self.writer
             .write(move |b| append(b, &org, &app, &sinks, &msg))
+            .await
+    }
+
+    async fn withdraw(&self, org: &OrgId, app: &AppId, entries: &[Appended]) -> StoreResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let (org, app, entries) = (org.clone(), app.clone(), entries.to_vec());
+        self.writer
+            .write(move |b| withdraw(b, &org, &app, &entries))
             .await
     }
 

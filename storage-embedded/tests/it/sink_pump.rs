@@ -1,6 +1,7 @@
 //! The sink pump on a real store: a pushing destination gets the application's messages in the order they were
 //! accepted, in batches no larger than its `batchSize`, a failed batch is retried before anything behind it, and
-//! a destination whose driver died is taken over by another pump, from its last delivered position.
+//! a destination whose driver died is taken over by another pump, from its last delivered position; a message
+//! the store refused leaves nothing in the logs.
 //!
 //! The destination type here is the test's own (a sender that records what it is given and fails on command),
 //! so that the pump is tested alone; the real types have their own tests.
@@ -10,18 +11,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::Utc;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use xwebhook_engine::clock::SystemClock;
 use xwebhook_engine::delivery::{AddressPolicy, HttpSender};
 use xwebhook_engine::domain::{Message, Sink};
 use xwebhook_engine::id::{AppId, MessageId, OrgId, SinkId};
-use xwebhook_engine::intake::{Admission, Intake};
+use xwebhook_engine::intake::{Admission, Intake, IntakeError};
 use xwebhook_engine::sink::{
-    Batch, BatchSender, ConfigError, SendContext, SendFailure, SinkNews, SinkPump, SinkPumpConfig, SinkType,
-    SinkTypes,
+    Batch, BatchSender, ConfigError, EventFilter, SendContext, SendFailure, SinkNews, SinkPump,
+    SinkPumpConfig, SinkType, SinkTypes, read_events,
 };
-use xwebhook_engine::store::{Ref, Stores};
+use xwebhook_engine::store::{Ref, StoreErrorKind, Stores};
 use xwebhook_engine::testsuite::fixtures::{self, message};
 use xwebhook_storage_embedded::EmbeddedStore;
 
@@ -245,4 +247,41 @@ async fn a_destination_gets_its_messages_in_order_through_failures_and_a_takeove
     assert_in_order(&second_calls, &all, 5);
     shutdown.cancel();
     running.await.expect("the pump stops");
+}
+
+/// A message whose insert is refused after its append (a concurrent duplicate `eventId` gets there; here its
+/// id is taken) is withdrawn from its sinks' logs at once, rather than hold up a FIFO destination's reader for
+/// `MESSAGE_GRACE`.
+#[tokio::test]
+async fn a_refused_message_is_withdrawn_from_its_sinks_logs() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let stores = Stores::from_one(EmbeddedStore::open(dir.path()).expect("open store"));
+    let (org, app) = (OrgId::generate(), AppId::generate());
+    let destination = sink(&org, &app, 10);
+    stores.sinks.create_sink(&destination).await.expect("create");
+    let intake = Intake::new(stores.clone(), Admission::default());
+    let first = message(&org, &app, "invoice.paid", None, &[]);
+    intake.accept(&first).await.expect("accepted");
+    let refused = intake.accept(&first).await;
+    assert!(
+        matches!(&refused, Err(IntakeError::Store(e)) if e.kind() == StoreErrorKind::Conflict),
+        "{refused:?}"
+    );
+    let next = message(&org, &app, "invoice.paid", None, &[]);
+    intake.accept(&next).await.expect("accepted");
+
+    let key = destination.key();
+    let log = stores.sinks.read_log(&key, None, 10).await.expect("read log");
+    let logged: Vec<&MessageId> = log.iter().map(|e| &e.msg_id).collect();
+    assert_eq!(
+        logged,
+        [&first.id, &next.id],
+        "the refused message's entry is gone"
+    );
+    let page = read_events(&stores, &key, None, 10, &EventFilter::default(), Utc::now())
+        .await
+        .expect("read events");
+    let read: Vec<&MessageId> = page.events.iter().map(|(_, e)| &e.id).collect();
+    assert_eq!(read, [&first.id, &next.id]);
+    assert!(!page.waiting && page.done, "{page:?}");
 }

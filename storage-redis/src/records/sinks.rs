@@ -24,7 +24,7 @@ use redis::streams::StreamRangeReply;
 use xwebhook_engine::domain::{LogEntry, Position, Sink, SinkKey, SinkState};
 use xwebhook_engine::id::{AppId, MessageId, OrgId, SinkId};
 use xwebhook_engine::store::{
-    LOG_RETENTION, ListQuery, Ref, SinkWithState, Sinks, StoreError, StoreErrorKind, StoreResult,
+    Appended, LOG_RETENTION, ListQuery, Ref, SinkWithState, Sinks, StoreError, StoreErrorKind, StoreResult,
 };
 
 use super::listing::{self, Rows, Window};
@@ -277,9 +277,15 @@ impl Sinks for RedisStore {
         Ok(sinks)
     }
 
-    async fn append(&self, org: &OrgId, app: &AppId, sinks: &[SinkId], msg: &MessageId) -> StoreResult<()> {
+    async fn append(
+        &self,
+        org: &OrgId,
+        app: &AppId,
+        sinks: &[SinkId],
+        msg: &MessageId,
+    ) -> StoreResult<Vec<Appended>> {
         if sinks.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let k = SinkKeys::new(&self.keys, org, app);
         let mut invocation = APPEND.key(k.cfg());
@@ -288,11 +294,39 @@ impl Sinks for RedisStore {
             invocation.key(k.log(id)).arg(id.as_str());
         }
         let mut conn = self.pool.get().await?;
-        let _appended: u64 = invocation
+        let appended: Vec<String> = invocation
             .invoke_async(&mut conn)
             .await
             .redis("cannot append a message to its sinks")?;
-        Ok(())
+        appended
+            .chunks_exact(2)
+            .map(|pair| {
+                let sink = SinkId::parse(&pair[0]).map_err(|e| corrupt("a sink id", e))?;
+                Ok(Appended {
+                    sink,
+                    position: position(&pair[1])?,
+                })
+            })
+            .collect()
+    }
+
+    async fn withdraw(&self, org: &OrgId, app: &AppId, entries: &[Appended]) -> StoreResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        // One pipeline of XDELs: an application's logs share its tag, and an entry already gone is a no-op.
+        let k = SinkKeys::new(&self.keys, org, app);
+        let mut pipe = redis::pipe();
+        for entry in entries {
+            pipe.cmd("XDEL")
+                .arg(k.log(&entry.sink))
+                .arg(entry.position.to_string())
+                .ignore();
+        }
+        let mut conn = self.pool.get().await?;
+        pipe.query_async::<()>(&mut conn)
+            .await
+            .redis("cannot withdraw a message from its sinks' logs")
     }
 
     async fn read_log(

@@ -26,18 +26,21 @@ local function lease_until(now, ms, owner)
 end
 ";
 
-/// Appends a message to the logs of the sinks that still exist. KEYS: cfg, then each sink's log. ARGV:
-/// retention in ms, message id, then each sink's id (in the order of its log). Returns how many took it.
+/// Appends a message to the logs of the sinks that still exist, once each. KEYS: cfg, then each sink's log.
+/// ARGV: retention in ms, message id, then each sink's id (in the order of its log). Returns `{sink id,
+/// position, …}` for each sink that took it.
 pub(super) static APPEND: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{NOW}{}",
         r"
 local min_id = string.format('%.0f', math.max(now - tonumber(ARGV[1]), 0))
-local appended = 0
+local appended, seen = {}, {}
 for i = 2, #KEYS do
-  if redis.call('HEXISTS', KEYS[1], ARGV[i + 1]) == 1 then
-    redis.call('XADD', KEYS[i], 'MINID', '~', min_id, '*', 'm', ARGV[2])
-    appended = appended + 1
+  local id = ARGV[i + 1]
+  if not seen[id] and redis.call('HEXISTS', KEYS[1], id) == 1 then
+    seen[id] = true
+    appended[#appended + 1] = id
+    appended[#appended + 1] = redis.call('XADD', KEYS[i], 'MINID', '~', min_id, '*', 'm', ARGV[2])
   end
 end
 return appended
