@@ -288,7 +288,10 @@ impl Intake {
         }
         let (org, app) = (&message.org_id, &message.app_id);
         if let Err(e) = self.stores.sinks.withdraw(org, app, appended).await {
-            tracing::warn!(msg_id = %message.id, error = %e, "cannot withdraw a refused message from its sinks' logs");
+            tracing::warn!(
+                msg_id = %message.id, error = %e,
+                "cannot withdraw a refused message from its sinks' logs"
+            );
         }
     }
 }
