@@ -1,5 +1,6 @@
-//! The conformance suite's queue cases on a private three-master Redis Cluster, started from `redis-server`
-//! on free loopback ports and killed when the test ends. Nothing here touches the shared Redis.
+//! The conformance suite's cases for what lives beside the queue (the queue, retention, destinations) on a
+//! private three-master Redis Cluster, started from `redis-server` on free loopback ports and killed when the
+//! test ends. Nothing here touches the shared Redis.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -194,5 +195,24 @@ async fn retention_conformance_on_a_cluster() {
     testsuite::retention_expiry_batches_respect_limit(store(&cluster).await).await;
     testsuite::prune_removes_old_messages_in_every_tenant(store(&cluster).await).await;
     testsuite::prune_batches_respect_limit(store(&cluster).await).await;
+    drop(cluster);
+}
+
+/// Destinations live beside the queue, one slot per application: their scripts, the intake's append to all of
+/// an application's logs and its withdrawal, and reading a batch's messages with one MGET must hold on a
+/// cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sink_conformance_on_a_cluster() {
+    let cluster = tokio::task::spawn_blocking(Cluster::start)
+        .await
+        .expect("start the test cluster");
+    testsuite::sink_crud(store(&cluster).await).await;
+    testsuite::sink_uid_conflicts(store(&cluster).await).await;
+    testsuite::sinks_are_kept_per_tenant(store(&cluster).await).await;
+    testsuite::sink_log_keeps_append_order(store(&cluster).await).await;
+    testsuite::sink_log_entries_are_withdrawn(store(&cluster).await).await;
+    testsuite::sink_lease_is_held_by_one_owner_and_fences_the_old_holder(store(&cluster).await).await;
+    testsuite::sink_consumers_keep_their_own_positions(store(&cluster).await).await;
+    testsuite::messages_are_read_together(store(&cluster).await).await;
     drop(cluster);
 }
