@@ -9,8 +9,9 @@
 //! `queue_then_store` holds the rule). A message with more than [`INGEST_FAN_OUT_MAX`] targets queues one
 //! fan-out task instead, which the worker expands, so that one request never writes thousands of tasks. The work
 //! is queued first so that no accepted message can lack it: the worker (and a sink's reader) waits for a message
-//! that is not stored yet, and gives up on one that never will be (a failed insert). Stored first, a crash
-//! between the two steps would leave a message that is never delivered.
+//! that is not stored yet, and gives up on one that never will be (a failed insert; a refused one is also
+//! withdrawn from its sinks' logs at once). Stored first, a crash between the two steps would leave a message
+//! that is never delivered.
 //!
 //! Fanning out at ingest, rather than in a queued task, saves a message the fan-out task's lease, its read of
 //! the message, its separate write of the destinations and its acknowledgement (BENCHMARKS.md, "Issue 13: fan
