@@ -217,14 +217,13 @@ impl Intake {
         // This process's worker, leasing a task before the insert is done, waits for its outcome here.
         let _expected = self.recent.as_ref().map(|r| r.expect(&message.id));
         let (org, app) = (&message.org_id, &message.app_id);
-        let appended = match work.sinks.is_empty() {
-            true => Vec::new(),
-            false => {
-                self.stores
-                    .sinks
-                    .append(org, app, &work.sinks, &message.id)
-                    .await?
-            }
+        let appended = if work.sinks.is_empty() {
+            Vec::new()
+        } else {
+            self.stores
+                .sinks
+                .append(org, app, &work.sinks, &message.id)
+                .await?
         };
         if let Err(e) = self
             .queue_and_store(message, work.tasks, &work.destinations)

@@ -82,7 +82,8 @@ pub trait Sinks: Send + Sync {
     /// Removes entries that [`Sinks::append`] wrote for a message that will never be stored (its insert was
     /// refused), so that the sinks' readers go on at once rather than wait for it
     /// ([`crate::sink::MESSAGE_GRACE`]). An entry already gone (its sink deleted, or withdrawn before) is
-    /// passed over.
+    /// passed over. No reader has gone past a withdrawn entry (its message never existed), so a backend may
+    /// give its position to a later append.
     async fn withdraw(&self, org: &OrgId, app: &AppId, entries: &[Appended]) -> StoreResult<()>;
 
     /// Up to `limit` entries of the sink's log after `after` (from the start when `None`), in order.
