@@ -95,6 +95,8 @@ pub(crate) const SINK_LEASES: TableDefinition<'static, &'static str, (u64, &'sta
 /// (`org/app/sink_id`, ms, seq) → message id: each sink's log, in position order.
 pub(crate) const SINK_LOG: TableDefinition<'static, (&'static str, u64, u64), &'static str> =
     TableDefinition::new("sink_log");
+/// A sink pump's name → until when it counts as alive (ms).
+pub(crate) const SINK_PUMPS: TableDefinition<'static, &'static str, u64> = TableDefinition::new("sink_pumps");
 /// `org/app/sink_id/consumer` → the consumer's position, `(ms, seq)`.
 pub(crate) const SINK_CONSUMERS: TableDefinition<'static, &'static str, (u64, u64)> =
     TableDefinition::new("sink_consumers");
@@ -155,6 +157,8 @@ pub(crate) fn create_all(tx: &WriteTransaction) -> StoreResult<()> {
     tx.open_table(SINK_LOG).context("cannot create the sink log")?;
     tx.open_table(SINK_CONSUMERS)
         .context("cannot create the sink consumers table")?;
+    tx.open_table(SINK_PUMPS)
+        .context("cannot create the sink pumps table")?;
     Ok(())
 }
 

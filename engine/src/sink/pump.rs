@@ -1,7 +1,10 @@
 //! The pump (worker role): drives every pushing sink, each from one process at a time.
 //!
 //! Every `scan`, a pump looks for sinks it does not drive and tries to lease each; a sink it leases gets a
-//! driver of its own (a task), so that a slow or dead destination holds up nothing but itself. A driver sends
+//! driver of its own (a task), so that a slow or dead destination holds up nothing but itself. The pumps share
+//! the sinks: each counts the live pumps (`Sinks::pumps_alive`) and drives at most its share (the sinks divided
+//! by the pumps, rounded up); one over its share stops a driver a scan, the quietest (whose handover delays the
+//! least), and another pump then takes that sink from where it stood. A driver sends
 //! the sink's log in order: the next batch after the sink's position, once it is full or its first event has
 //! waited `maxWaitSecs`; on success it moves the position past the batch, on failure it keeps the batch at the
 //! head and tries it again after a back-off, so that nothing overtakes it. Every write of the state is fenced by
@@ -15,7 +18,7 @@
 //! out of order; the batch's id tells a receiver that it is the same batch). What one step of a driver does is
 //! in `driver`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -66,12 +69,20 @@ pub struct SinkPump {
     pub(super) cx: SendContext,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) config: SinkPumpConfig,
-    /// The sinks this process drives.
-    driving: Mutex<HashSet<SinkKey>>,
+    /// The sinks this pump drives.
+    driving: Mutex<HashMap<SinkKey, Driven>>,
     /// Applications' `throttleRate`s, which cap their destinations' events as they cap their endpoints'.
     pub(super) app_rates: AppRates,
     /// Appends made by this process's intake, which wake idle drivers at once.
     news: Arc<SinkNews>,
+}
+
+/// A sink a pump drives.
+struct Driven {
+    /// Stops its driver.
+    stop: CancellationToken,
+    /// When its driver last had something to send, or took it: the quietest is the one to let go.
+    busy_at: tokio::time::Instant,
 }
 
 /// Sinks a pump does not try to lease on its next scans: those that are pulled (never driven), and, until
@@ -79,7 +90,7 @@ pub struct SinkPump {
 #[derive(Default)]
 struct Skip {
     pulled: HashSet<SinkKey>,
-    held: std::collections::HashMap<SinkKey, tokio::time::Instant>,
+    held: HashMap<SinkKey, tokio::time::Instant>,
 }
 
 impl SinkPump {
@@ -97,7 +108,7 @@ impl SinkPump {
             cx,
             clock,
             config,
-            driving: Mutex::new(HashSet::new()),
+            driving: Mutex::new(HashMap::new()),
             app_rates: AppRates::default(),
             news,
         })
@@ -119,9 +130,24 @@ impl SinkPump {
             }
         }
         while drivers.join_next().await.is_some() {}
+        // Gone at once, rather than when its mark lapses: the other pumps' shares grow now.
+        if let Err(e) = self
+            .stores
+            .sinks
+            .pumps_alive(&self.config.owner, Duration::ZERO)
+            .await
+        {
+            warn!(error = %e, "cannot say this pump is gone; the others count it until its mark lapses");
+        }
     }
 
-    /// Leases every sink that nobody drives and that pushes, and starts its driver.
+    /// How many sinks this pump drives.
+    pub fn driving(&self) -> usize {
+        self.driving_lock().len()
+    }
+
+    /// Leases sinks that nobody drives and that push, up to this pump's share, and starts their drivers; one
+    /// over its share lets a sink go.
     async fn take_free(
         self: &Arc<Self>,
         skip: &mut Skip,
@@ -130,13 +156,24 @@ impl SinkPump {
     ) -> StoreResult<()> {
         let sinks = &self.stores.sinks;
         let now = tokio::time::Instant::now();
-        let all = sinks.all_sinks().await?;
+        let (all, pumps) = tokio::try_join!(
+            sinks.all_sinks(),
+            sinks.pumps_alive(&self.config.owner, self.config.lease),
+        )?;
         skip.held.retain(|_, until| *until > now);
         // Deleted ones are forgotten.
         let present: HashSet<&SinkKey> = all.iter().collect();
         skip.pulled.retain(|key| present.contains(key));
+        let share = all.len().saturating_sub(skip.pulled.len()).div_ceil(pumps.max(1));
+        if let Some(key) = self.shed_beyond(share) {
+            // Left for another pump: this one asks again only once a lease could have come and gone.
+            skip.held.insert(key, now + self.config.lease);
+        }
         for key in all.iter().cloned() {
-            if skip.pulled.contains(&key) || skip.held.contains_key(&key) || self.is_driving(&key) {
+            if self.driving() >= share {
+                break;
+            }
+            if skip.pulled.contains(&key) || skip.held.contains_key(&key) || self.drives(&key) {
                 continue;
             }
             if !sinks
@@ -162,23 +199,51 @@ impl SinkPump {
                 }
                 continue;
             }
-            self.driving_lock().insert(key.clone());
-            drivers.spawn(self.clone().drive(key, shutdown.clone()));
+            let stop = shutdown.child_token();
+            let driven = Driven {
+                stop: stop.clone(),
+                busy_at: tokio::time::Instant::now(),
+            };
+            self.driving_lock().insert(key.clone(), driven);
+            drivers.spawn(self.clone().drive(key, stop));
         }
         Ok(())
     }
 
-    fn driving_lock(&self) -> std::sync::MutexGuard<'_, HashSet<SinkKey>> {
-        // A panic while holding this lock leaves a plain set, still consistent.
+    /// Stops the quietest driver if this pump drives more than `share` sinks (one a scan, so that the pumps
+    /// converge without trading sinks back and forth), and says whose.
+    fn shed_beyond(&self, share: usize) -> Option<SinkKey> {
+        let driving = self.driving_lock();
+        // A driver told to stop may still be finishing its step.
+        let going_on = driving.iter().filter(|(_, d)| !d.stop.is_cancelled());
+        if going_on.clone().count() <= share {
+            return None;
+        }
+        let (key, quietest) = going_on.min_by_key(|(_, d)| d.busy_at)?;
+        info!(sink_id = %key.id, share, "over this process's share of destinations; letting one go");
+        quietest.stop.cancel();
+        Some(key.clone())
+    }
+
+    fn busy(&self, key: &SinkKey) {
+        if let Some(d) = self.driving_lock().get_mut(key) {
+            d.busy_at = tokio::time::Instant::now();
+        }
+    }
+
+    fn driving_lock(&self) -> std::sync::MutexGuard<'_, HashMap<SinkKey, Driven>> {
+        // A panic while holding this lock leaves a plain map, still consistent.
         self.driving.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn is_driving(&self, key: &SinkKey) -> bool {
-        self.driving_lock().contains(key)
+    /// Whether this pump drives `key`.
+    pub fn drives(&self, key: &SinkKey) -> bool {
+        self.driving_lock().contains_key(key)
     }
 
-    /// Sends `key`'s log until the sink is gone, the lease is lost, or `shutdown` fires.
-    async fn drive(self: Arc<Self>, key: SinkKey, shutdown: CancellationToken) {
+    /// Sends `key`'s log until the sink is gone, the lease is lost, or `stop` fires (shutdown, or this pump
+    /// has more than its share).
+    async fn drive(self: Arc<Self>, key: SinkKey, stop: CancellationToken) {
         info!(sink_id = %key.id, app_id = %key.app_id, "driving a destination");
         let mut driver = Driver::new(&self, &key);
         let mut failures = FailureLog::new("driving a destination");
@@ -194,8 +259,12 @@ impl SinkPump {
                     (self.config.idle_poll, false)
                 }
             };
+            // Anything but an empty log counts as busy.
+            if !on_news {
+                self.busy(&key);
+            }
             tokio::select! {
-                _ = shutdown.cancelled() => break,
+                _ = stop.cancelled() => break,
                 _ = tokio::time::sleep(wait) => {}
                 _ = news.notified(), if on_news => {}
             }

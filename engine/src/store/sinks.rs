@@ -111,6 +111,10 @@ pub trait Sinks: Send + Sync {
     /// Lets the lease go, if `owner` holds it, so that another process may take the sink at once.
     async fn release_sink(&self, sink: &SinkKey, owner: &str) -> StoreResult<()>;
 
+    /// Says that the pump `owner` is alive for `ttl` more, and answers how many pumps are (it included), so
+    /// that each drives its share of the sinks. A `ttl` of zero says it is gone.
+    async fn pumps_alive(&self, owner: &str, ttl: Duration) -> StoreResult<usize>;
+
     /// Where the consumer `consumer` of a polling sink stands; `None` before its first read or seek.
     async fn consumer_position(&self, sink: &SinkKey, consumer: &str) -> StoreResult<Option<Position>>;
 

@@ -140,6 +140,7 @@ macro_rules! conformance_suite {
             sinks_are_kept_per_tenant,
             sink_log_keeps_append_order,
             sink_log_entries_are_withdrawn,
+            sink_pumps_count_while_alive,
             sink_lease_is_held_by_one_owner_and_fences_the_old_holder,
             sink_consumers_keep_their_own_positions,
             probes_answer_when_up,

@@ -422,6 +422,31 @@ pub async fn sink_log_entries_are_withdrawn(s: Stores) {
     assert!(strictly_increasing(&log_a), "positions still grow: {log_a:?}");
 }
 
+/// A pump counts as alive for its ttl: renewing does not count it twice, and one gone quiet drops out.
+pub async fn sink_pumps_count_while_alive(s: Stores) {
+    let long = Duration::from_secs(30);
+    assert_eq!(s.sinks.pumps_alive("a", long).await.expect("a"), 1);
+    assert_eq!(s.sinks.pumps_alive("b", long).await.expect("b"), 2);
+    assert_eq!(
+        s.sinks.pumps_alive("a", long).await.expect("a again"),
+        2,
+        "renewed, not added"
+    );
+    let short = Duration::from_millis(50);
+    assert_eq!(s.sinks.pumps_alive("c", short).await.expect("c"), 3);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(
+        s.sinks.pumps_alive("a", long).await.expect("a"),
+        2,
+        "c went quiet"
+    );
+    assert_eq!(
+        s.sinks.pumps_alive("b", Duration::ZERO).await.expect("b leaves"),
+        1,
+        "b is gone"
+    );
+}
+
 pub async fn sink_lease_is_held_by_one_owner_and_fences_the_old_holder(s: Stores) {
     let org = OrgId::generate();
     let app = app_of(&s, &org).await;

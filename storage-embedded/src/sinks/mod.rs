@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use redb::{ReadableTable, Table};
+use redb::{ReadableTable, ReadableTableMetadata, Table};
 use xwebhook_engine::domain::{LogEntry, Position, Sink, SinkKey, SinkState};
 use xwebhook_engine::id::{AppId, MessageId, OrgId, SinkId};
 use xwebhook_engine::store::{
@@ -23,8 +23,8 @@ use crate::EmbeddedStore;
 use crate::error::{Context as _, corrupt_index, decode};
 use crate::keys::{SEP, Span, key, prefix};
 use crate::tables::{
-    SINK_CONSUMERS, SINK_LEASES, SINK_LOG, SINK_STATES, SINK_UIDS, SINKS, get_index, get_row, has_row,
-    keys_in, put_row, remove_row, scan,
+    SINK_CONSUMERS, SINK_LEASES, SINK_LOG, SINK_PUMPS, SINK_STATES, SINK_UIDS, SINKS, get_index, get_row,
+    has_row, keys_in, put_row, remove_row, scan,
 };
 use crate::writer::Batch;
 
@@ -235,6 +235,18 @@ fn append(
     Ok(appended)
 }
 
+/// Marks `owner` alive until `until`, forgets pumps gone quiet, and counts the rest.
+fn pumps_alive(b: &mut Batch<'_>, owner: &str, until: u64, now: u64) -> StoreResult<usize> {
+    let mut pumps = b.tx.open_table(SINK_PUMPS).context("cannot open sink pumps")?;
+    pumps
+        .insert(owner, until)
+        .context("cannot mark a sink pump alive")?;
+    pumps
+        .retain(|_, until| until > now)
+        .context("cannot forget quiet sink pumps")?;
+    Ok(usize::try_from(pumps.len().context("cannot count sink pumps")?).unwrap_or(usize::MAX))
+}
+
 fn withdraw(b: &mut Batch<'_>, org: &OrgId, app: &AppId, entries: &[Appended]) -> StoreResult<()> {
     let mut log = b.tx.open_table(SINK_LOG).context("cannot open the sink log")?;
     for entry in entries {
@@ -411,6 +423,15 @@ impl Sinks for EmbeddedStore {
         let (org, app, sinks, msg) = (org.clone(), app.clone(), sinks.to_vec(), msg.clone());
         self.writer
             .write(move |b| append(b, &org, &app, &sinks, &msg))
+            .await
+    }
+
+    async fn pumps_alive(&self, owner: &str, ttl: Duration) -> StoreResult<usize> {
+        let owner = owner.to_owned();
+        let now = now_ms();
+        let until = now.saturating_add(millis(ttl));
+        self.writer
+            .write(move |b| pumps_alive(b, &owner, until, now))
             .await
     }
 

@@ -1,7 +1,7 @@
 //! The sink pump on a real store: a pushing destination gets the application's messages in the order they were
 //! accepted, in batches no larger than its `batchSize`, a failed batch is retried before anything behind it, and
-//! a destination whose driver died is taken over by another pump, from its last delivered position; a message
-//! the store refused leaves nothing in the logs.
+//! a destination whose driver died is taken over by another pump, from its last delivered position; pumps share
+//! the destinations; a message the store refused leaves nothing in the logs.
 //!
 //! The destination type here is the test's own (a sender that records what it is given and fails on command),
 //! so that the pump is tested alone; the real types have their own tests.
@@ -184,9 +184,9 @@ fn set_log(fail_every: usize) {
     })));
 }
 
-// The two cases share the sender's log (a static: the registry builds the senders), so they run as one test.
+// The cases share the sender's log (a static: the registry builds the senders), so they run as one test.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_destination_gets_its_messages_in_order_through_failures_and_a_takeover() {
+async fn destinations_keep_their_order_through_failures_takeovers_and_shared_pumps() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let stores = Stores::from_one(EmbeddedStore::open(dir.path()).expect("open store"));
     let (org, app) = (OrgId::generate(), AppId::generate());
@@ -247,6 +247,68 @@ async fn a_destination_gets_its_messages_in_order_through_failures_and_a_takeove
     assert_in_order(&second_calls, &all, 5);
     shutdown.cancel();
     running.await.expect("the pump stops");
+
+    pumps_share_the_destinations().await;
+}
+
+/// Two pumps share the destinations: the first takes them all; once the second runs, the first lets go of
+/// what is beyond its share, the quietest first, and the second takes it; when the first stops, the second
+/// takes everything. Every destination gets every message in order throughout.
+async fn pumps_share_the_destinations() {
+    set_log(0);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let stores = Stores::from_one(EmbeddedStore::open(dir.path()).expect("open store"));
+    let org = OrgId::generate();
+    let mut destinations = Vec::new();
+    for _ in 0..6 {
+        let destination = sink(&org, &AppId::generate(), 10);
+        stores.sinks.create_sink(&destination).await.expect("create");
+        destinations.push(destination);
+    }
+    let lease = Duration::from_secs(2);
+    let (first, first_stop) = (pump(&stores, "first", lease), CancellationToken::new());
+    let first_run = tokio::spawn(first.clone().run(first_stop.clone()));
+    until("the first pump drives all six", || first.driving() == 6).await;
+    // Three have just delivered; the other three have been quiet since they were taken.
+    let (busy, quiet) = destinations.split_at(3);
+    each_in_order(&stores, &org, busy, 10).await;
+    let (second, second_stop) = (pump(&stores, "second", lease), CancellationToken::new());
+    let second_run = tokio::spawn(second.clone().run(second_stop.clone()));
+    until("three each", || first.driving() == 3 && second.driving() == 3).await;
+    for d in busy {
+        assert!(first.drives(&d.key()), "the quiet ones are let go first");
+    }
+    each_in_order(&stores, &org, busy, 20).await;
+    each_in_order(&stores, &org, quiet, 10).await;
+    first_stop.cancel();
+    first_run.await.expect("the first pump stops");
+    until("the second pump drives all six", || second.driving() == 6).await;
+    each_in_order(&stores, &org, busy, 30).await;
+    each_in_order(&stores, &org, quiet, 20).await;
+    second_stop.cancel();
+    second_run.await.expect("the second pump stops");
+}
+
+/// Accepts 10 messages for each destination and checks that they arrive in order, `total` in all so far.
+async fn each_in_order(stores: &Stores, org: &OrgId, destinations: &[Sink], total: usize) {
+    for d in destinations {
+        let accepted = accept(stores, org, &d.app_id, 10).await;
+        let calls = delivered(&d.id, total).await;
+        let these: Vec<_> = calls
+            .into_iter()
+            .skip_while(|(ids, _)| ids[0] != accepted[0].id)
+            .collect();
+        assert_in_order(&these, &accepted, 10);
+    }
+}
+
+/// Waits (bounded) until `done` holds.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "gave up waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A message whose insert is refused after its append (a concurrent duplicate `eventId` gets there; here its

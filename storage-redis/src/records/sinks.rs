@@ -12,7 +12,8 @@
 //! Across tenants, `P:{P:snk}:all` SET of `<org>/<app>/<sink>` for the pumps. It lives in another slot, so it
 //! cannot change in the application's scripts: a sink joins it before it is created and leaves it after it is
 //! deleted, so that the set may name a sink that no longer exists (a crash between the two steps; the pumps
-//! find nothing to lease there) but never misses one that does.
+//! find nothing to lease there) but never misses one that does. Beside it, `P:{P:snk}:pumps` ZSET of the live
+//! pumps, scored by when each stops counting as alive, so that each drives its share.
 
 mod layout;
 mod scripts;
@@ -34,7 +35,7 @@ use crate::RedisStore;
 use crate::conn::Conn;
 use crate::error::Context as _;
 use layout::{SinkKeys, member, parse_member};
-use scripts::{APPEND, DELETE, GET, LEASE_SINK, RELEASE, SAVE_STATE, SEEK};
+use scripts::{APPEND, DELETE, GET, LEASE_SINK, PUMPS_ALIVE, RELEASE, SAVE_STATE, SEEK};
 
 const WHAT: &str = "a sink";
 const STATE: &str = "a sink's state";
@@ -69,6 +70,10 @@ fn position(s: &str) -> StoreResult<Position> {
 impl RedisStore {
     fn all_sinks_key(&self) -> String {
         self.keys.key(&[&self.keys.tag("snk"), "all"])
+    }
+
+    fn pumps_key(&self) -> String {
+        self.keys.key(&[&self.keys.tag("snk"), "pumps"])
     }
 
     /// Pairs sinks with their states, read in one `HMGET`.
@@ -308,6 +313,18 @@ impl Sinks for RedisStore {
                 })
             })
             .collect()
+    }
+
+    async fn pumps_alive(&self, owner: &str, ttl: Duration) -> StoreResult<usize> {
+        let mut conn = self.pool.get().await?;
+        PUMPS_ALIVE
+            .key(self.pumps_key())
+            .arg(owner)
+            // Not `millis`: zero must stay zero (the pump is gone).
+            .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+            .invoke_async(&mut conn)
+            .await
+            .redis("cannot count the sink pumps")
     }
 
     async fn withdraw(&self, org: &OrgId, app: &AppId, entries: &[Appended]) -> StoreResult<()> {

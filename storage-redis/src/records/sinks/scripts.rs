@@ -140,3 +140,16 @@ return 1
 ",
     )
 });
+
+/// Marks a pump alive, forgets pumps gone quiet and counts the rest. KEYS: the pumps' ZSET (member: owner,
+/// score: until when, in ms on Redis's clock). ARGV: owner, ttl in ms. Returns the count.
+pub(super) static PUMPS_ALIVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{NOW}{}",
+        r"
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZCARD', KEYS[1])
+"
+    ))
+});

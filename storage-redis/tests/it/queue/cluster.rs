@@ -211,6 +211,7 @@ async fn sink_conformance_on_a_cluster() {
     testsuite::sinks_are_kept_per_tenant(store(&cluster).await).await;
     testsuite::sink_log_keeps_append_order(store(&cluster).await).await;
     testsuite::sink_log_entries_are_withdrawn(store(&cluster).await).await;
+    testsuite::sink_pumps_count_while_alive(store(&cluster).await).await;
     testsuite::sink_lease_is_held_by_one_owner_and_fences_the_old_holder(store(&cluster).await).await;
     testsuite::sink_consumers_keep_their_own_positions(store(&cluster).await).await;
     testsuite::messages_are_read_together(store(&cluster).await).await;
