@@ -176,37 +176,51 @@ impl SinkPump {
             if skip.pulled.contains(&key) || skip.held.contains_key(&key) || self.drives(&key) {
                 continue;
             }
-            if !sinks
-                .lease_sink(&key, &self.config.owner, self.config.lease)
-                .await?
-            {
-                // Another process drives it: asked again once its lease could have lapsed, half a lease on,
-                // rather than every scan.
-                skip.held.insert(key, now + self.config.lease / 2);
-                continue;
-            }
-            let found = sinks
-                .get_sink(&key.org_id, &key.app_id, &Ref::Id(key.id.clone()))
-                .await?;
-            let pushes = found
-                .as_ref()
-                .and_then(|f| self.types.get(&f.sink.type_name))
-                .is_some_and(|t| t.pushes());
-            if !pushes {
-                sinks.release_sink(&key, &self.config.owner).await?;
-                if found.is_some() {
-                    skip.pulled.insert(key);
-                }
-                continue;
-            }
-            let stop = shutdown.child_token();
-            let driven = Driven {
-                stop: stop.clone(),
-                busy_at: tokio::time::Instant::now(),
-            };
-            self.driving_lock().insert(key.clone(), driven);
-            drivers.spawn(self.clone().drive(key, stop));
+            self.take(key, skip, drivers, shutdown).await?;
         }
+        Ok(())
+    }
+
+    /// Leases `key` and starts its driver, if it is free and pushes; notes it in `skip` otherwise.
+    async fn take(
+        self: &Arc<Self>,
+        key: SinkKey,
+        skip: &mut Skip,
+        drivers: &mut JoinSet<()>,
+        shutdown: &CancellationToken,
+    ) -> StoreResult<()> {
+        let sinks = &self.stores.sinks;
+        if !sinks
+            .lease_sink(&key, &self.config.owner, self.config.lease)
+            .await?
+        {
+            // Another process drives it: asked again once its lease could have lapsed, half a lease on, rather
+            // than every scan.
+            skip.held
+                .insert(key, tokio::time::Instant::now() + self.config.lease / 2);
+            return Ok(());
+        }
+        let found = sinks
+            .get_sink(&key.org_id, &key.app_id, &Ref::Id(key.id.clone()))
+            .await?;
+        let pushes = found
+            .as_ref()
+            .and_then(|f| self.types.get(&f.sink.type_name))
+            .is_some_and(|t| t.pushes());
+        if !pushes {
+            sinks.release_sink(&key, &self.config.owner).await?;
+            if found.is_some() {
+                skip.pulled.insert(key);
+            }
+            return Ok(());
+        }
+        let stop = shutdown.child_token();
+        let driven = Driven {
+            stop: stop.clone(),
+            busy_at: tokio::time::Instant::now(),
+        };
+        self.driving_lock().insert(key.clone(), driven);
+        drivers.spawn(self.clone().drive(key, stop));
         Ok(())
     }
 
