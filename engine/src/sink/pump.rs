@@ -1,14 +1,15 @@
 //! The pump (worker role): drives every pushing sink, each from one process at a time.
 //!
 //! Every `scan`, a pump looks for sinks it does not drive and tries to lease each; a sink it leases gets a
-//! driver of its own (a task), so that a slow or dead destination holds up nothing but itself. The pumps share
-//! the sinks: each counts the live pumps (`Sinks::pumps_alive`) and drives at most its share (the sinks divided
-//! by the pumps, rounded up); one over its share stops a driver a scan, the quietest (whose handover delays the
-//! least), and another pump then takes that sink from where it stood. A driver sends
+//! driver of its own (a task), so that a slow or dead destination holds up nothing but itself. A driver sends
 //! the sink's log in order: the next batch after the sink's position, once it is full or its first event has
 //! waited `maxWaitSecs`; on success it moves the position past the batch, on failure it keeps the batch at the
 //! head and tries it again after a back-off, so that nothing overtakes it. Every write of the state is fenced by
 //! the lease: a driver that lost its lease (its process stalled past it) writes nothing and stops.
+//!
+//! The pumps share the sinks: each counts the live pumps (`Sinks::pumps_alive`) and drives at most its share
+//! (the sinks divided by the pumps, rounded up). One over its share stops a driver a scan, the quietest's (its
+//! handover delays the fewest events), and another pump takes that sink up from where it stood.
 //!
 //! A destination's events count against its application's `throttleRate`, as its endpoints' deliveries do: a
 //! batch waits for a slot per event, and holds at most a second's worth.
