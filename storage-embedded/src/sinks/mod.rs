@@ -1,11 +1,13 @@
 //! Sinks: `org/app/sink_id` rows and an `org/app/uid` index; beside each row, under the same key, its state and
-//! its lease `(until_ms, owner)`; its log keyed `(org/app/sink_id, ms, seq)`; its consumers' positions under
-//! `org/app/sink_id/`.
+//! its lease `(until_ms, owner)`; its log keyed `(org/app/sink_id, ms, seq)` (written in `log`); its
+//! consumers' positions under `org/app/sink_id/`; the live pumps by name, each until when it counts (ms).
 //!
 //! The writer thread runs one operation at a time, which is what makes an append's positions only grow, and a
 //! lease check with the write it guards one atomic step. A holder whose lease lapsed still holds the sink until
 //! another owner takes it (as with background tasks): its save then is as safe as a renewal, since no one else
 //! can have written in between.
+
+mod log;
 
 use std::ops::Bound;
 use std::time::Duration;
@@ -16,7 +18,7 @@ use redb::{ReadableTable, ReadableTableMetadata, Table};
 use xwebhook_engine::domain::{LogEntry, Position, Sink, SinkKey, SinkState};
 use xwebhook_engine::id::{AppId, MessageId, OrgId, SinkId};
 use xwebhook_engine::store::{
-    Appended, LOG_RETENTION, ListQuery, Ref, SinkWithState, Sinks, StoreError, StoreErrorKind, StoreResult,
+    Appended, ListQuery, Ref, SinkWithState, Sinks, StoreError, StoreErrorKind, StoreResult,
 };
 
 use crate::EmbeddedStore;
@@ -27,12 +29,12 @@ use crate::tables::{
     has_row, keys_in, put_row, remove_row, scan,
 };
 use crate::writer::Batch;
+use log::{append, whole_log, withdraw};
 
 const WHAT: &str = "a sink";
 const STATE: &str = "a sink's state";
 
 type Leases<'t> = Table<'t, &'static str, (u64, &'static str)>;
-type LogKey<'k> = (&'k str, u64, u64);
 
 fn now_ms() -> u64 {
     u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0)
@@ -56,14 +58,6 @@ fn uid_key(org: &OrgId, app: &AppId, uid: &str) -> String {
 
 fn consumer_key(sink: &SinkKey, consumer: &str) -> String {
     key(&[sink_key(sink).as_str(), consumer])
-}
-
-/// The whole log of the sink at `row`, for ranges over [`SINK_LOG`].
-fn whole_log(row: &str) -> (Bound<LogKey<'_>>, Bound<LogKey<'_>>) {
-    (
-        Bound::Included((row, 0, 0)),
-        Bound::Included((row, u64::MAX, u64::MAX)),
-    )
 }
 
 fn uid_taken(uid: &str) -> StoreError {
@@ -167,74 +161,6 @@ fn delete(b: &mut Batch<'_>, org: &OrgId, app: &AppId, id: &SinkId) -> StoreResu
     Ok(())
 }
 
-/// The position after every entry of the log at `row`: now, or, if the clock has not moved past the last entry,
-/// the next in its millisecond (as Redis stream ids do).
-fn next_position(
-    log: &impl ReadableTable<LogKey<'static>, &'static str>,
-    row: &str,
-    now: u64,
-) -> StoreResult<Position> {
-    let last = log
-        .range(whole_log(row))
-        .context("cannot read a sink's log")?
-        .next_back()
-        .transpose()
-        .context("cannot read a sink's log")?
-        .map(|(k, _)| {
-            let (_, ms, seq) = k.value();
-            Position { ms, seq }
-        });
-    // `max(1)`: a log's first entry comes after `Position::START`, even with a clock at the epoch.
-    let now = now.max(1);
-    Ok(match last {
-        Some(last) if last.ms >= now => match last.seq.checked_add(1) {
-            Some(seq) => Position { ms: last.ms, seq },
-            None => Position {
-                ms: last.ms.saturating_add(1),
-                seq: 0,
-            },
-        },
-        _ => Position { ms: now, seq: 0 },
-    })
-}
-
-fn append(
-    b: &mut Batch<'_>,
-    org: &OrgId,
-    app: &AppId,
-    sinks: &[SinkId],
-    msg: &MessageId,
-) -> StoreResult<Vec<Appended>> {
-    let rows = b.tx.open_table(SINKS).context("cannot open sinks")?;
-    let mut log = b.tx.open_table(SINK_LOG).context("cannot open the sink log")?;
-    let now = now_ms();
-    let horizon = now.saturating_sub(millis(LOG_RETENTION));
-    let mut seen = std::collections::BTreeSet::new();
-    let mut appended = Vec::with_capacity(sinks.len());
-    for id in sinks {
-        let row = row_key(org, app, id);
-        // A sink deleted meanwhile, or named twice, gets nothing (more).
-        if !seen.insert(id) || !has_row(&rows, &row)? {
-            continue;
-        }
-        let at = next_position(&log, &row, now)?;
-        log.insert((row.as_str(), at.ms, at.seq), msg.as_str())
-            .context("cannot append to a sink's log")?;
-        // Trimmed here, a few at a time as messages arrive, so that no sweeper has to walk every log.
-        let expired = (
-            Bound::Included((row.as_str(), 0, 0)),
-            Bound::Excluded((row.as_str(), horizon, 0)),
-        );
-        log.retain_in(expired, |_, _| false)
-            .context("cannot trim a sink's log")?;
-        appended.push(Appended {
-            sink: id.clone(),
-            position: at,
-        });
-    }
-    Ok(appended)
-}
-
 /// Marks `owner` alive until `until`, forgets pumps gone quiet, and counts the rest.
 fn pumps_alive(b: &mut Batch<'_>, owner: &str, until: u64, now: u64) -> StoreResult<usize> {
     let mut pumps = b.tx.open_table(SINK_PUMPS).context("cannot open sink pumps")?;
@@ -245,17 +171,6 @@ fn pumps_alive(b: &mut Batch<'_>, owner: &str, until: u64, now: u64) -> StoreRes
         .retain(|_, until| until > now)
         .context("cannot forget quiet sink pumps")?;
     Ok(usize::try_from(pumps.len().context("cannot count sink pumps")?).unwrap_or(usize::MAX))
-}
-
-fn withdraw(b: &mut Batch<'_>, org: &OrgId, app: &AppId, entries: &[Appended]) -> StoreResult<()> {
-    let mut log = b.tx.open_table(SINK_LOG).context("cannot open the sink log")?;
-    for entry in entries {
-        let row = row_key(org, app, &entry.sink);
-        let Position { ms, seq } = entry.position;
-        log.remove((row.as_str(), ms, seq))
-            .context("cannot withdraw a sink's log entry")?;
-    }
-    Ok(())
 }
 
 /// Whether `owner` may take the lease `current` (`None`: nobody holds it) at `now`.
