@@ -28,6 +28,7 @@ mod rate_limits;
 mod records;
 mod retention;
 mod revocation;
+mod sink_leases;
 mod sinks;
 
 use std::any::Any;
@@ -45,6 +46,7 @@ pub use rate_limits::*;
 pub use records::*;
 pub use retention::*;
 pub use revocation::*;
+pub use sink_leases::*;
 pub use sinks::*;
 
 use crate::store::Stores;
